@@ -318,13 +318,16 @@ def fused_gradient(
     axes: Sequence[int],
     otype: np.dtype[Any],
     parallel: bool,
+    out: Sequence[np.ndarray] | None = None,
 ) -> list[np.ndarray] | None:
     """Every component of one block in one pass, or None if the case is not handled.
 
     ``f`` and the halos are numpy arrays of one dtype in :data:`SUPPORTED_KINDS`;
     ``otype`` is the result dtype.  ``parallel`` spreads rows over numba's threads
     (leave it off inside dask tasks, which are already run in parallel); it only takes
-    effect in the main thread.
+    effect in the main thread.  ``out`` (one array per axis, shaped like ``f``, of
+    dtype ``otype``, in ``f``'s memory order) receives the results instead of new
+    arrays.
     """
     nd = f.ndim
     if not 1 <= nd <= _NDIM or f.dtype.str[1:] not in SUPPORTED_KINDS:
@@ -339,8 +342,11 @@ def fused_gradient(
             [nd - 1 - a for a in axes],
             otype,
             parallel,
+            None if out is None else [o.T for o in out],
         )
-        return None if outs is None else [o.T for o in outs]
+        if outs is None:
+            return None
+        return list(out) if out is not None else [o.T for o in outs]
     f = np.ascontiguousarray(f)
     lead = (1,) * (_NDIM - nd)
     f4 = f.reshape(lead + f.shape)
@@ -352,7 +358,8 @@ def fused_gradient(
     empty = np.empty((0,) * _NDIM, dtype=f.dtype)
     los, his = [empty] * _NDIM, [empty] * _NDIM
     outs = [np.empty((0,) * _NDIM, dtype=otype)] * _NDIM
-    for axis, (lo, hi), st in zip(axes, halos, stencils, strict=True):
+    given = list(out) if out is not None else [None] * len(axes)
+    for axis, (lo, hi), st, target in zip(axes, halos, stencils, given, strict=True):
         k = axis + _NDIM - nd
         table = _axis_table(st, f4.shape[k], width)
         if table is None:
@@ -362,11 +369,20 @@ def fused_gradient(
         # halos are thin: own C-ordered, writable copies keep the kernel's types uniform
         los[k] = np.array(lo, dtype=f.dtype, order="C").reshape(lead + lo.shape)
         his[k] = np.array(hi, dtype=f.dtype, order="C").reshape(lead + hi.shape)
-        outs[k] = np.empty(f4.shape, dtype=otype)
+        if target is not None and target.flags.c_contiguous and target.dtype == otype:
+            outs[k] = target.reshape(f4.shape)
+        else:
+            outs[k] = np.empty(f4.shape, dtype=otype)
     if f4.size:
         # numba's default (workqueue) threading layer aborts the process when parallel
         # kernels are launched from two threads at once: only the main thread fans out
         parallel = parallel and threading.current_thread() is threading.main_thread()
         kernel = _rows_parallel if parallel else _rows_serial
         kernel(f4, tuple(los), tuple(his), offs, weights, modes, requested, tuple(outs))
-    return [outs[axis + _NDIM - nd].reshape(f.shape) for axis in axes]
+    results = [outs[axis + _NDIM - nd].reshape(f.shape) for axis in axes]
+    for target, result in zip(given, results, strict=True):
+        if target is not None and not np.shares_memory(target, result):
+            target[...] = result  # an ``out`` the kernel could not write in place
+    return [
+        result if target is None else target for target, result in zip(given, results, strict=True)
+    ]

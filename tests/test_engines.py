@@ -123,3 +123,31 @@ def test_numpy_input_from_several_threads(monkeypatch: Any) -> None:
         results = list(pool.map(bigrad.gradient, blocks))
     for f, got in zip(blocks, results, strict=True):
         assert_matches_numpy(got, np.gradient(f))
+
+
+@pytest.mark.parametrize("engine", ["numba", "numpy"])
+@pytest.mark.parametrize("layout", ["C", "F", "strided-out"])
+def test_out_receives_the_results(engine: str, layout: str) -> None:
+    f = cube((5, 6, 7))
+    if layout == "F":
+        f = np.asfortranarray(f)
+    sts = [axis_stencil(n, coordinate(n), 2) for n in f.shape]
+    empty = [(f[(slice(None),) * a + (slice(0, 0),)],) * 2 for a in range(3)]
+    out = [np.full_like(f, np.nan, order="C") for _ in range(3)]
+    if layout == "strided-out":  # not C-contiguous: the kernel writes a copy into it
+        out = [np.full((5, 6, 14), np.nan)[:, :, ::2] for _ in range(3)]
+    got = _kernels.gradient_block(f, empty, sts, [0, 1, 2], engine=engine, out=out)
+    assert all(g is o for g, o in zip(got, out, strict=True))
+    fresh = _kernels.gradient_block(f, empty, sts, [0, 1, 2], engine=engine)
+    for g, e in zip(got, fresh, strict=True):
+        np.testing.assert_array_equal(g, e)
+
+
+def test_out_of_the_wrong_shape_or_dtype_is_refused() -> None:
+    f = cube((4, 5))
+    st = axis_stencil(4, 1.0, 1)
+    empty = (f[:0], f[:0])
+    with pytest.raises(ValueError, match="out arrays must have"):
+        _kernels.gradient_block(f, [empty], [st], [0], out=[np.empty((4, 5), "f4")])
+    with pytest.raises(ValueError, match="one per axis"):
+        _kernels.gradient_block(f, [empty], [st], [0], out=[])

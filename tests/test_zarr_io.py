@@ -265,3 +265,20 @@ def test_sharded_source_keeps_shards(tmp_path: Path) -> None:
     arr = zarr.open_array(tmp_path / "out.zarr" / "dT_dlat", mode="r")
     assert arr.chunks == (1, 3, 4) and arr.shards == (2, 9, 12)
     assert_close(out.dT_dlat, ds.T.differentiate("lat"))
+
+
+def test_uncompressed_target_in_memory_is_not_aliased(tmp_path: Path) -> None:
+    # without a compressor zarr's in-memory store keeps a view of the array written:
+    # the stream must not reuse its output buffers there
+    ds = sample_dataset()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        ds.to_zarr(
+            tmp_path / "in.zarr",
+            zarr_format=3,
+            encoding={v: {"chunks": (1, 3, 4), "compressors": None} for v in ds.data_vars},
+        )
+    out = bigrad.gradient_zarr(tmp_path / "in.zarr", "memory://bigrad-raw/out.zarr", variables="T")
+    assert zarr.open_array(tmp_path / "in.zarr" / "T", mode="r").compressors == ()
+    for dim in ds.T.dims:
+        assert_close(out[f"dT_d{dim}"], ds.T.differentiate(dim))
