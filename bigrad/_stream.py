@@ -18,6 +18,16 @@ explicit and capped:
 
 Peak memory is therefore about ``budget + threads x block x (1 + outputs)`` plus the
 encoded chunks in flight, whatever the size of the array.
+
+Where the tasks run is a :class:`TaskRunner`: local threads by default (blocks held here,
+as above), or a cluster's workers (:mod:`bigrad._cluster`).  A runner that does not hold
+blocks gets no block read ahead: each compute task reads its own block where it runs,
+and the faces stay where they were read, as references that later tasks take as
+arguments, so only faces move between workers and nothing but bookkeeping through here::
+
+    local threads            read(b) -> (block, faces) here;  compute(block, faces...)
+    cluster workers  worker: faces(b) -> faces, kept there;    compute(faces refs...)
+                                                                 reads its own block
 """
 
 from __future__ import annotations
@@ -28,7 +38,7 @@ import itertools
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -36,9 +46,67 @@ from bigrad._kernels import Piece, extract_faces, gradient_block, halos_from_fac
 from bigrad._plan import GradientPlan
 from bigrad._stencil import AxisStencil
 
-__all__ = ["BlockSpec", "block_specs", "stream_gradient", "write_blocks"]
+__all__ = [
+    "BlockSpec",
+    "TaskRunner",
+    "ThreadRunner",
+    "block_specs",
+    "stream_gradient",
+    "write_blocks",
+]
 
 Block = tuple[int, ...]
+
+
+class TaskRunner(Protocol):
+    """Where the stream's tasks run: submit, wait, and a handle on each result.
+
+    ``holds_blocks`` says whether results are here, so that blocks read ahead can be
+    held until computed; a runner without it keeps results where they were made and
+    :meth:`handle` returns a reference that later :meth:`submit` calls accept in place
+    of the value (inside lists too).
+    """
+
+    holds_blocks: bool
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any) -> Any:
+        """Start ``fn(*args)``; returns a future that :meth:`wait` takes."""
+        ...
+
+    def wait(self, futures: Iterable[Any]) -> set[Any]:
+        """Block until at least one of ``futures`` is finished; returns those that are."""
+        ...
+
+    def handle(self, future: Any) -> Any:
+        """A finished future's value, or a reference to it; raises the task's error."""
+        ...
+
+    def cancel(self, futures: Iterable[Any]) -> None:
+        """Cancel what has not started (after an error)."""
+        ...
+
+
+class ThreadRunner:
+    """Local threads: results come back here, blocks may be held until computed."""
+
+    holds_blocks = True
+
+    def __init__(self, pool: cf.Executor) -> None:
+        self._pool = pool
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any) -> cf.Future[Any]:
+        return self._pool.submit(fn, *args)
+
+    def wait(self, futures: Iterable[Any]) -> set[Any]:
+        done, _ = cf.wait(list(futures), return_when=cf.FIRST_COMPLETED)
+        return set(done)
+
+    def handle(self, future: Any) -> Any:
+        return future.result()
+
+    def cancel(self, futures: Iterable[Any]) -> None:
+        for fut in futures:
+            fut.cancel()
 
 
 @dataclass(frozen=True)
@@ -101,7 +169,7 @@ def stream_gradient(
     budget: int = 512 * 2**20,
     compute: Callable[[Any, list[dict[tuple[int, bool], Any]], BlockSpec], Iterable[Any]]
     | None = None,
-    executor: cf.Executor | None = None,
+    runner: TaskRunner | None = None,
 ) -> int:
     """Differentiate ``source`` into ``targets`` (one per gradient axis), block by block.
 
@@ -123,11 +191,11 @@ def stream_gradient(
     compute : callable, optional
         ``(block, neighbour faces, spec) -> outputs`` (an iterable, made lazily if it
         is a generator); the gradient by default (the benchmarks swap in copies).
-    executor : concurrent.futures.Executor, optional
-        Where tasks run instead of a local thread pool (e.g. a dask.distributed
-        client's executor, ``threads`` then being its number of worker threads).  Each
-        block is then read on a worker by its own task, and again for its faces: no
-        block travels, only faces.
+    runner : TaskRunner, optional
+        Where tasks run instead of a local pool of ``threads`` threads (e.g. a
+        dask.distributed cluster, ``threads`` then being the tasks kept in flight).  If
+        it does not hold blocks, each block is read by its own compute task, and again
+        for its faces if a neighbour needs them: no block travels, only faces.
 
     Returns
     -------
@@ -139,8 +207,16 @@ def stream_gradient(
     todo = [i for i in specs if i not in skip]
     todo_set = set(todo)
     consumers: Counter[Block] = Counter(n for i in todo for n in specs[i].neighbours)
-    # with a remote executor each compute task reads its own block: only faces travel
-    reread = executor is not None
+    own: cf.Executor | None = None
+    pool: TaskRunner
+    if runner is None:
+        own = cf.ThreadPoolExecutor(max(1, threads), thread_name_prefix="bigrad")
+        pool = ThreadRunner(own)
+    else:
+        pool = runner
+    # with a runner that keeps results where they are made, each compute task reads its
+    # own block: only faces travel
+    reread = not pool.holds_blocks
     reads = [i for i in specs if (i in todo_set and not reread) or i in consumers]
     itemsize = np.dtype(source.dtype).itemsize
     nbytes = {i: itemsize * _size(specs[i].region) for i in reads}
@@ -148,23 +224,24 @@ def stream_gradient(
     needs = {i: (i, *specs[i].neighbours) for i in todo}
     kernel = compute or _gradient
 
-    faces: dict[Block, dict[tuple[int, bool], Any]] = {}
+    faces: dict[Block, Any] = {}  # bundles, or references to them (a remote runner)
     raw: dict[Block, Any] = {}
     held = 0  # bytes of blocks held or being read to be held
     reading: set[Block] = set()
     pending = deque(todo)  # computes not yet submitted, in C order
-    inflight: dict[cf.Future[Any], tuple[str, Block]] = {}
+    inflight: dict[Any, tuple[str, Block]] = {}
     next_read = 0
     n_reads = 0
 
-    def read(idx: Block, keep: bool) -> cf.Future[Any]:
-        return pool.submit(_read, source, specs[idx].region, plan.faces(idx), keep)
+    def read(idx: Block, keep: bool) -> Any:
+        if keep:
+            return pool.submit(_read, source, specs[idx].region, plan.faces(idx))
+        return pool.submit(_read_faces, source, specs[idx].region, plan.faces(idx))
 
-    def run(idx: Block, block: Any, bundles: list[dict[tuple[int, bool], Any]]) -> cf.Future[Any]:
+    def run(idx: Block, block: Any, bundles: list[Any]) -> Any:
         return pool.submit(_run, source, targets, kernel, specs[idx], block, bundles)
 
-    pool = executor or cf.ThreadPoolExecutor(max(1, threads), thread_name_prefix="bigrad")
-    with contextlib.nullcontext() if executor else pool:
+    with own or contextlib.nullcontext():
         try:
             while pending or inflight:
                 # computes: every pending block whose data and neighbour faces are in
@@ -211,10 +288,9 @@ def stream_gradient(
                             n_reading += 1
                 if not inflight:
                     raise RuntimeError("bigrad: streaming stalled (a bug; please report)")
-                finished, _ = cf.wait(inflight, return_when=cf.FIRST_COMPLETED)
-                for fut in finished:
+                for fut in pool.wait(inflight):
                     kind, idx = inflight.pop(fut)
-                    result = fut.result()
+                    result = pool.handle(fut)
                     if kind == "compute":
                         for n in specs[idx].neighbours:
                             consumers[n] -= 1
@@ -224,23 +300,28 @@ def stream_gradient(
                         continue
                     n_reads += 1
                     reading.discard(idx)
-                    data, bundle = result
+                    data, bundle = result if kind == "read" else (None, result)
                     if consumers[idx] > 0:
                         faces[idx] = bundle
                     if data is not None:
                         raw[idx] = data
         except BaseException:
-            for fut in inflight:
-                fut.cancel()
+            pool.cancel(inflight)
             raise
     return n_reads
 
 
 def _read(
-    source: Any, region: tuple[slice, ...], faces: Any, keep: bool
+    source: Any, region: tuple[slice, ...], faces: Any
 ) -> tuple[Any, dict[tuple[int, bool], Any]]:
     data = source[region]
-    return (data if keep else None), extract_faces(data, faces)
+    return data, extract_faces(data, faces)
+
+
+def _read_faces(source: Any, region: tuple[slice, ...], faces: Any) -> dict[tuple[int, bool], Any]:
+    # a task of its own, so that the result is the thin faces alone: a remote runner
+    # keeps it on the worker that read it and moves only it to the blocks that need it
+    return extract_faces(source[region], faces)
 
 
 def _run(
