@@ -9,14 +9,19 @@
   run ends (the cluster stays up);
 - a ``distributed.Client``: used as it is and left open.
 
-On a cluster the stream's tasks go through ``Client.submit``.  A face read's future is
-handed to the compute tasks that need it as an argument, so distributed moves the faces
-from the worker that read them straight to the worker that uses them; this process
-only submits, waits and records progress, and never receives array data::
+On a cluster the stream's tasks go through ``Client.submit`` and their results stay on
+the workers.  A block read ahead is split on the worker that read it into the block and
+its faces; the block's compute task is asked to run there (a loose restriction: any
+worker if that one is gone), and takes its neighbours' face futures as arguments, so
+distributed moves only those faces between workers.  This process submits, waits and
+records progress, and never receives array data::
 
-    client:    submit faces(b) ----------> submit compute(b, [faces futures])
-    worker A:  faces(b) -> bundle (kept)           |
-    worker B:                      <- bundle ------+  compute(b): reads block b itself
+    client:    submit read(b) --> split on W: block(b), faces(b) --> submit compute(b) on W
+    worker W:  read(b) -> block, faces            compute(b)(block, [faces of neighbours])
+    worker V:  faces of a neighbour n ------------------------^  (only faces travel)
+
+The scheduler's work stealing may still move a queued compute task, and its block, to
+an idle worker; that balances load and changes no result.
 
 ``distributed`` is imported here only, and only when a cluster is asked for: the rest of
 bigrad works without it.
@@ -72,15 +77,19 @@ def check_scheduler(scheduler: Any) -> None:
 class ClientRunner:
     """Tasks on a dask.distributed cluster; results stay on the workers as futures."""
 
-    holds_blocks = False
-
     def __init__(self, client: Any) -> None:
         self._client = client
+        #: the workers holding each block split off a read, until its compute is submitted
+        self._home: dict[str, list[str]] = {}
 
-    def submit(self, fn: Callable[..., Any], /, *args: Any) -> Any:
+    def submit(self, fn: Callable[..., Any], /, *args: Any, near: Any = None) -> Any:
         # pure=False: every submit is a new task, even with equal arguments (a face
         # read done again after a budget stall must not alias the first one)
-        return self._client.submit(fn, *args, pure=False)
+        home = self._home.pop(near.key, None) if near is not None else None
+        # a loose restriction: where the block is, unless that worker is gone
+        return self._client.submit(
+            fn, *args, pure=False, workers=home, allow_other_workers=home is not None
+        )
 
     def wait(self, futures: Iterable[Any]) -> set[Any]:
         from distributed import wait
@@ -93,8 +102,30 @@ class ClientRunner:
             future.result()  # raises the task's error here
         return future
 
+    def split(self, future: Any) -> tuple[Any, Any]:
+        self.handle(future)
+        # two tasks on the worker that read the block, so the block and its faces are
+        # separate results: a neighbour's compute then fetches the faces alone
+        home = self._client.who_has([future]).get(future.key) or None
+        block, faces = (
+            self._client.submit(part, future, pure=False, workers=home,
+                                allow_other_workers=home is not None)
+            for part in (_block_of, _faces_of)
+        )  # fmt: skip
+        if home:
+            self._home[block.key] = list(home)
+        return block, faces
+
     def cancel(self, futures: Iterable[Any]) -> None:
         self._client.cancel(list(futures))
+
+
+def _block_of(read: tuple[Any, Any]) -> Any:
+    return read[0]
+
+
+def _faces_of(read: tuple[Any, Any]) -> Any:
+    return read[1]
 
 
 @contextlib.contextmanager

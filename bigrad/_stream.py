@@ -19,15 +19,15 @@ explicit and capped:
 Peak memory is therefore about ``budget + threads x block x (1 + outputs)`` plus the
 encoded chunks in flight, whatever the size of the array.
 
-Where the tasks run is a :class:`TaskRunner`: local threads by default (blocks held here,
-as above), or a cluster's workers (:mod:`bigrad._cluster`).  A runner that does not hold
-blocks gets no block read ahead: each compute task reads its own block where it runs,
-and the faces stay where they were read, as references that later tasks take as
-arguments, so only faces move between workers and nothing but bookkeeping through here::
+Where the tasks run is a :class:`TaskRunner`: local threads by default, or a cluster's
+workers (:mod:`bigrad._cluster`), which keep what they read and compute and hand this
+process references instead.  A block read ahead then stays on the worker that read it,
+its faces are split off there, and its compute task is asked to run there too, so that
+only faces move between workers and no array data comes through here::
 
-    local threads            read(b) -> (block, faces) here;  compute(block, faces...)
-    cluster workers  worker: faces(b) -> faces, kept there;    compute(faces refs...)
-                                                                 reads its own block
+    local threads     read(b) -> (block, faces), here     compute(block, [faces...])
+    cluster workers   read(b) -> block, faces on worker W  compute on W(block, [faces...]),
+                                                            neighbours' faces sent to W
 """
 
 from __future__ import annotations
@@ -61,16 +61,14 @@ Block = tuple[int, ...]
 class TaskRunner(Protocol):
     """Where the stream's tasks run: submit, wait, and a handle on each result.
 
-    ``holds_blocks`` says whether results are here, so that blocks read ahead can be
-    held until computed; a runner without it keeps results where they were made and
-    :meth:`handle` returns a reference that later :meth:`submit` calls accept in place
-    of the value (inside lists too).
+    A handle is the result itself (local threads) or a reference to it where it was
+    made (a cluster), which later :meth:`submit` calls accept in place of the value,
+    inside lists too.
     """
 
-    holds_blocks: bool
-
-    def submit(self, fn: Callable[..., Any], /, *args: Any) -> Any:
-        """Start ``fn(*args)``; returns a future that :meth:`wait` takes."""
+    def submit(self, fn: Callable[..., Any], /, *args: Any, near: Any = None) -> Any:
+        """Start ``fn(*args)``, where the handle ``near`` lies if it matters; returns a
+        future that :meth:`wait` takes."""
         ...
 
     def wait(self, futures: Iterable[Any]) -> set[Any]:
@@ -81,20 +79,22 @@ class TaskRunner(Protocol):
         """A finished future's value, or a reference to it; raises the task's error."""
         ...
 
+    def split(self, future: Any) -> tuple[Any, Any]:
+        """Handles on the block and the faces of a finished :func:`_read`."""
+        ...
+
     def cancel(self, futures: Iterable[Any]) -> None:
         """Cancel what has not started (after an error)."""
         ...
 
 
 class ThreadRunner:
-    """Local threads: results come back here, blocks may be held until computed."""
-
-    holds_blocks = True
+    """Local threads: results come back here."""
 
     def __init__(self, pool: cf.Executor) -> None:
         self._pool = pool
 
-    def submit(self, fn: Callable[..., Any], /, *args: Any) -> cf.Future[Any]:
+    def submit(self, fn: Callable[..., Any], /, *args: Any, near: Any = None) -> cf.Future[Any]:
         return self._pool.submit(fn, *args)
 
     def wait(self, futures: Iterable[Any]) -> set[Any]:
@@ -103,6 +103,10 @@ class ThreadRunner:
 
     def handle(self, future: Any) -> Any:
         return future.result()
+
+    def split(self, future: Any) -> tuple[Any, Any]:
+        data, bundle = future.result()
+        return data, bundle
 
     def cancel(self, futures: Iterable[Any]) -> None:
         for fut in futures:
@@ -193,9 +197,8 @@ def stream_gradient(
         is a generator); the gradient by default (the benchmarks swap in copies).
     runner : TaskRunner, optional
         Where tasks run instead of a local pool of ``threads`` threads (e.g. a
-        dask.distributed cluster, ``threads`` then being the tasks kept in flight).  If
-        it does not hold blocks, each block is read by its own compute task, and again
-        for its faces if a neighbour needs them: no block travels, only faces.
+        dask.distributed cluster, ``threads`` then being the tasks kept in flight, and
+        ``budget`` the bytes of blocks held on its workers).
 
     Returns
     -------
@@ -214,10 +217,7 @@ def stream_gradient(
         pool = ThreadRunner(own)
     else:
         pool = runner
-    # with a runner that keeps results where they are made, each compute task reads its
-    # own block: only faces travel
-    reread = not pool.holds_blocks
-    reads = [i for i in specs if (i in todo_set and not reread) or i in consumers]
+    reads = [i for i in specs if i in todo_set or i in consumers]
     itemsize = np.dtype(source.dtype).itemsize
     nbytes = {i: itemsize * _size(specs[i].region) for i in reads}
     pos = {i: k for k, i in enumerate(reads)}
@@ -239,7 +239,8 @@ def stream_gradient(
         return pool.submit(_read_faces, source, specs[idx].region, plan.faces(idx))
 
     def run(idx: Block, block: Any, bundles: list[Any]) -> Any:
-        return pool.submit(_run, source, targets, kernel, specs[idx], block, bundles)
+        # where the block is: a cluster then moves the faces, not the block
+        return pool.submit(_run, targets, kernel, specs[idx], block, bundles, near=block)
 
     with own or contextlib.nullcontext():
         try:
@@ -249,10 +250,10 @@ def stream_gradient(
                 for idx in list(pending):
                     if n_running >= threads:
                         break
-                    if (reread or idx in raw) and all(n in faces for n in specs[idx].neighbours):
+                    if idx in raw and all(n in faces for n in specs[idx].neighbours):
                         pending.remove(idx)
-                        block = raw.pop(idx, None)
-                        held -= nbytes[idx] if block is not None else 0
+                        block = raw.pop(idx)
+                        held -= nbytes[idx]
                         bundles = [faces[n] for n in specs[idx].neighbours]
                         inflight[run(idx, block, bundles)] = ("compute", idx)
                         n_running += 1
@@ -266,7 +267,7 @@ def stream_gradient(
                 )
                 while next_read <= frontier and n_reading < threads:
                     idx = reads[next_read]
-                    keep = idx in todo_set and not reread
+                    keep = idx in todo_set
                     # the blocks the workers can take at once are always allowed
                     if keep and len(raw) + n_reading >= threads and held + nbytes[idx] > budget:
                         break
@@ -290,8 +291,8 @@ def stream_gradient(
                     raise RuntimeError("bigrad: streaming stalled (a bug; please report)")
                 for fut in pool.wait(inflight):
                     kind, idx = inflight.pop(fut)
-                    result = pool.handle(fut)
                     if kind == "compute":
+                        pool.handle(fut)
                         for n in specs[idx].neighbours:
                             consumers[n] -= 1
                             if consumers[n] == 0:
@@ -300,7 +301,7 @@ def stream_gradient(
                         continue
                     n_reads += 1
                     reading.discard(idx)
-                    data, bundle = result if kind == "read" else (None, result)
+                    data, bundle = pool.split(fut) if kind == "read" else (None, pool.handle(fut))
                     if consumers[idx] > 0:
                         faces[idx] = bundle
                     if data is not None:
@@ -319,21 +320,18 @@ def _read(
 
 
 def _read_faces(source: Any, region: tuple[slice, ...], faces: Any) -> dict[tuple[int, bool], Any]:
-    # a task of its own, so that the result is the thin faces alone: a remote runner
-    # keeps it on the worker that read it and moves only it to the blocks that need it
+    # the block is dropped here: only its faces are wanted (a resumed run's written
+    # blocks, or a neighbour re-read when the read-ahead budget is full)
     return extract_faces(source[region], faces)
 
 
 def _run(
-    source: Any,
     targets: Sequence[Any],
     kernel: Callable[..., Iterable[Any]],
     spec: BlockSpec,
     block: Any,
     bundles: list[dict[tuple[int, bool], Any]],
 ) -> None:
-    if block is None:
-        block = source[spec.region]
     write_blocks(targets, spec.region, kernel(block, bundles, spec))
 
 
