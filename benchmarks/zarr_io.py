@@ -117,9 +117,10 @@ def run_method(method: str, source: str, target: str, threads: int) -> float:
     return time.perf_counter() - start
 
 
-def _copy3(source: str, target: str, threads: int) -> None:
+def _copy3(source: str, target: str, threads: int, runner: Any = None) -> None:
     # bigrad's own streaming with the gradient replaced by three copies of each block:
     # no gradient axes, so no neighbours and no read-ahead beyond the blocks in work
+    # (``runner``: on a cluster's workers, see benchmarks/cluster.py)
     import xarray as xr
     import zarr
 
@@ -146,7 +147,7 @@ def _copy3(source: str, target: str, threads: int) -> None:
         for i in range(3)
     ]
     stream_gradient(
-        _Reader(reader.T.variable), outs, plan, (), threads=threads,
+        _Reader(reader.T.variable), outs, plan, (), threads=threads, runner=runner,
         compute=lambda block, bundles, spec: (block for _ in range(3)),
     )  # fmt: skip
 

@@ -20,6 +20,8 @@ examples:
   bigrad gradient era5.zarr grads.zarr --var t2m --dim lat --dim lon --periodic lon
   bigrad gradient s3://bucket/in.zarr grads.zarr --edge-order 2 --mode w
   bigrad gradient era5.zarr grads.zarr --mode resume     # after a crash or a kill
+  bigrad gradient era5.zarr grads.zarr --scheduler local:4          # 4 worker processes
+  bigrad gradient era5.zarr grads.zarr --scheduler tcp://head:8786  # an existing cluster
 """
 
 _DEMO_EXAMPLES = """\
@@ -118,8 +120,9 @@ def _parser() -> argparse.ArgumentParser:
     )  # fmt: skip
     g.add_argument(
         "--scheduler", metavar="ADDRESS",
-        help="address of a dask.distributed scheduler (tcp://host:8786) whose workers do "
-        "the work; they must see SOURCE and TARGET at the same paths",
+        help="run on a dask.distributed cluster: the address of its scheduler "
+        "(tcp://host:8786), whose workers must see SOURCE and TARGET at the same paths, "
+        "or local:N to start N local worker processes for this run",
     )  # fmt: skip
     g.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
 

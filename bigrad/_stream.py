@@ -18,6 +18,16 @@ explicit and capped:
 
 Peak memory is therefore about ``budget + threads x block x (1 + outputs)`` plus the
 encoded chunks in flight, whatever the size of the array.
+
+Where the tasks run is a :class:`TaskRunner`: local threads by default, or a cluster's
+workers (:mod:`bigrad._cluster`), which keep what they read and compute and hand this
+process references instead.  A block read ahead then stays on the worker that read it,
+its faces are split off there, and its compute task is asked to run there too, so that
+only faces move between workers and no array data comes through here::
+
+    local threads     read(b) -> (block, faces), here     compute(block, [faces...])
+    cluster workers   read(b) -> block, faces on worker W  compute on W(block, [faces...]),
+                                                            neighbours' faces sent to W
 """
 
 from __future__ import annotations
@@ -30,7 +40,7 @@ import threading
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -44,9 +54,71 @@ from bigrad._kernels import (
 from bigrad._plan import GradientPlan
 from bigrad._stencil import AxisStencil
 
-__all__ = ["BlockSpec", "block_specs", "stream_gradient", "write_blocks"]
+__all__ = [
+    "BlockSpec",
+    "TaskRunner",
+    "ThreadRunner",
+    "block_specs",
+    "stream_gradient",
+    "write_blocks",
+]
 
 Block = tuple[int, ...]
+
+
+class TaskRunner(Protocol):
+    """Where the stream's tasks run: submit, wait, and a handle on each result.
+
+    A handle is the result itself (local threads) or a reference to it where it was
+    made (a cluster), which later :meth:`submit` calls accept in place of the value,
+    inside lists too.
+    """
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, near: Any = None) -> Any:
+        """Start ``fn(*args)``, where the handle ``near`` lies if it matters; returns a
+        future that :meth:`wait` takes."""
+        ...
+
+    def wait(self, futures: Iterable[Any]) -> set[Any]:
+        """Block until at least one of ``futures`` is finished; returns those that are."""
+        ...
+
+    def handle(self, future: Any) -> Any:
+        """A finished future's value, or a reference to it; raises the task's error."""
+        ...
+
+    def split(self, future: Any) -> tuple[Any, Any]:
+        """Handles on the block and the faces of a finished :func:`_read`."""
+        ...
+
+    def cancel(self, futures: Iterable[Any]) -> None:
+        """Cancel what has not started (after an error)."""
+        ...
+
+
+class ThreadRunner:
+    """Local threads: results come back here."""
+
+    def __init__(self, pool: cf.Executor) -> None:
+        self._pool = pool
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, near: Any = None) -> cf.Future[Any]:
+        return self._pool.submit(fn, *args)
+
+    def wait(self, futures: Iterable[Any]) -> set[Any]:
+        done, _ = cf.wait(list(futures), return_when=cf.FIRST_COMPLETED)
+        return set(done)
+
+    def handle(self, future: Any) -> Any:
+        return future.result()
+
+    def split(self, future: Any) -> tuple[Any, Any]:
+        data, bundle = future.result()
+        return data, bundle
+
+    def cancel(self, futures: Iterable[Any]) -> None:
+        for fut in futures:
+            fut.cancel()
 
 
 @dataclass(frozen=True)
@@ -109,7 +181,7 @@ def stream_gradient(
     budget: int = 512 * 2**20,
     compute: Callable[[Any, list[dict[tuple[int, bool], Any]], BlockSpec], Iterable[Any]]
     | None = None,
-    executor: cf.Executor | None = None,
+    runner: TaskRunner | None = None,
 ) -> int:
     """Differentiate ``source`` into ``targets`` (one per gradient axis), block by block.
 
@@ -131,11 +203,10 @@ def stream_gradient(
     compute : callable, optional
         ``(block, neighbour faces, spec) -> outputs`` (an iterable, made lazily if it
         is a generator); the gradient by default (the benchmarks swap in copies).
-    executor : concurrent.futures.Executor, optional
-        Where tasks run instead of a local thread pool (e.g. a dask.distributed
-        client's executor, ``threads`` then being its number of worker threads).  Each
-        block is then read on a worker by its own task, and again for its faces: no
-        block travels, only faces.
+    runner : TaskRunner, optional
+        Where tasks run instead of a local pool of ``threads`` threads (e.g. a
+        dask.distributed cluster, ``threads`` then being the tasks kept in flight, and
+        ``budget`` the bytes of blocks held on its workers).
 
     Returns
     -------
@@ -147,9 +218,14 @@ def stream_gradient(
     todo = [i for i in specs if i not in skip]
     todo_set = set(todo)
     consumers: Counter[Block] = Counter(n for i in todo for n in specs[i].neighbours)
-    # with a remote executor each compute task reads its own block: only faces travel
-    reread = executor is not None
-    reads = [i for i in specs if (i in todo_set and not reread) or i in consumers]
+    own: cf.Executor | None = None
+    pool: TaskRunner
+    if runner is None:
+        own = cf.ThreadPoolExecutor(max(1, threads), thread_name_prefix="bigrad")
+        pool = ThreadRunner(own)
+    else:
+        pool = runner
+    reads = [i for i in specs if i in todo_set or i in consumers]
     itemsize = np.dtype(source.dtype).itemsize
     nbytes = {i: itemsize * _size(specs[i].region) for i in reads}
     pos = {i: k for k, i in enumerate(reads)}
@@ -158,23 +234,25 @@ def stream_gradient(
     # the very array written (zarr's MemoryStore does), so buffers must not be reused
     kernel = compute or _Gradient(reuse=all(getattr(t, "compressors", ()) for t in targets))
 
-    faces: dict[Block, dict[tuple[int, bool], Any]] = {}
+    faces: dict[Block, Any] = {}  # bundles, or references to them (a remote runner)
     raw: dict[Block, Any] = {}
     held = 0  # bytes of blocks held or being read to be held
     reading: set[Block] = set()
     pending = deque(todo)  # computes not yet submitted, in C order
-    inflight: dict[cf.Future[Any], tuple[str, Block]] = {}
+    inflight: dict[Any, tuple[str, Block]] = {}
     next_read = 0
     n_reads = 0
 
-    def read(idx: Block, keep: bool) -> cf.Future[Any]:
-        return pool.submit(_read, source, specs[idx].region, plan.faces(idx), keep)
+    def read(idx: Block, keep: bool) -> Any:
+        if keep:
+            return pool.submit(_read, source, specs[idx].region, plan.faces(idx))
+        return pool.submit(_read_faces, source, specs[idx].region, plan.faces(idx))
 
-    def run(idx: Block, block: Any, bundles: list[dict[tuple[int, bool], Any]]) -> cf.Future[Any]:
-        return pool.submit(_run, source, targets, kernel, specs[idx], block, bundles)
+    def run(idx: Block, block: Any, bundles: list[Any]) -> Any:
+        # where the block is: a cluster then moves the faces, not the block
+        return pool.submit(_run, targets, kernel, specs[idx], block, bundles, near=block)
 
-    pool = executor or cf.ThreadPoolExecutor(max(1, threads), thread_name_prefix="bigrad")
-    with contextlib.nullcontext() if executor else pool:
+    with own or contextlib.nullcontext():
         try:
             while pending or inflight:
                 # computes: every pending block whose data and neighbour faces are in
@@ -182,10 +260,10 @@ def stream_gradient(
                 for idx in list(pending):
                     if n_running >= threads:
                         break
-                    if (reread or idx in raw) and all(n in faces for n in specs[idx].neighbours):
+                    if idx in raw and all(n in faces for n in specs[idx].neighbours):
                         pending.remove(idx)
-                        block = raw.pop(idx, None)
-                        held -= nbytes[idx] if block is not None else 0
+                        block = raw.pop(idx)
+                        held -= nbytes[idx]
                         bundles = [faces[n] for n in specs[idx].neighbours]
                         inflight[run(idx, block, bundles)] = ("compute", idx)
                         n_running += 1
@@ -199,7 +277,7 @@ def stream_gradient(
                 )
                 while next_read <= frontier and n_reading < threads:
                     idx = reads[next_read]
-                    keep = idx in todo_set and not reread
+                    keep = idx in todo_set
                     # the blocks the workers can take at once are always allowed
                     if keep and len(raw) + n_reading >= threads and held + nbytes[idx] > budget:
                         break
@@ -221,11 +299,10 @@ def stream_gradient(
                             n_reading += 1
                 if not inflight:
                     raise RuntimeError("bigrad: streaming stalled (a bug; please report)")
-                finished, _ = cf.wait(inflight, return_when=cf.FIRST_COMPLETED)
-                for fut in finished:
+                for fut in pool.wait(inflight):
                     kind, idx = inflight.pop(fut)
-                    result = fut.result()
                     if kind == "compute":
+                        pool.handle(fut)
                         for n in specs[idx].neighbours:
                             consumers[n] -= 1
                             if consumers[n] == 0:
@@ -234,35 +311,37 @@ def stream_gradient(
                         continue
                     n_reads += 1
                     reading.discard(idx)
-                    data, bundle = result
+                    data, bundle = pool.split(fut) if kind == "read" else (None, pool.handle(fut))
                     if consumers[idx] > 0:
                         faces[idx] = bundle
                     if data is not None:
                         raw[idx] = data
         except BaseException:
-            for fut in inflight:
-                fut.cancel()
+            pool.cancel(inflight)
             raise
     return n_reads
 
 
 def _read(
-    source: Any, region: tuple[slice, ...], faces: Any, keep: bool
+    source: Any, region: tuple[slice, ...], faces: Any
 ) -> tuple[Any, dict[tuple[int, bool], Any]]:
     data = source[region]
-    return (data if keep else None), extract_faces(data, faces)
+    return data, extract_faces(data, faces)
+
+
+def _read_faces(source: Any, region: tuple[slice, ...], faces: Any) -> dict[tuple[int, bool], Any]:
+    # the block is dropped here: only its faces are wanted (a resumed run's written
+    # blocks, or a neighbour re-read when the read-ahead budget is full)
+    return extract_faces(source[region], faces)
 
 
 def _run(
-    source: Any,
     targets: Sequence[Any],
     kernel: Callable[..., Iterable[Any]],
     spec: BlockSpec,
     block: Any,
     bundles: list[dict[tuple[int, bool], Any]],
 ) -> None:
-    if block is None:
-        block = source[spec.region]
     write_blocks(targets, spec.region, kernel(block, bundles, spec))
 
 

@@ -9,7 +9,6 @@ a killed run can be resumed.
 
 from __future__ import annotations
 
-import contextlib
 import hashlib
 import math
 import os
@@ -22,12 +21,12 @@ import numpy as np
 import xarray as xr
 import zarr
 
-from bigrad import _store
+from bigrad import _cluster, _store
 from bigrad._args import parse_args
 from bigrad._attrs import gradient_name
 from bigrad._plan import GradientPlan, plan_gradient
 from bigrad._stencil import AxisStencil
-from bigrad._stream import stream_gradient
+from bigrad._stream import TaskRunner, stream_gradient
 from bigrad._xarray import Spacing, _as_names, axis_arguments, differentiable, resolve
 from bigrad.gradient import _stencils
 
@@ -253,7 +252,7 @@ def gradient_zarr(
     *,
     threads: int | None = None,
     memory: int = 512 * 2**20,
-    scheduler: str | None = None,
+    scheduler: Any = None,
 ) -> xr.Dataset:
     """Write the gradients of a Zarr store's variables to a new Zarr store.
 
@@ -291,11 +290,16 @@ def gradient_zarr(
         Bytes of input blocks that may be read ahead and held (default 512 MiB), beyond
         one per thread.  A smaller value caps memory at the cost of reading some blocks
         twice (once for their faces).
-    scheduler : str, optional
-        Address of a dask.distributed scheduler (``"tcp://host:8786"``) whose workers
-        do the work instead of local threads; they must see ``source`` and ``target``
-        at the same paths or URLs.  Each worker task reads its own block; only thin
-        faces travel through this process.
+    scheduler : str or distributed.Client, optional
+        Run the work on a dask.distributed cluster instead of local threads: the
+        address of its scheduler (``"tcp://host:8786"``), a ``Client`` (left open), or
+        ``"local:N"`` to start a ``LocalCluster`` of ``N`` worker processes for this
+        run and close it after.  The workers must see ``source`` and ``target`` at the
+        same paths or URLs.  Each worker task reads its own block; only the thin faces
+        a neighbour needs move between workers, and no array data comes through this
+        process.  A worker lost mid-run costs its tasks, which run again elsewhere.
+        ``threads`` is then the number of tasks kept in flight (default: the
+        cluster's worker threads).
 
     Returns
     -------
@@ -325,6 +329,7 @@ def gradient_zarr(
     array([1., 2., 4., 6., 8., 9.])
     """
     _check_mode(mode)
+    _cluster.check_scheduler(scheduler)
     src_loc, tgt_loc = _store.locate(source), _store.locate(target)
     if src_loc.contains(tgt_loc) or tgt_loc.contains(src_loc):
         raise ValueError(
@@ -375,9 +380,11 @@ def gradient_zarr(
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         group = zarr.open_group(store, mode="r+", use_consolidated=False)
-    with contextlib.ExitStack() as stack:
-        executor, n_threads = _executor(stack, scheduler, threads)
-        _stream_all(jobs, group, store, resumed, progress, executor, n_threads, memory, reader)
+    with _cluster.open_runner(scheduler, threads) as (runner, n_threads):
+        _stream_all(jobs, group, store, resumed, progress, runner, n_threads, memory, reader)
+    if scheduler is not None:
+        # a worker killed mid-write leaves its temporary file; its task ran again elsewhere
+        _store.remove_partial_writes(store)
     # last: unmark, consolidate, then drop the marks (a kill in between is resumable)
     attrs = dict(group.attrs)
     attrs.pop(STATUS_ATTR, None)
@@ -390,25 +397,13 @@ def gradient_zarr(
     return open_gradient(target)
 
 
-def _executor(
-    stack: contextlib.ExitStack, scheduler: str | None, threads: int | None
-) -> tuple[Any, int]:
-    """Local threads (``None``), or a dask.distributed client's executor and its threads."""
-    if scheduler is None:
-        return None, threads or os.cpu_count() or 1
-    from distributed import Client
-
-    client = stack.enter_context(Client(scheduler, timeout="20s"))  # type: ignore[no-untyped-call]
-    return client.get_executor(), threads or sum(client.nthreads().values()) or 1
-
-
 def _stream_all(
     jobs: list[_Job],
     group: Any,
     store: Any,
     resumed: bool,
     progress: bool | Callable[[int, int], None],
-    executor: Any,
+    runner: TaskRunner | None,
     n_threads: int,
     memory: int,
     reader: xr.Dataset,
@@ -435,7 +430,7 @@ def _stream_all(
             skip=done,
             on_done=on_done,
             threads=n_threads,
-            executor=executor,
+            runner=runner,
             budget=memory,
         )
     report(total, total, final=True)

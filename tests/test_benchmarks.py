@@ -42,3 +42,16 @@ def test_speed() -> None:
         tasks = res["tasks"]
         assert tasks["bigrad, dask input (persisted)"] < tasks["dask.array.gradient (persisted)"]
     assert len(results["latency"]) == 4
+
+
+def test_cluster(tmp_path: Path) -> None:
+    import pytest
+
+    pytest.importorskip("distributed")
+    rows = load("cluster").main((8, 16, 16), (3, 8, 8), memory_limit="1GiB", repeat=1,
+                                workdir=tmp_path)  # fmt: skip
+    assert set(rows) == {"copy3", "bigrad", "bigrad graph", "dask"}
+    for row in rows.values():
+        assert row["seconds"] > 0 and row["client_pct"] >= 0
+        assert row["events"] == []  # no worker paused or lost at this size
+        assert row["largest_task"] or row["workers_pct"] == 0  # what moved, if anything

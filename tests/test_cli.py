@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 
 import bigrad
-from tests.zarr_helpers import run_cli, sample_dataset, write_store
+from tests.zarr_helpers import contents, run_cli, sample_dataset, write_store
 
 
 @pytest.fixture
@@ -28,6 +28,14 @@ def test_gradient_command(source: Path, tmp_path: Path) -> None:
     out = bigrad.open_gradient(target)
     expected = sample_dataset().T.differentiate("lat", edge_order=2)
     np.testing.assert_allclose(out.dT_dlat.values, expected.values, rtol=2e-6, atol=1e-6)
+
+
+def test_local_cluster_scheduler(source: Path, tmp_path: Path) -> None:
+    pytest.importorskip("distributed")
+    result = run_cli("gradient", str(source), str(tmp_path / "out.zarr"), "--scheduler", "local:2")
+    assert result.returncode == 0, result.stderr
+    bigrad.gradient_zarr(source, tmp_path / "local.zarr")
+    assert contents(tmp_path / "out.zarr") == contents(tmp_path / "local.zarr")
 
 
 def test_help_has_examples() -> None:
@@ -60,6 +68,7 @@ def test_user_mistakes_exit_1_in_one_line(source: Path, tmp_path: Path) -> None:
         (["gradient", str(tmp_path / "nope.zarr"), str(tmp_path / "o2")], "does not exist"),
         (["gradient", str(source), str(tmp_path / "o3"), "--var", "salt"], "salt"),
         (["gradient", str(source), str(tmp_path / "o4"), "--dim", "depth"], "depth"),
+        (["gradient", str(source), str(tmp_path / "o5"), "--scheduler", "local:x"], "local:N"),
     ]
     for args, needle in cases:
         result = run_cli(*args)

@@ -13,7 +13,12 @@ import pytest
 EXAMPLES_DIR = Path(__file__).parents[1] / "examples"
 EXAMPLES = sorted(EXAMPLES_DIR.glob("*.py"))
 #: small arguments so the default test run stays fast
-ARGS = {"quickstart.py": ["--size", "16"], "temperature.py": ["--size", "12"]}
+ARGS = {
+    "quickstart.py": ["--size", "16"],
+    "temperature.py": ["--size", "12"],
+    # on a LocalCluster of two worker processes started by the example
+    "cluster.py": ["--size", "16"],
+}
 
 
 @pytest.mark.parametrize("path", EXAMPLES, ids=[p.name for p in EXAMPLES])

@@ -1,0 +1,156 @@
+"""Where :func:`bigrad.gradient_zarr` runs its tasks: local threads or a dask.distributed cluster.
+
+``scheduler`` is one of:
+
+- ``None``: local threads, no cluster;
+- ``"local:N"``: a ``LocalCluster`` of ``N`` worker processes (one thread each), started
+  here and closed when the run ends;
+- an address such as ``"tcp://host:8786"``: a client of that scheduler, closed when the
+  run ends (the cluster stays up);
+- a ``distributed.Client``: used as it is and left open.
+
+On a cluster the stream's tasks go through ``Client.submit`` and their results stay on
+the workers.  A block read ahead is split on the worker that read it into the block and
+its faces; the block's compute task is asked to run there (a loose restriction: any
+worker if that one is gone), and takes its neighbours' face futures as arguments, so
+distributed moves only those faces between workers.  This process submits, waits and
+records progress, and never receives array data::
+
+    client:    submit read(b) --> split on W: block(b), faces(b) --> submit compute(b) on W
+    worker W:  read(b) -> block, faces            compute(b)(block, [faces of neighbours])
+    worker V:  faces of a neighbour n ------------------------^  (only faces travel)
+
+The scheduler's work stealing may still move a queued compute task, and its block, to
+an idle worker; that balances load and changes no result.
+
+``distributed`` is imported here only, and only when a cluster is asked for: the rest of
+bigrad works without it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from collections.abc import Callable, Iterable, Iterator
+from typing import Any
+
+from bigrad._stream import TaskRunner
+
+__all__ = ["ClientRunner", "check_scheduler", "open_runner", "parse_local"]
+
+#: ``scheduler="local:N"``: a LocalCluster of N worker processes started for the run
+LOCAL_PREFIX = "local:"
+
+
+def parse_local(scheduler: str) -> int | None:
+    """The number of workers of a ``"local:N"`` scheduler, ``None`` for an address.
+
+    >>> parse_local("local:4"), parse_local("tcp://10.0.0.1:8786")
+    (4, None)
+    """
+    if not scheduler.startswith(LOCAL_PREFIX):
+        return None
+    text = scheduler[len(LOCAL_PREFIX) :]
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(
+            f"scheduler {scheduler!r}: write local:N with N >= 1 worker processes, e.g. local:4"
+        )
+    return int(text)
+
+
+def check_scheduler(scheduler: Any) -> None:
+    """Refuse a malformed ``scheduler`` before any work starts."""
+    if scheduler is None:
+        return
+    if isinstance(scheduler, str):
+        parse_local(scheduler)
+        return
+    from distributed import Client
+
+    if not isinstance(scheduler, Client):
+        raise TypeError(
+            "scheduler must be None, 'local:N', a scheduler address or a "
+            f"distributed.Client, got {type(scheduler).__name__}"
+        )
+
+
+class ClientRunner:
+    """Tasks on a dask.distributed cluster; results stay on the workers as futures."""
+
+    def __init__(self, client: Any) -> None:
+        self._client = client
+        #: the workers holding each block split off a read, until its compute is submitted
+        self._home: dict[str, list[str]] = {}
+
+    def submit(self, fn: Callable[..., Any], /, *args: Any, near: Any = None) -> Any:
+        # pure=False: every submit is a new task, even with equal arguments (a face
+        # read done again after a budget stall must not alias the first one)
+        home = self._home.pop(near.key, None) if near is not None else None
+        # a loose restriction: where the block is, unless that worker is gone
+        return self._client.submit(
+            fn, *args, pure=False, workers=home, allow_other_workers=home is not None
+        )
+
+    def wait(self, futures: Iterable[Any]) -> set[Any]:
+        from distributed import wait
+
+        done, _ = wait(list(futures), return_when="FIRST_COMPLETED")
+        return set(done)
+
+    def handle(self, future: Any) -> Any:
+        if future.status in ("error", "cancelled"):
+            future.result()  # raises the task's error here
+        return future
+
+    def split(self, future: Any) -> tuple[Any, Any]:
+        self.handle(future)
+        # two tasks on the worker that read the block, so the block and its faces are
+        # separate results: a neighbour's compute then fetches the faces alone
+        home = self._client.who_has([future]).get(future.key) or None
+        block, faces = (
+            self._client.submit(part, future, pure=False, workers=home,
+                                allow_other_workers=home is not None)
+            for part in (_block_of, _faces_of)
+        )  # fmt: skip
+        if home:
+            self._home[block.key] = list(home)
+        return block, faces
+
+    def cancel(self, futures: Iterable[Any]) -> None:
+        self._client.cancel(list(futures))
+
+
+def _block_of(read: tuple[Any, Any]) -> Any:
+    return read[0]
+
+
+def _faces_of(read: tuple[Any, Any]) -> Any:
+    return read[1]
+
+
+@contextlib.contextmanager
+def open_runner(scheduler: Any, threads: int | None) -> Iterator[tuple[TaskRunner | None, int]]:
+    """The runner for ``scheduler`` (``None``: the stream's local threads) and the number
+    of tasks to keep in flight; a cluster or client started here is closed on exit."""
+    if scheduler is None:
+        yield None, threads or os.cpu_count() or 1
+        return
+    from distributed import Client, LocalCluster
+
+    with contextlib.ExitStack() as stack:
+        if isinstance(scheduler, Client):
+            client = scheduler
+        else:
+            n_workers = parse_local(scheduler)
+            if n_workers is not None:
+                cluster = stack.enter_context(
+                    LocalCluster(
+                        n_workers=n_workers,
+                        threads_per_worker=1,
+                        processes=True,
+                        dashboard_address=None,
+                    )
+                )
+                scheduler = cluster.scheduler_address
+            client = stack.enter_context(Client(scheduler, timeout="20s"))
+        yield ClientRunner(client), threads or sum(client.nthreads().values()) or 1
