@@ -11,8 +11,8 @@
 
 On a cluster the stream's tasks go through ``Client.submit`` and their results stay on
 the workers.  A block read ahead is split on the worker that read it into the block and
-its faces; the block's compute task is asked to run there (a loose restriction: any
-worker if that one is gone), and takes its neighbours' face futures as arguments, so
+its faces; the block's compute task must run there (a strict restriction, so that work
+stealing cannot move it and its block; resubmitted anywhere if that worker leaves), and takes its neighbours' face futures as arguments, so
 distributed moves only those faces between workers.  This process submits, waits and
 records progress, and never receives array data::
 
@@ -20,8 +20,8 @@ records progress, and never receives array data::
     worker W:  read(b) -> block, faces            compute(b)(block, [faces of neighbours])
     worker V:  faces of a neighbour n ------------------------^  (only faces travel)
 
-The scheduler's work stealing may still move a queued compute task, and its block, to
-an idle worker; that balances load and changes no result.
+Only a lost worker makes a block travel: its blocks are read again where the
+scheduler recomputes them.
 
 ``distributed`` is imported here only, and only when a cluster is asked for: the rest of
 bigrad works without it.
@@ -86,18 +86,44 @@ class ClientRunner:
         # pure=False: every submit is a new task, even with equal arguments (a face
         # read done again after a budget stall must not alias the first one)
         home = self._home.pop(near.key, None) if near is not None else None
-        # a loose restriction: where the block is, unless that worker is gone
-        return self._client.submit(
-            fn, *args, pure=False, workers=home, allow_other_workers=home is not None
+        if home is None:
+            return self._client.submit(fn, *args, pure=False)
+        # a strict restriction: work stealing would otherwise move a queued compute, and
+        # its whole block, to an idle worker; if that worker leaves, wait() resubmits
+        task = _Pinned(fn, args, home)
+        task.future = self._client.submit(
+            fn, *args, pure=False, workers=home, allow_other_workers=False
         )
+        return task
 
     def wait(self, futures: Iterable[Any]) -> set[Any]:
         from distributed import wait
 
-        done, _ = wait(list(futures), return_when="FIRST_COMPLETED")
-        return set(done)
+        tasks = list(futures)
+        while True:
+            by_future = {_future(t): t for t in tasks}
+            try:
+                done, _ = wait(list(by_future), timeout=2, return_when="FIRST_COMPLETED")
+            except TimeoutError:
+                self._rehome(tasks)
+                continue
+            return {by_future[f] for f in done}
+
+    def _rehome(self, tasks: list[Any]) -> None:
+        """Resubmit, anywhere, pinned tasks whose worker left the cluster (a strictly
+        restricted task would otherwise wait for it forever)."""
+        pinned = [t for t in tasks if isinstance(t, _Pinned) and not t.future.done()]
+        if not pinned:
+            return
+        alive = set(self._client.nthreads())
+        for task in pinned:
+            if alive.isdisjoint(task.home):
+                self._client.cancel([task.future])
+                task.future = self._client.submit(task.fn, *task.args, pure=False)
+                task.home = list(alive)
 
     def handle(self, future: Any) -> Any:
+        future = _future(future)
         if future.status in ("error", "cancelled"):
             future.result()  # raises the task's error here
         return future
@@ -117,7 +143,21 @@ class ClientRunner:
         return block, faces
 
     def cancel(self, futures: Iterable[Any]) -> None:
-        self._client.cancel(list(futures))
+        self._client.cancel([_future(f) for f in futures])
+
+
+class _Pinned:
+    """A task submitted to the worker holding its block, and how to submit it again."""
+
+    __slots__ = ("args", "fn", "future", "home")
+
+    def __init__(self, fn: Callable[..., Any], args: tuple[Any, ...], home: list[str]) -> None:
+        self.fn, self.args, self.home = fn, args, home
+        self.future: Any = None
+
+
+def _future(task: Any) -> Any:
+    return task.future if isinstance(task, _Pinned) else task
 
 
 def _block_of(read: tuple[Any, Any]) -> Any:

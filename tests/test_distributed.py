@@ -11,7 +11,6 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import dask
 import dask.array as da
 import numpy as np
 import pytest
@@ -78,22 +77,8 @@ def _clear_transfers(client: Any) -> None:
     client.run(lambda dask_worker: dask_worker.transfer_incoming_log.clear())
 
 
-@pytest.fixture(scope="module")
-def client_no_stealing() -> Iterator[Any]:
-    """Work stealing off: the scheduler may otherwise move a queued compute task, and
-    with it its block, to an idle worker (load balancing, not bigrad's placement)."""
-    with (
-        dask.config.set({"distributed.scheduler.work-stealing": False}),
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
-        ) as cluster,
-        distributed.Client(cluster) as c,
-    ):
-        yield c
-
-
-def test_zarr_on_cluster_moves_faces_only(client_no_stealing: Any, tmp_path: Path) -> None:
-    client = client_no_stealing
+def test_zarr_on_cluster_moves_faces_only(client: Any, tmp_path: Path) -> None:
+    # work stealing is on (distributed's default): computes are pinned to their block
     shape, chunks = (32, 48, 64), (16, 24, 32)
     ds = sample_dataset(shape).drop_vars(["q", "name", "area"])
     src = write_store(ds, tmp_path / "in.zarr", dict(zip(ds.T.dims, chunks, strict=True)))
