@@ -24,8 +24,8 @@ the client process (``rchar + wchar`` of ``/proc/self/io`` over the run: its soc
 to the scheduler, plus the small metadata it reads and writes), both as % of the
 input, and whether any worker paused or was lost (the scheduler's events:
 ``worker-status-change`` to ``paused``, ``remove-worker``).  The largest single item
-moved tells faces (a few MiB at most) from whole blocks: with work stealing on, the
-scheduler may move a queued compute task, and its block, to an idle worker.
+moved tells faces (a few MiB at most) from whole blocks (bigrad pins each compute to
+the worker holding its block; the dask graphs are placed by the scheduler).
 """
 
 from __future__ import annotations
