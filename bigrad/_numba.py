@@ -99,118 +99,6 @@ def _edge3(
 
 
 @numba.njit(cache=True, inline="always")
-def _whole_row(
-    f: Any,
-    los: Any,
-    his: Any,
-    offs: Any,
-    weights: Any,
-    modes: Any,
-    requested: Any,
-    outs: Any,
-    i0: int,
-    i1: int,
-    i2: int,
-) -> bool:
-    # every component of one row in a single loop, the row's own points loaded (and,
-    # for float32, widened) once for all of them, when the row is interior to every
-    # requested axis and the axes requested are the last two, three or four (an
-    # all-axes gradient of a 2-, 3- or 4-D block); False leaves the row to the
-    # axis-by-axis passes
-    n = f.shape[3]
-    if n < 3 or not requested[3] or not requested[2]:
-        return False
-    first = 2 if not requested[1] else (1 if not requested[0] else 0)
-    for axis in range(first):
-        if requested[axis]:
-            return False
-    kind = modes[3, 1]
-    idx = (i0, i1, i2)
-    for axis in range(first, 3):
-        i = idx[axis]
-        if modes[axis, i] != kind or (kind == 1 and offs[axis, 1, i] != 0):
-            return False
-    c = f[i0, i1, i2]
-    o3 = outs[3][i0, i1, i2]
-    o2 = outs[2][i0, i1, i2]
-    m2 = _neighbour_row(f, los[2], his[2], 2, i0, i1, i2, i2 + offs[2, 0, i2])
-    p2 = _neighbour_row(f, los[2], his[2], 2, i0, i1, i2, i2 + offs[2, 1 + kind, i2])
-    a2, b2, c2 = weights[2, 0, i2], weights[2, 1, i2], weights[2, 2, i2]
-    # unused rows alias the centre row: never written, and cheap to name
-    o1, m1, p1, a1, b1, c1 = o2, c, c, 0.0, 0.0, 0.0
-    o0, m0, p0, a0, b0, c0 = o2, c, c, 0.0, 0.0, 0.0
-    if first <= 1:
-        o1 = outs[1][i0, i1, i2]
-        m1 = _neighbour_row(f, los[1], his[1], 1, i0, i1, i2, i1 + offs[1, 0, i1])
-        p1 = _neighbour_row(f, los[1], his[1], 1, i0, i1, i2, i1 + offs[1, 1 + kind, i1])
-        a1, b1, c1 = weights[1, 0, i1], weights[1, 1, i1], weights[1, 2, i1]
-    if first == 0:
-        o0 = outs[0][i0, i1, i2]
-        m0 = _neighbour_row(f, los[0], his[0], 0, i0, i1, i2, i0 + offs[0, 0, i0])
-        p0 = _neighbour_row(f, los[0], his[0], 0, i0, i1, i2, i0 + offs[0, 1 + kind, i0])
-        a0, b0, c0 = weights[0, 0, i0], weights[0, 1, i0], weights[0, 2, i0]
-    if kind == 0:
-        # differences times reciprocal spacings (mode 0: weight 0 is the factor)
-        s3 = weights[3, 0, 1]
-        if first == 2:
-            for j in range(n):
-                o2[j] = (p2[j] - m2[j]) * a2
-            for j in range(1, n - 1):
-                o3[j] = (c[j + 1] - c[j - 1]) * s3
-        elif first == 1:
-            for j in range(1, n - 1):
-                o1[j] = (p1[j] - m1[j]) * a1
-                o2[j] = (p2[j] - m2[j]) * a2
-                o3[j] = (c[j + 1] - c[j - 1]) * s3
-        else:
-            for j in range(1, n - 1):
-                o0[j] = (p0[j] - m0[j]) * a0
-                o1[j] = (p1[j] - m1[j]) * a1
-                o2[j] = (p2[j] - m2[j]) * a2
-                o3[j] = (c[j + 1] - c[j - 1]) * s3
-        for j in (0, n - 1):
-            if first == 0:
-                o0[j] = (p0[j] - m0[j]) * a0
-            if first <= 1:
-                o1[j] = (p1[j] - m1[j]) * a1
-            if first != 2:
-                o2[j] = (p2[j] - m2[j]) * a2
-    else:
-        wa = weights[3, 0]
-        wb = weights[3, 1]
-        wc = weights[3, 2]
-        if first == 2:
-            for j in range(1, n - 1):
-                cj = c[j] * 1.0
-                o2[j] = a2 * m2[j] + b2 * cj + c2 * p2[j]
-                o3[j] = wa[j] * c[j - 1] + wb[j] * cj + wc[j] * c[j + 1]
-        elif first == 1:
-            for j in range(1, n - 1):
-                cj = c[j] * 1.0
-                o1[j] = a1 * m1[j] + b1 * cj + c1 * p1[j]
-                o2[j] = a2 * m2[j] + b2 * cj + c2 * p2[j]
-                o3[j] = wa[j] * c[j - 1] + wb[j] * cj + wc[j] * c[j + 1]
-        else:
-            for j in range(1, n - 1):
-                cj = c[j] * 1.0
-                o0[j] = a0 * m0[j] + b0 * cj + c0 * p0[j]
-                o1[j] = a1 * m1[j] + b1 * cj + c1 * p1[j]
-                o2[j] = a2 * m2[j] + b2 * cj + c2 * p2[j]
-                o3[j] = wa[j] * c[j - 1] + wb[j] * cj + wc[j] * c[j + 1]
-        for j in (0, n - 1):
-            if first == 0:
-                o0[j] = a0 * m0[j] + b0 * c[j] + c0 * p0[j]
-            if first <= 1:
-                o1[j] = a1 * m1[j] + b1 * c[j] + c1 * p1[j]
-            o2[j] = a2 * m2[j] + b2 * c[j] + c2 * p2[j]
-    lo = los[3]
-    hi = his[3]
-    _edge3(c, lo, hi, i0, i1, i2, 0, offs, weights, modes, o3)
-    _edge3(c, lo, hi, i0, i1, i2, n - 1, offs, weights, modes, o3)
-    return True
-
-
-@numba.njit(cache=True, inline="always")
 def _one_row(
     r: int,
     f: Any,
@@ -227,8 +115,6 @@ def _one_row(
     t = r // n2
     i1 = t % n1
     i0 = t // n1
-    if _whole_row(f, los, his, offs, weights, modes, requested, outs, i0, i1, i2):
-        return
     # one fused pass over the row when every requested axis uses the same kind of rule
     # there: all differences (mode 0), or all three-point sums along axes 0-2 (mode 1)
     all_diff = True
