@@ -12,8 +12,9 @@
 On a cluster the stream's tasks go through ``Client.submit`` and their results stay on
 the workers.  A block read ahead is split on the worker that read it into the block and
 its faces; the block's compute task must run there (a strict restriction, so that work
-stealing cannot move it and its block; resubmitted anywhere if that worker leaves), and takes its neighbours' face futures as arguments, so
-distributed moves only those faces between workers.  This process submits, waits and
+stealing cannot move it and its block; resubmitted anywhere if that worker leaves), and
+takes its neighbours' face futures as arguments, so distributed moves only those faces
+between workers.  This process submits, waits and
 records progress, and never receives array data::
 
     client:    submit read(b) --> split on W: block(b), faces(b) --> submit compute(b) on W

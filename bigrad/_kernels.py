@@ -28,13 +28,7 @@ import numpy as np
 
 from bigrad._stencil import AxisStencil
 
-__all__ = [
-    "ENGINES",
-    "as_computable",
-    "gradient_block",
-    "resolve_engine",
-    "result_dtype",
-]
+__all__ = ["ENGINES", "as_computable", "gradient_block", "resolve_engine", "result_dtype"]
 
 Engine = Literal["auto", "numba", "numpy"]
 #: accepted values of ``engine`` and of the ``BIGRAD_ENGINE`` environment variable

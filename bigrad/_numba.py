@@ -359,6 +359,7 @@ def fused_gradient(
     los, his = [empty] * _NDIM, [empty] * _NDIM
     outs = [np.empty((0,) * _NDIM, dtype=otype)] * _NDIM
     given = list(out) if out is not None else [None] * len(axes)
+    copy_back = []  # ``out`` arrays the kernel cannot write in place
     for axis, (lo, hi), st, target in zip(axes, halos, stencils, given, strict=True):
         k = axis + _NDIM - nd
         table = _axis_table(st, f4.shape[k], width)
@@ -373,16 +374,17 @@ def fused_gradient(
             outs[k] = target.reshape(f4.shape)
         else:
             outs[k] = np.empty(f4.shape, dtype=otype)
+            if target is not None:
+                copy_back.append((target, k))
     if f4.size:
         # numba's default (workqueue) threading layer aborts the process when parallel
         # kernels are launched from two threads at once: only the main thread fans out
         parallel = parallel and threading.current_thread() is threading.main_thread()
         kernel = _rows_parallel if parallel else _rows_serial
         kernel(f4, tuple(los), tuple(his), offs, weights, modes, requested, tuple(outs))
-    results = [outs[axis + _NDIM - nd].reshape(f.shape) for axis in axes]
-    for target, result in zip(given, results, strict=True):
-        if target is not None and not np.shares_memory(target, result):
-            target[...] = result  # an ``out`` the kernel could not write in place
+    for target, k in copy_back:
+        target[...] = outs[k].reshape(f.shape)
     return [
-        result if target is None else target for target, result in zip(given, results, strict=True)
+        outs[axis + _NDIM - nd].reshape(f.shape) if target is None else target
+        for axis, target in zip(axes, given, strict=True)
     ]
