@@ -28,7 +28,14 @@ import numpy as np
 
 from bigrad._stencil import AxisStencil
 
-__all__ = ["ENGINES", "as_computable", "gradient_block", "resolve_engine", "result_dtype"]
+__all__ = [
+    "ENGINES",
+    "as_computable",
+    "gradient_block",
+    "preload",
+    "resolve_engine",
+    "result_dtype",
+]
 
 Engine = Literal["auto", "numba", "numpy"]
 #: accepted values of ``engine`` and of the ``BIGRAD_ENGINE`` environment variable
@@ -202,6 +209,23 @@ def gradient_block(
         _axis_derivative(f, as_computable(lo), as_computable(hi), axis, st, result)
         outs.append(result)
     return outs
+
+
+def preload(dtype: Any, ndim: int) -> None:
+    """Load (or compile) the kernels that blocks of ``dtype`` and ``ndim`` will use.
+
+    A first call loads the numba kernels from their on-disk cache, a few tenths of a
+    second; run in a thread of its own, that overlaps with a job's set-up and first
+    reads instead of stalling the first block.
+    """
+    shape = (3,) * ndim
+    f = np.zeros(shape, dtype=dtype)
+    halos = [(f[_index(a, slice(0, 0))],) * 2 for a in range(ndim)]
+    from bigrad._stencil import axis_stencil
+
+    stencils = [axis_stencil(3, 1.0, 1) for _ in range(ndim)]
+    for axis in range(ndim):
+        gradient_block(f, [halos[axis]], [stencils[axis]], [axis], parallel=False)
 
 
 def _check_out(f: Any, axes: Sequence[int], out: Sequence[Any]) -> None:

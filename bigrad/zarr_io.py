@@ -9,9 +9,11 @@ a killed run can be resumed.
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import math
 import os
+import threading
 import warnings
 from collections.abc import Callable, Hashable, Sequence
 from dataclasses import dataclass
@@ -21,7 +23,7 @@ import numpy as np
 import xarray as xr
 import zarr
 
-from bigrad import _cluster, _store
+from bigrad import _cluster, _kernels, _store
 from bigrad._args import parse_args
 from bigrad._attrs import gradient_name
 from bigrad._plan import GradientPlan, plan_gradient
@@ -354,6 +356,9 @@ def gradient_zarr(
         _plan_variable(reader[name].variable, name, spacings, edge_order, _write_unit(ds, name))
         for name in names
     ]
+    # the kernels load while the target is set up and the first blocks are read
+    for dtype, ndim in {(reader[j.variable].dtype, reader[j.variable].ndim) for j in jobs}:
+        threading.Thread(target=_preload, args=(dtype, ndim), daemon=True).start()
     job = _job_record(src_loc, jobs, edge_order, periodic, _fingerprint(src_store, names))
     store, resumed = _prepare_target(tgt_loc, mode, job)
     if not resumed:
@@ -434,6 +439,13 @@ def _stream_all(
             budget=memory,
         )
     report(total, total, final=True)
+
+
+def _preload(dtype: Any, ndim: int) -> None:
+    # only a head start: whatever goes wrong here goes wrong again, and is reported,
+    # when the blocks are computed
+    with contextlib.suppress(Exception):
+        _kernels.preload(dtype, ndim)
 
 
 class _Reader:

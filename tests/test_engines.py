@@ -151,3 +151,72 @@ def test_out_of_the_wrong_shape_or_dtype_is_refused() -> None:
         _kernels.gradient_block(f, [empty], [st], [0], out=[np.empty((4, 5), "f4")])
     with pytest.raises(ValueError, match="one per axis"):
         _kernels.gradient_block(f, [empty], [st], [0], out=[])
+
+
+@pytest.mark.parametrize("dtype", ["f8", "f4"])
+@pytest.mark.parametrize("uniform", [True, False])
+def test_nan_and_inf_land_where_numpy_puts_them(
+    dtype: str, uniform: bool, monkeypatch: Any
+) -> None:
+    # masked land in a climate field arrives as NaN: a NaN must spoil exactly the
+    # points whose stencil reads it, in every kernel path (fused rows, rows next to a
+    # block face, edges), and infinities must give numpy's inf or NaN
+    monkeypatch.setenv("BIGRAD_ENGINE", "numba")
+    f = cube((9, 10, 11), dtype)
+    f[RNG.random(f.shape) < 0.05] = np.nan
+    f[4, 5, 6], f[0, 0, 0], f[8, 9, 10] = np.inf, -np.inf, np.inf
+    spacing = [0.5, 2.0, 0.25] if uniform else [coordinate(n) for n in f.shape]
+    for edge_order in (1, 2):
+        expected = np.gradient(f, *spacing, edge_order=edge_order)
+        for source in (f, da.from_array(f, chunks=(2, 3, 5))):
+            got = bigrad.gradient(source, *spacing, edge_order=edge_order)
+            for g, e in zip(got, expected, strict=True):
+                g = np.asarray(g)
+                np.testing.assert_array_equal(np.isnan(g), np.isnan(e))
+                np.testing.assert_array_equal(np.isinf(g) * np.sign(g), np.isinf(e) * np.sign(e))
+                finite = np.isfinite(e)
+                scale = float(np.max(np.abs(e[finite])))
+                rtol = 2e-6 if dtype == "f4" else 1e-12
+                np.testing.assert_allclose(g[finite], e[finite], rtol=rtol, atol=rtol * scale)
+
+
+@pytest.mark.parametrize(
+    ("shape", "chunks", "axes"),
+    [
+        ((6, 7, 40), (1, 7, 40), (0, 1, 2)),  # one plane per block: every row by a face
+        ((6, 7, 40), (6, 2, 13), (0, 1, 2)),
+        ((6, 7, 40), (4, 3, 40), (1, 2)),  # two components fused
+        ((60, 4, 5), (60, 4, 5), (1, 2)),  # axis 0 longer than the others, not asked
+        ((6, 7, 40), (4, 3, 40), (0, 2)),  # component by component
+        ((6, 7, 3), (3, 3, 2), (0, 1, 2)),  # rows too short to fuse
+        ((7, 40), (3, 40), (0, 1)),
+        ((3, 4, 5, 30), (2, 3, 2, 30), (0, 1, 2, 3)),  # 4-D: slabs, then axis 0
+    ],
+)
+def test_kernel_paths_on_blocks(
+    shape: tuple[int, ...], chunks: tuple[int, ...], axes: tuple[int, ...], monkeypatch: Any
+) -> None:
+    monkeypatch.setenv("BIGRAD_ENGINE", "numba")
+    f = cube(shape)
+    # uniform and non-uniform axes side by side: the fused loop needs one kind
+    for mixed in (False, True):
+        spacing = [
+            coordinate(shape[a]) if (mixed and k % 2) or not mixed else 0.5
+            for k, a in enumerate(axes)
+        ]
+        for edge_order in (1, 2):
+            expected = np.gradient(f, *spacing, axis=axes, edge_order=edge_order)
+            got = bigrad.gradient(
+                da.from_array(f, chunks=chunks), *spacing, axis=axes, edge_order=edge_order
+            )
+            assert_matches_numpy(got, expected)
+            assert_matches_numpy(
+                bigrad.gradient(f, *spacing, axis=axes, edge_order=edge_order), expected
+            )
+
+
+@pytest.mark.parametrize(
+    ("dtype", "ndim"), [("f4", 3), ("f8", 1), ("i2", 2), ("c8", 4), ("M8[s]", 2), ("f2", 5)]
+)
+def test_preload_accepts_what_a_store_holds(dtype: str, ndim: int) -> None:
+    _kernels.preload(np.dtype(dtype), ndim)
