@@ -1,0 +1,328 @@
+"""The jitted row kernels behind :func:`bigrad._numba.fused_gradient`.
+
+A block is 3-D ``(n0, n1, n2)``, C-contiguous, so that the last axis is a contiguous
+*row*.  Rows are taken in chunks (the unit of work of numba's threads):
+
+* along the *outer* axes 0 and 1 a component's row is a weighted sum of whole rows of
+  the block, or of its halo planes next to the block's faces;
+* along the row axis 2 a row is differenced in place, its two end points reading the
+  halo;
+* where every requested component of a row follows its axis's interior rule and reads
+  the block only (nearly every row of a large block), one loop over the row writes
+  all of them; elsewhere the components of a chunk go one after the other, the
+  chunk's rows still in cache.
+
+Each axis ``k`` has a rule per point ``i`` (``offs[k, :, i]``, ``weights[k, :, i]``,
+``modes[k, i]``): ``mode 0``: ``(f[i + o1] - f[i + o0]) * w0``, ``mode 1``:
+``w0 f[i + o0] + w1 f[i + o1] + w2 f[i + o2]``.  ``los[k]`` and ``his[k]`` are the halo
+planes before and after the block along ``k``; ``requested[k]`` says whether ``outs[k]``
+is wanted.  Weights are float64, so products are formed in float64 registers.
+
+Rows are reached by indexing the block, not through views, and no function taking
+arrays is called per row (except next to a face): numba reference-counts every view and
+every array argument of an inlined call, 300-500 ns a row when the kernels did (more
+than a short row's arithmetic).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numba
+from numba import prange
+
+__all__ = ["rows_parallel", "rows_serial"]
+
+
+@numba.njit(cache=True)
+def _plane_row(f: Any, lo: Any, hi: Any, axis: int, i0: int, i1: int, j: int) -> Any:
+    # row (i0, i1) of plane j along outer `axis` (0 or 1) of block + halo: negative j
+    # reads the lo halo, j >= m the hi halo
+    m = f.shape[axis]
+    src = f
+    if j < 0:
+        src = lo
+        j = lo.shape[axis] + j
+    elif j >= m:
+        src = hi
+        j = j - m
+    if axis == 0:
+        return src[j, i1]
+    return src[i0, j]
+
+
+@numba.njit(cache=True)
+def _outer_row_from_halo(
+    f: Any, lo: Any, hi: Any, o: Any, axis: int, i0: int, i1: int, rule: Any
+) -> None:
+    # the row of a component along an outer axis whose rule reads a halo plane; a
+    # function of its own, called for the few rows next to a block's faces, so that
+    # the views it makes cost nothing in the loops over the other rows
+    mode, ja, jb, jc, wa, wb, wc = rule
+    a = _plane_row(f, lo, hi, axis, i0, i1, ja)
+    b = _plane_row(f, lo, hi, axis, i0, i1, jb)
+    orow = o[i0, i1]
+    if mode == 0:
+        for k in range(orow.shape[0]):
+            orow[k] = (b[k] - a[k]) * wa
+    else:
+        c = _plane_row(f, lo, hi, axis, i0, i1, jc)
+        for k in range(orow.shape[0]):
+            orow[k] = wa * a[k] + wb * b[k] + wc * c[k]
+
+
+@numba.njit(cache=True, nogil=True)
+def _outer_rows(
+    f: Any,
+    lo: Any,
+    hi: Any,
+    o: Any,
+    axis: int,
+    r0: int,
+    r1: int,
+    offs: Any,
+    weights: Any,
+    modes: Any,
+) -> None:
+    # rows r0 .. r1-1 of the component along outer `axis` (0 or 1)
+    n1 = f.shape[1]
+    for r in range(r0, r1):
+        i0 = r // n1
+        i1 = r % n1
+        i = i0 if axis == 0 else i1
+        mode = modes[axis, i]
+        ja = i + offs[axis, 0, i]
+        jb = i + offs[axis, 1, i]
+        jc = i + offs[axis, 2, i] if mode == 1 else jb
+        wa, wb, wc = weights[axis, 0, i], weights[axis, 1, i], weights[axis, 2, i]
+        if min(ja, jb, jc) < 0 or max(ja, jb, jc) >= f.shape[axis]:
+            _outer_row_from_halo(f, lo, hi, o, axis, i0, i1, (mode, ja, jb, jc, wa, wb, wc))
+        elif axis == 0 and mode == 0:
+            for k in range(f.shape[2]):
+                o[i0, i1, k] = (f[jb, i1, k] - f[ja, i1, k]) * wa
+        elif axis == 0:
+            for k in range(f.shape[2]):
+                o[i0, i1, k] = wa * f[ja, i1, k] + wb * f[jb, i1, k] + wc * f[jc, i1, k]
+        elif mode == 0:
+            for k in range(f.shape[2]):
+                o[i0, i1, k] = (f[i0, jb, k] - f[i0, ja, k]) * wa
+        else:
+            for k in range(f.shape[2]):
+                o[i0, i1, k] = wa * f[i0, ja, k] + wb * f[i0, jb, k] + wc * f[i0, jc, k]
+
+
+@numba.njit(cache=True, nogil=True)
+def _row_rows(
+    f: Any,
+    lo: Any,
+    hi: Any,
+    o: Any,
+    r0: int,
+    r1: int,
+    offs: Any,
+    weights: Any,
+    modes: Any,
+    interior: bool,
+) -> None:
+    # rows r0 .. r1-1 of the component along the row axis (2): points 1 .. m-2 (if
+    # `interior`) are interior points of the whole axis, with one rule for all of them;
+    # the end points may read the halo and may be the axis's edges
+    n1, m, n_lo = f.shape[1], f.shape[2], lo.shape[2]
+    uniform = m > 2 and modes[2, 1] == 0
+    s = weights[2, 0, 1] if m > 2 else 0.0
+    for r in range(r0, r1):
+        i0 = r // n1
+        i1 = r % n1
+        if interior and uniform:
+            for k in range(1, m - 1):
+                o[i0, i1, k] = (f[i0, i1, k + 1] - f[i0, i1, k - 1]) * s
+        elif interior and m > 2:
+            for k in range(1, m - 1):
+                o[i0, i1, k] = (
+                    weights[2, 0, k] * f[i0, i1, k - 1]
+                    + weights[2, 1, k] * f[i0, i1, k]
+                    + weights[2, 2, k] * f[i0, i1, k + 1]
+                )
+        for j in (0, m - 1):
+            # the rule's (up to) three points, each from the block or a halo
+            pa, pb, pc = j + offs[2, 0, j], j + offs[2, 1, j], j + offs[2, 2, j]
+            if pa < 0:
+                a = lo[i0, i1, n_lo + pa]
+            elif pa >= m:
+                a = hi[i0, i1, pa - m]
+            else:
+                a = f[i0, i1, pa]
+            if pb < 0:
+                b = lo[i0, i1, n_lo + pb]
+            elif pb >= m:
+                b = hi[i0, i1, pb - m]
+            else:
+                b = f[i0, i1, pb]
+            if modes[2, j] == 0:
+                o[i0, i1, j] = (b - a) * weights[2, 0, j]
+                continue
+            if pc < 0:
+                c = lo[i0, i1, n_lo + pc]
+            elif pc >= m:
+                c = hi[i0, i1, pc - m]
+            else:
+                c = f[i0, i1, pc]
+            o[i0, i1, j] = weights[2, 0, j] * a + weights[2, 1, j] * b + weights[2, 2, j] * c
+
+
+@numba.njit(cache=True, nogil=True)
+def _fused_rows(
+    f: Any,
+    los: Any,
+    his: Any,
+    outs: Any,
+    r0: int,
+    r1: int,
+    offs: Any,
+    weights: Any,
+    modes: Any,
+    with_axis0: bool,
+) -> None:
+    # rows r0 .. r1-1 of the components along axes 1 and 2 (and 0 if `with_axis0`),
+    # all in one loop over a row wherever every rule is the row axis's interior rule
+    # and reads the block only; the other rows (next to a face, on an edge, or where
+    # the axes' spacings differ in kind) go component by component.  The row axis's
+    # end points are left to _row_rows.
+    n0, n1, m = f.shape
+    rmode = modes[2, 1]
+    s = weights[2, 0, 1]
+    o0, o1, o2 = outs
+    for r in range(r0, r1):
+        i0 = r // n1
+        i1 = r % n1
+        # plain: the rule is the interior one, (f[i+1] - f[i-1]) w or
+        # w f[i-1] + v f[i] + u f[i+1], and reads the block only
+        plain = (
+            0 < i1 < n1 - 1
+            and modes[1, i1] == rmode
+            and offs[1, 0, i1] == -1
+            and offs[1, 1, i1] == 1 - rmode
+        )
+        if with_axis0:
+            # (axis 0's table is only as long as axis 0 when axis 0 is requested)
+            plain = (
+                plain
+                and 0 < i0 < n0 - 1
+                and modes[0, i0] == rmode
+                and offs[0, 0, i0] == -1
+                and offs[0, 1, i0] == 1 - rmode
+            )
+        if not plain:
+            if with_axis0:
+                _outer_rows(f, los[0], his[0], o0, 0, r, r + 1, offs, weights, modes)
+            _outer_rows(f, los[1], his[1], o1, 1, r, r + 1, offs, weights, modes)
+            _row_rows(f, los[2], his[2], o2, r, r + 1, offs, weights, modes, True)
+            continue
+        w0 = v0 = u0 = 0.0
+        if with_axis0:
+            w0, v0, u0 = weights[0, 0, i0], weights[0, 1, i0], weights[0, 2, i0]
+        w1, v1, u1 = weights[1, 0, i1], weights[1, 1, i1], weights[1, 2, i1]
+        if rmode == 0 and with_axis0:
+            for k in range(1, m - 1):
+                o0[i0, i1, k] = (f[i0 + 1, i1, k] - f[i0 - 1, i1, k]) * w0
+                o1[i0, i1, k] = (f[i0, i1 + 1, k] - f[i0, i1 - 1, k]) * w1
+                o2[i0, i1, k] = (f[i0, i1, k + 1] - f[i0, i1, k - 1]) * s
+        elif rmode == 0:
+            for k in range(1, m - 1):
+                o1[i0, i1, k] = (f[i0, i1 + 1, k] - f[i0, i1 - 1, k]) * w1
+                o2[i0, i1, k] = (f[i0, i1, k + 1] - f[i0, i1, k - 1]) * s
+        elif with_axis0:
+            for k in range(1, m - 1):
+                c = f[i0, i1, k]  # read once, for all three components
+                o0[i0, i1, k] = w0 * f[i0 - 1, i1, k] + v0 * c + u0 * f[i0 + 1, i1, k]
+                o1[i0, i1, k] = w1 * f[i0, i1 - 1, k] + v1 * c + u1 * f[i0, i1 + 1, k]
+                o2[i0, i1, k] = (
+                    weights[2, 0, k] * f[i0, i1, k - 1]
+                    + weights[2, 1, k] * c
+                    + weights[2, 2, k] * f[i0, i1, k + 1]
+                )
+        else:
+            for k in range(1, m - 1):
+                c = f[i0, i1, k]
+                o1[i0, i1, k] = w1 * f[i0, i1 - 1, k] + v1 * c + u1 * f[i0, i1 + 1, k]
+                o2[i0, i1, k] = (
+                    weights[2, 0, k] * f[i0, i1, k - 1]
+                    + weights[2, 1, k] * c
+                    + weights[2, 2, k] * f[i0, i1, k + 1]
+                )
+        # the outer components at the row's ends (the row axis's are _row_rows's)
+        for k in (0, m - 1):
+            if rmode == 0:
+                if with_axis0:
+                    o0[i0, i1, k] = (f[i0 + 1, i1, k] - f[i0 - 1, i1, k]) * w0
+                o1[i0, i1, k] = (f[i0, i1 + 1, k] - f[i0, i1 - 1, k]) * w1
+            else:
+                c = f[i0, i1, k]
+                if with_axis0:
+                    o0[i0, i1, k] = w0 * f[i0 - 1, i1, k] + v0 * c + u0 * f[i0 + 1, i1, k]
+                o1[i0, i1, k] = w1 * f[i0, i1 - 1, k] + v1 * c + u1 * f[i0, i1 + 1, k]
+
+
+@numba.njit(cache=True, nogil=True)
+def _chunk(
+    c: int,
+    size: int,
+    f: Any,
+    los: Any,
+    his: Any,
+    offs: Any,
+    weights: Any,
+    modes: Any,
+    requested: Any,
+    outs: Any,
+) -> None:
+    # every requested component of rows c * size .. (c + 1) * size - 1: fused where
+    # the components allow, else one component after the other (the chunk's rows stay
+    # in cache, so the block is read from memory about once either way)
+    r0 = c * size
+    r1 = min(r0 + size, f.shape[0] * f.shape[1])
+    if requested[1] and requested[2] and f.shape[2] > 2:
+        _fused_rows(f, los, his, outs, r0, r1, offs, weights, modes, requested[0])
+        _row_rows(f, los[2], his[2], outs[2], r0, r1, offs, weights, modes, False)
+        return
+    if requested[0]:
+        _outer_rows(f, los[0], his[0], outs[0], 0, r0, r1, offs, weights, modes)
+    if requested[1]:
+        _outer_rows(f, los[1], his[1], outs[1], 1, r0, r1, offs, weights, modes)
+    if requested[2]:
+        _row_rows(f, los[2], his[2], outs[2], r0, r1, offs, weights, modes, True)
+
+
+# Two entry points rather than one function compiled twice: numba's on-disk cache is
+# keyed by function, not by the `parallel` flag.  Both release the GIL, so that dask's
+# threads run blocks side by side.
+@numba.njit(cache=True, parallel=True, nogil=True)
+def rows_parallel(
+    f: Any,
+    los: Any,
+    his: Any,
+    offs: Any,
+    weights: Any,
+    modes: Any,
+    requested: Any,
+    outs: Any,
+    size: int,
+) -> None:
+    for c in prange((f.shape[0] * f.shape[1] + size - 1) // size):
+        _chunk(c, size, f, los, his, offs, weights, modes, requested, outs)
+
+
+@numba.njit(cache=True, nogil=True)
+def rows_serial(
+    f: Any,
+    los: Any,
+    his: Any,
+    offs: Any,
+    weights: Any,
+    modes: Any,
+    requested: Any,
+    outs: Any,
+    size: int,
+) -> None:
+    for c in range((f.shape[0] * f.shape[1] + size - 1) // size):
+        _chunk(c, size, f, los, his, offs, weights, modes, requested, outs)
