@@ -18,7 +18,8 @@ threads:
 
 Time is the median over ``--repeat`` rounds of all methods in turn (after one warm-up
 copy3 run; before each run the previous output is deleted and ``sync`` waits for the
-disk), peak RSS the largest.  ``--out-of-core`` runs bigrad alone on a store larger than an address-space
+disk); "x copy3" is the median of the per-round ratios to that round's copy3 (with their
+range), peak RSS the largest.  ``--methods`` runs a subset.  ``--out-of-core`` runs bigrad alone on a store larger than an address-space
 limit (``RLIMIT_AS``, set in the child before it imports anything).
 """
 
@@ -196,21 +197,31 @@ def main(
     for _ in range(repeat):
         for method in methods:
             runs[method].append(measure(method, source, target, threads))
-    rows = {
-        method: {
+    # the ratio to copy3 is taken within each round (copy3 runs first in it) and its
+    # median shown: the machine's drift between rounds then cancels
+    floor_runs = runs.get("copy3")
+    rows = {}
+    for method, rs in runs.items():
+        ratios = [r["seconds"] / f["seconds"] for r, f in zip(rs, floor_runs or rs, strict=True)]
+        rows[method] = {
             "seconds": statistics.median(r["seconds"] for r in rs),
+            "x_copy3": statistics.median(ratios) if floor_runs else float("nan"),
+            "x_copy3_min": min(ratios) if floor_runs else float("nan"),
+            "x_copy3_max": max(ratios) if floor_runs else float("nan"),
             "rss_mib": max(r["rss"] for r in rs) / 2**20,
         }
-        for method, rs in runs.items()
-    }
-    floor = rows.get("copy3", {"seconds": float("nan"), "rss_mib": float("nan")})
+    floor_rss = rows["copy3"]["rss_mib"] if floor_runs else float("nan")
     print(f"store: {gib:.2f} GiB float32 {shape}, chunks {chunks}, Zarr v3 zstd; "
           f"gradient along 3 axes, {threads} threads, median of {repeat}")  # fmt: skip
-    print(f"{'method':<14} {'seconds':>8} {'x copy3':>8} {'peak RSS MiB':>13} {'x copy3':>8}")
+    print(
+        f"{'method':<14} {'seconds':>8} {'x copy3':>8} {'min-max':>10} {'peak RSS MiB':>13} "
+        f"{'x copy3':>8}"
+    )
     for method, row in rows.items():
+        spread = f"{row['x_copy3_min']:.2f}-{row['x_copy3_max']:.2f}"
         print(
-            f"{method:<14} {row['seconds']:8.1f} {row['seconds'] / floor['seconds']:8.2f} "
-            f"{row['rss_mib']:13.0f} {row['rss_mib'] / floor['rss_mib']:8.2f}"
+            f"{method:<14} {row['seconds']:8.1f} {row['x_copy3']:8.2f} {spread:>10} "
+            f"{row['rss_mib']:13.0f} {row['rss_mib'] / floor_rss:8.2f}"
         )
     if workdir is None:
         shutil.rmtree(tmp)
@@ -247,9 +258,11 @@ if __name__ == "__main__":
     p.add_argument("--repeat", type=int, default=2)
     p.add_argument("--out-of-core", action="store_true", help="bigrad under a memory limit")
     p.add_argument("--limit-gib", type=float, default=2.0)
+    p.add_argument("--methods", nargs="+", choices=METHODS, default=list(METHODS))
     a = p.parse_args()
     n_time = max(64, round(a.gib * 2**30 / (4 * 1024 * 1024) / 64) * 64)
     if a.out_of_core:
         out_of_core((n_time, 1024, 1024), (64, 512, 512), int(a.limit_gib * 2**30), a.threads)
     else:
-        main((n_time, 1024, 1024), threads=a.threads, repeat=a.repeat)
+        methods = tuple(m for m in METHODS if m in a.methods)  # copy3 first in a round
+        main((n_time, 1024, 1024), threads=a.threads, repeat=a.repeat, methods=methods)

@@ -28,6 +28,8 @@ def test_zarr_io(tmp_path: Path) -> None:
     rows = load("zarr_io").main((8, 16, 16), (3, 8, 8), threads=2, repeat=1, workdir=tmp_path)
     assert set(rows) == {"copy3", "bigrad", "bigrad-lowmem", "dask", "xarray"}
     assert all(r["seconds"] > 0 and r["rss_mib"] > 0 for r in rows.values())
+    assert rows["copy3"]["x_copy3"] == 1.0
+    assert all(r["x_copy3_min"] <= r["x_copy3"] <= r["x_copy3_max"] for r in rows.values())
 
 
 def test_speed() -> None:
