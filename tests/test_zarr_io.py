@@ -254,13 +254,9 @@ def test_distributed_scheduler(tmp_path: Path) -> None:
 
 def test_sharded_source_keeps_shards(tmp_path: Path) -> None:
     ds = sample_dataset()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        ds.to_zarr(
-            tmp_path / "in.zarr",
-            zarr_format=3,
-            encoding={"T": {"chunks": (1, 3, 4), "shards": (2, 9, 12)}},
-        )
+    write_store(
+        ds, tmp_path / "in.zarr", None, encoding={"T": {"chunks": (1, 3, 4), "shards": (2, 9, 12)}}
+    )
     out = bigrad.gradient_zarr(tmp_path / "in.zarr", tmp_path / "out.zarr", variables="T")
     arr = zarr.open_array(tmp_path / "out.zarr" / "dT_dlat", mode="r")
     assert arr.chunks == (1, 3, 4) and arr.shards == (2, 9, 12)
@@ -271,13 +267,8 @@ def test_uncompressed_target_in_memory_is_not_aliased(tmp_path: Path) -> None:
     # without a compressor zarr's in-memory store keeps a view of the array written:
     # the stream must not reuse its output buffers there
     ds = sample_dataset()
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")
-        ds.to_zarr(
-            tmp_path / "in.zarr",
-            zarr_format=3,
-            encoding={v: {"chunks": (1, 3, 4), "compressors": None} for v in ds.data_vars},
-        )
+    encoding = {v: {"chunks": (1, 3, 4), "compressors": None} for v in ds.data_vars}
+    write_store(ds, tmp_path / "in.zarr", None, encoding=encoding)
     out = bigrad.gradient_zarr(tmp_path / "in.zarr", "memory://bigrad-raw/out.zarr", variables="T")
     assert zarr.open_array(tmp_path / "in.zarr" / "T", mode="r").compressors == ()
     for dim in ds.T.dims:

@@ -7,6 +7,7 @@ import subprocess
 import sys
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import xarray as xr
@@ -38,10 +39,19 @@ def sample_dataset(shape: tuple[int, int, int] = (7, 9, 12), seed: int = 0) -> x
     )
 
 
-def write_store(ds: xr.Dataset, path: Path, chunks: dict[str, int], zarr_format: int = 3) -> Path:
+def write_store(
+    ds: xr.Dataset,
+    path: Path,
+    chunks: dict[str, int] | None,
+    zarr_format: int = 3,
+    encoding: dict[str, Any] | None = None,
+) -> Path:
+    """``ds`` as a Zarr store at ``path``, rechunked (dask) or with ``encoding``'s chunks."""
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")
-        ds.chunk(chunks).to_zarr(path, zarr_format=zarr_format, consolidated=True)
+        (ds if chunks is None else ds.chunk(chunks)).to_zarr(
+            path, zarr_format=zarr_format, consolidated=True, encoding=encoding
+        )
     return path
 
 
