@@ -162,8 +162,7 @@ def fused_gradient(
         tables[axis] = _axis_table(st, f.shape[axis])
         if tables[axis] is None:
             return None
-        # halos are thin: own C-ordered, writable copies keep the kernel's types uniform
-        own[axis] = (np.array(lo, dtype=f.dtype, order="C"), np.array(hi, dtype=f.dtype, order="C"))
+        own[axis] = (_as_kernel_array(lo, f.dtype), _as_kernel_array(hi, f.dtype))
         if target is not None and target.flags.c_contiguous and target.dtype == otype:
             results[axis] = target
         else:
@@ -193,6 +192,14 @@ def fused_gradient(
         results[axis] if target is None else target
         for axis, target in zip(axes, given, strict=True)
     ]
+
+
+def _as_kernel_array(a: np.ndarray, dtype: np.dtype[Any]) -> np.ndarray:
+    """``a`` as the kernels take it: C-ordered, writable, of ``dtype`` (copied if not),
+    so that every halo has one numba type and one compiled signature serves them all."""
+    if a.dtype == dtype and a.flags.c_contiguous and a.flags.writeable:
+        return a
+    return np.array(a, dtype=dtype, order="C")
 
 
 def _run_4d(

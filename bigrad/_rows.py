@@ -71,6 +71,37 @@ def _outer_row_from_halo(
             orow[k] = wa * a[k] + wb * b[k] + wc * c[k]
 
 
+@numba.njit(cache=True)
+def _plane0(f: Any, lo: Any, hi: Any, j: int) -> Any:
+    # plane j along axis 0 of block + halo, as a 2-D view
+    if j < 0:
+        return lo[lo.shape[0] + j]
+    if j >= f.shape[0]:
+        return hi[j - f.shape[0]]
+    return f[j]
+
+
+@numba.njit(cache=True)
+def _outer0_from_halo(
+    f: Any, lo: Any, hi: Any, o: Any, i0: int, i1a: int, i1b: int, rule: Any
+) -> None:
+    # rows i1a .. i1b-1 of plane i0 of the component along axis 0, whose rule reads a
+    # halo plane: the planes' views are made once for all the rows (a thin block has
+    # every row next to a face)
+    mode, ja, jb, jc, wa, wb, wc = rule
+    a = _plane0(f, lo, hi, ja)
+    b = _plane0(f, lo, hi, jb)
+    if mode == 0:
+        for i1 in range(i1a, i1b):
+            for k in range(f.shape[2]):
+                o[i0, i1, k] = (b[i1, k] - a[i1, k]) * wa
+    else:
+        c = _plane0(f, lo, hi, jc)
+        for i1 in range(i1a, i1b):
+            for k in range(f.shape[2]):
+                o[i0, i1, k] = wa * a[i1, k] + wb * b[i1, k] + wc * c[i1, k]
+
+
 @numba.njit(cache=True, nogil=True)
 def _outer_rows(
     f: Any,
@@ -84,31 +115,43 @@ def _outer_rows(
     weights: Any,
     modes: Any,
 ) -> None:
-    # rows r0 .. r1-1 of the component along outer `axis` (0 or 1)
+    # rows r0 .. r1-1 of the component along outer `axis` (0 or 1).  Along axis 0 all
+    # the rows of a plane share one rule: they go plane by plane.
     n1 = f.shape[1]
-    for r in range(r0, r1):
+    r = r0
+    while r < r1:
         i0 = r // n1
         i1 = r % n1
         i = i0 if axis == 0 else i1
+        # along axis 0: the rest of the plane's rows in the range; along axis 1: one row
+        stop = min(r1, (i0 + 1) * n1) if axis == 0 else r + 1
+        i1b = i1 + stop - r
         mode = modes[axis, i]
         ja = i + offs[axis, 0, i]
         jb = i + offs[axis, 1, i]
         jc = i + offs[axis, 2, i] if mode == 1 else jb
         wa, wb, wc = weights[axis, 0, i], weights[axis, 1, i], weights[axis, 2, i]
         if min(ja, jb, jc) < 0 or max(ja, jb, jc) >= f.shape[axis]:
-            _outer_row_from_halo(f, lo, hi, o, axis, i0, i1, (mode, ja, jb, jc, wa, wb, wc))
+            rule = (mode, ja, jb, jc, wa, wb, wc)
+            if axis == 0:
+                _outer0_from_halo(f, lo, hi, o, i0, i1, i1b, rule)
+            else:
+                _outer_row_from_halo(f, lo, hi, o, axis, i0, i1, rule)
         elif axis == 0 and mode == 0:
-            for k in range(f.shape[2]):
-                o[i0, i1, k] = (f[jb, i1, k] - f[ja, i1, k]) * wa
+            for j1 in range(i1, i1b):
+                for k in range(f.shape[2]):
+                    o[i0, j1, k] = (f[jb, j1, k] - f[ja, j1, k]) * wa
         elif axis == 0:
-            for k in range(f.shape[2]):
-                o[i0, i1, k] = wa * f[ja, i1, k] + wb * f[jb, i1, k] + wc * f[jc, i1, k]
+            for j1 in range(i1, i1b):
+                for k in range(f.shape[2]):
+                    o[i0, j1, k] = wa * f[ja, j1, k] + wb * f[jb, j1, k] + wc * f[jc, j1, k]
         elif mode == 0:
             for k in range(f.shape[2]):
                 o[i0, i1, k] = (f[i0, jb, k] - f[i0, ja, k]) * wa
         else:
             for k in range(f.shape[2]):
                 o[i0, i1, k] = wa * f[i0, ja, k] + wb * f[i0, jb, k] + wc * f[i0, jc, k]
+        r = stop
 
 
 @numba.njit(cache=True, nogil=True)
@@ -279,9 +322,15 @@ def _chunk(
     # every requested component of rows c * size .. (c + 1) * size - 1: fused where
     # the components allow, else one component after the other (the chunk's rows stay
     # in cache, so the block is read from memory about once either way)
+    n0, n1 = f.shape[0], f.shape[1]
     r0 = c * size
-    r1 = min(r0 + size, f.shape[0] * f.shape[1])
-    if requested[1] and requested[2] and f.shape[2] > 2:
+    r1 = min(r0 + size, n0 * n1)
+    # rows on the first and last planes along axis 0 read its halo or are its edges:
+    # there the components go one after the other (plane by plane along axis 0)
+    fuse = requested[1] and requested[2] and f.shape[2] > 2
+    if requested[0] and (r0 < n1 or r1 > (n0 - 1) * n1):
+        fuse = False
+    if fuse:
         _fused_rows(f, los, his, outs, r0, r1, offs, weights, modes, requested[0])
         _row_rows(f, los[2], his[2], outs[2], r0, r1, offs, weights, modes, False)
         return
