@@ -26,7 +26,7 @@ from typing import Any, Literal
 
 import numpy as np
 
-from bigrad._stencil import AxisStencil
+from bigrad._stencil import AxisStencil, axis_stencil
 
 __all__ = [
     "ENGINES",
@@ -221,8 +221,6 @@ def preload(dtype: Any, ndim: int) -> None:
     shape = (3,) * ndim
     f = np.zeros(shape, dtype=dtype)
     halos = [(f[_index(a, slice(0, 0))],) * 2 for a in range(ndim)]
-    from bigrad._stencil import axis_stencil
-
     stencils = [axis_stencil(3, 1.0, 1) for _ in range(ndim)]
     for axis in range(ndim):
         gradient_block(f, [halos[axis]], [stencils[axis]], [axis], parallel=False)

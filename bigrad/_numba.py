@@ -45,8 +45,8 @@ def _real_float(x: Any) -> float | None:
 
 def _axis_table(st: AxisStencil, m: int) -> tuple[Any, Any, Any] | None:
     """Offsets ``(3, m)``, weights ``(3, m)`` and modes ``(m,)`` of the ``m`` points
-    of one axis of a block (see the module docstring), or None when the spacing is not
-    a real number float64 can hold."""
+    of one axis of a block (the rules of :mod:`bigrad._rows`), or None when the spacing
+    is not a real number float64 can hold."""
     offs = np.zeros((3, m), dtype=np.int64)
     weights = np.zeros((3, m), dtype=np.float64)
     modes = np.zeros(m, dtype=np.int8)
@@ -86,30 +86,39 @@ def _axis_table(st: AxisStencil, m: int) -> tuple[Any, Any, Any] | None:
     return offs, weights, modes
 
 
-def _run(
-    f: np.ndarray,
-    halos: Sequence[tuple[np.ndarray, np.ndarray] | None],
-    tables: Sequence[tuple[Any, Any, Any] | None],
-    outs: Sequence[np.ndarray | None],
-    parallel: bool,
-) -> None:
-    """One kernel call on a 3-D C-ordered ``f``: per axis its halo, table and output,
-    or None where the axis is not requested."""
+def _pack(tables: Sequence[tuple[Any, Any, Any] | None]) -> tuple[Any, Any, Any, Any]:
+    """The per-axis tables of a 3-D view (None where an axis is not requested) as the
+    kernels take them: offsets, weights, modes and the requested flags."""
     width = max([t[2].shape[0] for t in tables if t is not None])
     offs = np.zeros((_NDIM, 3, width), dtype=np.int64)
     weights = np.zeros((_NDIM, 3, width), dtype=np.float64)
     modes = np.zeros((_NDIM, width), dtype=np.int8)
     requested = np.zeros(_NDIM, dtype=np.bool_)
+    for k, table in enumerate(tables):
+        if table is not None:
+            n = table[2].shape[0]
+            offs[k, :, :n], weights[k, :, :n], modes[k, :n] = table
+            requested[k] = True
+    return offs, weights, modes, requested
+
+
+def _run(
+    f: np.ndarray,
+    halos: Sequence[tuple[np.ndarray, np.ndarray] | None],
+    packed: tuple[Any, Any, Any, Any],
+    outs: Sequence[np.ndarray | None],
+    parallel: bool,
+) -> None:
+    """One kernel call on a 3-D C-ordered ``f``: per axis its halo and output (None
+    where the axis is not requested), and the tables of :func:`_pack`."""
+    offs, weights, modes, requested = packed
     empty = np.empty((0,) * _NDIM, dtype=f.dtype)
     los, his, arrays = [empty] * _NDIM, [empty] * _NDIM, [empty] * _NDIM
-    for k, (halo, table, out) in enumerate(zip(halos, tables, outs, strict=True)):
-        if table is None or halo is None or out is None:
-            continue
-        n = table[2].shape[0]
-        offs[k, :, :n], weights[k, :, :n], modes[k, :n] = table
-        requested[k] = True
-        los[k], his[k] = halo
-        arrays[k] = out
+    for k, (halo, out) in enumerate(zip(halos, outs, strict=True)):
+        if requested[k]:
+            assert halo is not None and out is not None
+            los[k], his[k] = halo
+            arrays[k] = out
     kernel = rows_parallel if parallel else rows_serial
     size = max(1, _CHUNK_POINTS // f.shape[2])
     kernel(f, tuple(los), tuple(his), offs, weights, modes, requested, tuple(arrays), size)
@@ -179,7 +188,7 @@ def fused_gradient(
                 f.reshape(lead + f.shape),
                 [None] * (_NDIM - nd)
                 + [None if h is None else tuple(a.reshape(lead + a.shape) for a in h) for h in own],
-                [None] * (_NDIM - nd) + tables,
+                _pack([None] * (_NDIM - nd) + tables),
                 [None] * (_NDIM - nd)
                 + [None if o is None else o.reshape(lead + f.shape) for o in results],
                 parallel,
@@ -209,11 +218,12 @@ def _run_4d(
     the view that merges axes 1 and 2 (the input is read twice)."""
     n0, n1, n2, n3 = f.shape
     if any(t is not None for t in tables[1:]):
+        packed = _pack(tables[1:])  # the same for every slab
         for i in range(n0):
             _run(
                 f[i],
                 [None if h is None else (h[0][i], h[1][i]) for h in halos[1:]],
-                tables[1:],
+                packed,
                 [None if o is None else o[i] for o in outs[1:]],
                 parallel,
             )
@@ -227,7 +237,7 @@ def _run_4d(
                 None,
                 None,
             ],
-            [tables[0], None, None],
+            _pack([tables[0], None, None]),
             [outs[0].reshape(merged), None, None],
             parallel,
         )

@@ -35,38 +35,30 @@ __all__ = ["rows_parallel", "rows_serial"]
 
 
 @numba.njit(cache=True)
-def _plane_row(f: Any, lo: Any, hi: Any, axis: int, i0: int, i1: int, j: int) -> Any:
-    # row (i0, i1) of plane j along outer `axis` (0 or 1) of block + halo: negative j
-    # reads the lo halo, j >= m the hi halo
-    m = f.shape[axis]
-    src = f
+def _plane1_row(f: Any, lo: Any, hi: Any, i0: int, j: int) -> Any:
+    # row i0 of plane j along axis 1 of block + halo: negative j reads the lo halo,
+    # j >= n1 the hi halo
     if j < 0:
-        src = lo
-        j = lo.shape[axis] + j
-    elif j >= m:
-        src = hi
-        j = j - m
-    if axis == 0:
-        return src[j, i1]
-    return src[i0, j]
+        return lo[i0, lo.shape[1] + j]
+    if j >= f.shape[1]:
+        return hi[i0, j - f.shape[1]]
+    return f[i0, j]
 
 
 @numba.njit(cache=True)
-def _outer_row_from_halo(
-    f: Any, lo: Any, hi: Any, o: Any, axis: int, i0: int, i1: int, rule: Any
-) -> None:
-    # the row of a component along an outer axis whose rule reads a halo plane; a
-    # function of its own, called for the few rows next to a block's faces, so that
-    # the views it makes cost nothing in the loops over the other rows
+def _outer1_from_halo(f: Any, lo: Any, hi: Any, o: Any, i0: int, i1: int, rule: Any) -> None:
+    # row (i0, i1) of the component along axis 1 whose rule reads a halo plane; a
+    # function of its own, called for the two rows of a plane next to the block's
+    # faces, so that the views it makes cost nothing in the loops over the other rows
     mode, ja, jb, jc, wa, wb, wc = rule
-    a = _plane_row(f, lo, hi, axis, i0, i1, ja)
-    b = _plane_row(f, lo, hi, axis, i0, i1, jb)
+    a = _plane1_row(f, lo, hi, i0, ja)
+    b = _plane1_row(f, lo, hi, i0, jb)
     orow = o[i0, i1]
     if mode == 0:
         for k in range(orow.shape[0]):
             orow[k] = (b[k] - a[k]) * wa
     else:
-        c = _plane_row(f, lo, hi, axis, i0, i1, jc)
+        c = _plane1_row(f, lo, hi, i0, jc)
         for k in range(orow.shape[0]):
             orow[k] = wa * a[k] + wb * b[k] + wc * c[k]
 
@@ -136,7 +128,7 @@ def _outer_rows(
             if axis == 0:
                 _outer0_from_halo(f, lo, hi, o, i0, i1, i1b, rule)
             else:
-                _outer_row_from_halo(f, lo, hi, o, axis, i0, i1, rule)
+                _outer1_from_halo(f, lo, hi, o, i0, i1, rule)
         elif axis == 0 and mode == 0:
             for j1 in range(i1, i1b):
                 for k in range(f.shape[2]):

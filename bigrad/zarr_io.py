@@ -356,8 +356,10 @@ def gradient_zarr(
         _plan_variable(reader[name].variable, name, spacings, edge_order, _write_unit(ds, name))
         for name in names
     ]
-    # the kernels load while the target is set up and the first blocks are read
-    for dtype, ndim in {(reader[j.variable].dtype, reader[j.variable].ndim) for j in jobs}:
+    # the kernels load while the target is set up and the first blocks are read (here,
+    # where local threads will use them; a cluster's workers load their own)
+    kinds = {(reader[j.variable].dtype, reader[j.variable].ndim) for j in jobs}
+    for dtype, ndim in kinds if scheduler is None else ():
         threading.Thread(target=_preload, args=(dtype, ndim), daemon=True).start()
     job = _job_record(src_loc, jobs, edge_order, periodic, _fingerprint(src_store, names))
     store, resumed = _prepare_target(tgt_loc, mode, job)
