@@ -29,7 +29,10 @@ from __future__ import annotations
 from typing import Any
 
 import numba
+import numpy as np
 from numba import prange
+
+from bigrad._stores import line_span, store_fence, stream_store
 
 __all__ = ["rows_parallel", "rows_serial"]
 
@@ -217,16 +220,21 @@ def _fused_rows(
     weights: Any,
     modes: Any,
     with_axis0: bool,
+    stream: bool,
 ) -> None:
     # rows r0 .. r1-1 of the components along axes 1 and 2 (and 0 if `with_axis0`),
     # all in one loop over a row wherever every rule is the row axis's interior rule
     # and reads the block only; the other rows (next to a face, on an edge, or where
     # the axes' spacings differ in kind) go component by component.  The row axis's
-    # end points are left to _row_rows.
+    # end points are left to _row_rows.  With `stream`, the whole cache lines of a
+    # fused row are written by streaming stores (the outputs then share their
+    # alignment to a line and their strides).
     n0, n1, m = f.shape
     rmode = modes[2, 1]
     s = weights[2, 0, 1]
     o0, o1, o2 = outs
+    base = o1.ctypes.data
+    one = np.uint64(1)  # unsigned indices: no wraparound test to keep from vectorizing
     for r in range(r0, r1):
         i0 = r // n1
         i1 = r % n1
@@ -257,33 +265,74 @@ def _fused_rows(
         if with_axis0:
             w0, v0, u0 = weights[0, 0, i0], weights[0, 1, i0], weights[0, 2, i0]
         w1, v1, u1 = weights[1, 0, i1], weights[1, 1, i1], weights[1, 2, i1]
+        # points ka .. kb-1 by streaming stores, 1 .. ka-1 and kb .. m-2 by plain ones
+        ka = kb = 1
+        if stream:
+            row = base + i0 * o1.strides[0] + i1 * o1.strides[1]
+            ka, kb = line_span(row + o1.itemsize, o1.itemsize, 1, m - 1)
         if rmode == 0 and with_axis0:
-            for k in range(1, m - 1):
-                o0[i0, i1, k] = (f[i0 + 1, i1, k] - f[i0 - 1, i1, k]) * w0
-                o1[i0, i1, k] = (f[i0, i1 + 1, k] - f[i0, i1 - 1, k]) * w1
-                o2[i0, i1, k] = (f[i0, i1, k + 1] - f[i0, i1, k - 1]) * s
+            for a, b in ((1, ka), (kb, m - 1)):
+                for k in range(np.uint64(a), np.uint64(b)):
+                    o0[i0, i1, k] = (f[i0 + 1, i1, k] - f[i0 - 1, i1, k]) * w0
+                    o1[i0, i1, k] = (f[i0, i1 + 1, k] - f[i0, i1 - 1, k]) * w1
+                    o2[i0, i1, k] = (f[i0, i1, k + one] - f[i0, i1, k - one]) * s
+            for k in range(np.uint64(ka), np.uint64(kb)):
+                stream_store(o0, i0, i1, k, (f[i0 + 1, i1, k] - f[i0 - 1, i1, k]) * w0)
+                stream_store(o1, i0, i1, k, (f[i0, i1 + 1, k] - f[i0, i1 - 1, k]) * w1)
+                stream_store(o2, i0, i1, k, (f[i0, i1, k + one] - f[i0, i1, k - one]) * s)
         elif rmode == 0:
-            for k in range(1, m - 1):
-                o1[i0, i1, k] = (f[i0, i1 + 1, k] - f[i0, i1 - 1, k]) * w1
-                o2[i0, i1, k] = (f[i0, i1, k + 1] - f[i0, i1, k - 1]) * s
+            for a, b in ((1, ka), (kb, m - 1)):
+                for k in range(np.uint64(a), np.uint64(b)):
+                    o1[i0, i1, k] = (f[i0, i1 + 1, k] - f[i0, i1 - 1, k]) * w1
+                    o2[i0, i1, k] = (f[i0, i1, k + one] - f[i0, i1, k - one]) * s
+            for k in range(np.uint64(ka), np.uint64(kb)):
+                stream_store(o1, i0, i1, k, (f[i0, i1 + 1, k] - f[i0, i1 - 1, k]) * w1)
+                stream_store(o2, i0, i1, k, (f[i0, i1, k + one] - f[i0, i1, k - one]) * s)
         elif with_axis0:
-            for k in range(1, m - 1):
-                c = f[i0, i1, k]  # read once, for all three components
-                o0[i0, i1, k] = w0 * f[i0 - 1, i1, k] + v0 * c + u0 * f[i0 + 1, i1, k]
-                o1[i0, i1, k] = w1 * f[i0, i1 - 1, k] + v1 * c + u1 * f[i0, i1 + 1, k]
-                o2[i0, i1, k] = (
-                    weights[2, 0, k] * f[i0, i1, k - 1]
+            for a, b in ((1, ka), (kb, m - 1)):
+                for k in range(np.uint64(a), np.uint64(b)):
+                    c = f[i0, i1, k]  # read once, for all three components
+                    o0[i0, i1, k] = w0 * f[i0 - 1, i1, k] + v0 * c + u0 * f[i0 + 1, i1, k]
+                    o1[i0, i1, k] = w1 * f[i0, i1 - 1, k] + v1 * c + u1 * f[i0, i1 + 1, k]
+                    o2[i0, i1, k] = (
+                        weights[2, 0, k] * f[i0, i1, k - one]
+                        + weights[2, 1, k] * c
+                        + weights[2, 2, k] * f[i0, i1, k + one]
+                    )
+            for k in range(np.uint64(ka), np.uint64(kb)):
+                c = f[i0, i1, k]
+                stream_store(o0, i0, i1, k, w0 * f[i0 - 1, i1, k] + v0 * c + u0 * f[i0 + 1, i1, k])
+                stream_store(o1, i0, i1, k, w1 * f[i0, i1 - 1, k] + v1 * c + u1 * f[i0, i1 + 1, k])
+                stream_store(
+                    o2,
+                    i0,
+                    i1,
+                    k,
+                    weights[2, 0, k] * f[i0, i1, k - one]
                     + weights[2, 1, k] * c
-                    + weights[2, 2, k] * f[i0, i1, k + 1]
+                    + weights[2, 2, k] * f[i0, i1, k + one],
                 )
         else:
-            for k in range(1, m - 1):
+            for a, b in ((1, ka), (kb, m - 1)):
+                for k in range(np.uint64(a), np.uint64(b)):
+                    c = f[i0, i1, k]
+                    o1[i0, i1, k] = w1 * f[i0, i1 - 1, k] + v1 * c + u1 * f[i0, i1 + 1, k]
+                    o2[i0, i1, k] = (
+                        weights[2, 0, k] * f[i0, i1, k - one]
+                        + weights[2, 1, k] * c
+                        + weights[2, 2, k] * f[i0, i1, k + one]
+                    )
+            for k in range(np.uint64(ka), np.uint64(kb)):
                 c = f[i0, i1, k]
-                o1[i0, i1, k] = w1 * f[i0, i1 - 1, k] + v1 * c + u1 * f[i0, i1 + 1, k]
-                o2[i0, i1, k] = (
-                    weights[2, 0, k] * f[i0, i1, k - 1]
+                stream_store(o1, i0, i1, k, w1 * f[i0, i1 - 1, k] + v1 * c + u1 * f[i0, i1 + 1, k])
+                stream_store(
+                    o2,
+                    i0,
+                    i1,
+                    k,
+                    weights[2, 0, k] * f[i0, i1, k - one]
                     + weights[2, 1, k] * c
-                    + weights[2, 2, k] * f[i0, i1, k + 1]
+                    + weights[2, 2, k] * f[i0, i1, k + one],
                 )
         # the outer components at the row's ends (the row axis's are _row_rows's)
         for k in (0, m - 1):
@@ -296,6 +345,8 @@ def _fused_rows(
                 if with_axis0:
                     o0[i0, i1, k] = w0 * f[i0 - 1, i1, k] + v0 * c + u0 * f[i0 + 1, i1, k]
                 o1[i0, i1, k] = w1 * f[i0, i1 - 1, k] + v1 * c + u1 * f[i0, i1 + 1, k]
+    if stream:
+        store_fence()
 
 
 @numba.njit(cache=True, nogil=True)
@@ -310,6 +361,7 @@ def _chunk(
     modes: Any,
     requested: Any,
     outs: Any,
+    stream: bool,
 ) -> None:
     # every requested component of rows c * size .. (c + 1) * size - 1: fused where
     # the components allow, else one component after the other (the chunk's rows stay
@@ -323,7 +375,7 @@ def _chunk(
     if requested[0] and (r0 < n1 or r1 > (n0 - 1) * n1):
         fuse = False
     if fuse:
-        _fused_rows(f, los, his, outs, r0, r1, offs, weights, modes, requested[0])
+        _fused_rows(f, los, his, outs, r0, r1, offs, weights, modes, requested[0], stream)
         _row_rows(f, los[2], his[2], outs[2], r0, r1, offs, weights, modes, False)
         return
     if requested[0]:
@@ -348,9 +400,10 @@ def rows_parallel(
     requested: Any,
     outs: Any,
     size: int,
+    stream: bool,
 ) -> None:
     for c in prange((f.shape[0] * f.shape[1] + size - 1) // size):
-        _chunk(c, size, f, los, his, offs, weights, modes, requested, outs)
+        _chunk(c, size, f, los, his, offs, weights, modes, requested, outs, stream)
 
 
 @numba.njit(cache=True, nogil=True)
@@ -364,6 +417,7 @@ def rows_serial(
     requested: Any,
     outs: Any,
     size: int,
+    stream: bool,
 ) -> None:
     for c in range((f.shape[0] * f.shape[1] + size - 1) // size):
-        _chunk(c, size, f, los, his, offs, weights, modes, requested, outs)
+        _chunk(c, size, f, los, his, offs, weights, modes, requested, outs, stream)

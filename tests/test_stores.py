@@ -1,0 +1,160 @@
+"""Streaming stores in the fused kernels: the span of whole cache lines they write, when
+they are used, their numbers (the same as with ordinary stores, and numpy's), and that
+they are vector stores where the machine has them."""
+
+from __future__ import annotations
+
+import platform
+import re
+from typing import Any
+
+import hypothesis.strategies as st
+import numba
+import numpy as np
+import pytest
+from hypothesis import given
+
+import bigrad
+from bigrad import _kernels, _numba, _rows
+from bigrad._stencil import axis_stencil
+from bigrad._stores import LINE_BYTES, STREAM_MACHINES, line_span
+from tests.helpers import assert_matches_numpy
+
+X86 = platform.machine().lower() in STREAM_MACHINES
+
+
+@given(
+    line=st.integers(0, 1000),
+    offset=st.integers(0, 63),
+    itemsize=st.sampled_from([4, 8]),
+    lo=st.integers(0, 5),
+    length=st.integers(0, 80),
+)
+def test_line_span_is_every_whole_line_of_the_row(
+    line: int, offset: int, itemsize: int, lo: int, length: int
+) -> None:
+    address = line * LINE_BYTES + offset // itemsize * itemsize
+    hi = lo + length
+    ka, kb = line_span(address, itemsize, lo, hi)
+
+    def at(k: int) -> int:
+        return address + (k - lo) * itemsize
+
+    whole = [
+        k for k in range(lo, hi) if at(k) % LINE_BYTES == 0 and k + LINE_BYTES // itemsize <= hi
+    ]
+    if not whole:
+        assert ka == kb
+        return
+    # from the first whole line to the end of the last: nothing more, nothing less
+    assert (ka, kb) == (whole[0], whole[-1] + LINE_BYTES // itemsize)
+    assert at(ka) % LINE_BYTES == 0 and at(kb) % LINE_BYTES == 0
+
+
+def _aligned(shape: tuple[int, ...], dtype: str, offset: int = 0) -> np.ndarray:
+    """An empty array whose data starts ``offset`` bytes past a cache line."""
+    itemsize = np.dtype(dtype).itemsize
+    size = int(np.prod(shape)) * itemsize
+    raw = np.empty(size + 2 * LINE_BYTES, dtype=np.uint8)
+    start = (-raw.ctypes.data) % LINE_BYTES + offset
+    return raw[start : start + size].view(dtype).reshape(shape)
+
+
+def test_streaming_is_chosen_for_large_aligned_real_outputs(monkeypatch: Any) -> None:
+    monkeypatch.setattr(_numba, "_STREAM_MIN_BYTES", 3 * 8192)
+    outs = [_aligned((16, 64), "f8") for _ in range(3)]
+    assert _numba._streams(outs) == X86
+    # too small together, float32 or complex, or not sharing their offset in a line
+    assert not _numba._streams(outs[:2])
+    for dtype, shape in (("f4", (16, 128)), ("c16", (16, 32))):  # as large as `outs`
+        assert not _numba._streams([_aligned(shape, dtype) for _ in range(3)])
+    assert not _numba._streams([*outs[:2], _aligned((16, 64), "f8", offset=16)])
+    # shifted alike is fine: one span of whole lines serves all
+    assert _numba._streams([_aligned((16, 64), "f8", offset=8) for _ in range(3)]) == X86
+
+
+def _problem(dtype: str, shape: tuple[int, int, int], uniform: bool, seed: int) -> Any:
+    rng = np.random.default_rng(seed)
+    f = rng.standard_normal(shape).astype(dtype)
+    if uniform:
+        return f, [0.5, 2.0, 0.25][: len(shape)]
+    return f, [np.cumsum(0.5 + rng.random(n)) for n in shape]
+
+
+@given(
+    dtype=st.sampled_from(["f4", "f8"]),
+    shape=st.tuples(st.integers(3, 6), st.integers(3, 6), st.integers(3, 70)),
+    uniform=st.booleans(),
+    edge_order=st.sampled_from([1, 2]),
+    offset=st.sampled_from([0, 8, 24, 56]),
+    chunk_points=st.sampled_from([1, 100, 16384]),
+    seed=st.integers(0, 2**16),
+)
+def test_streamed_rows_equal_plain_rows_and_numpy(
+    dtype: str,
+    shape: tuple[int, int, int],
+    uniform: bool,
+    edge_order: int,
+    offset: int,
+    chunk_points: int,
+    seed: int,
+    monkeypatch: Any,
+) -> None:
+    # every row length against every start within a line: spans of whole lines of
+    # every size, with their plain head and tail, next to rows by a face or an edge.
+    # Small chunks of rows: a chunk holding a row of the first or last plane is not
+    # fused, so on small arrays only small chunks reach the fused loops.
+    monkeypatch.setattr(_numba, "_CHUNK_POINTS", chunk_points)
+    f, spacing = _problem(dtype, shape, uniform, seed)
+    expected = np.gradient(f, *spacing, edge_order=edge_order)
+    sts = [axis_stencil(n, h, edge_order) for n, h in zip(shape, spacing, strict=True)]
+    empty = [(f[(slice(None),) * a + (slice(0, 0),)],) * 2 for a in range(3)]
+    results = {}
+    for threshold in (0, 1 << 62):
+        monkeypatch.setattr(_numba, "_STREAM_MIN_BYTES", threshold)
+        outs = [_aligned(shape, dtype, offset) for _ in range(3)]
+        assert _numba._streams(outs) == (X86 and threshold == 0 and dtype == "f8")
+        got = _kernels.gradient_block(f, empty, sts, [0, 1, 2], engine="numba", out=outs)
+        assert all(g is o for g, o in zip(got, outs, strict=True))
+        results[threshold] = tuple(got)
+    streamed, plain = results.values()
+    for s, p in zip(streamed, plain, strict=True):
+        np.testing.assert_array_equal(s, p)
+    assert_matches_numpy(streamed, expected)
+
+
+@pytest.mark.parametrize("chunks", [None, (3, 20, 70)])
+def test_streaming_through_dask_blocks_and_threads(
+    chunks: tuple[int, ...] | None, monkeypatch: Any
+) -> None:
+    import dask.array as da
+
+    monkeypatch.setenv("BIGRAD_ENGINE", "numba")
+    monkeypatch.setattr(_numba, "_STREAM_MIN_BYTES", 0)
+    monkeypatch.setattr(_numba, "_CHUNK_POINTS", 70)
+    f, spacing = _problem("f8", (9, 41, 70), False, 3)
+    source = f if chunks is None else da.from_array(f, chunks=chunks)
+    got = bigrad.gradient(source, *spacing)
+    assert_matches_numpy(got, np.gradient(f, *spacing))
+
+
+@pytest.mark.skipif(not X86, reason="vector streaming stores are checked on x86-64")
+def test_streaming_stores_are_vector_stores() -> None:
+    # a scalar streaming store fills a line in 8 or 16 pieces and runs at about half
+    # the speed of an ordinary store: the loops must be vectorized
+    kernel = numba.njit(nogil=True)(_rows.rows_serial.py_func)
+    n = 32
+    f = np.ones((n, n, n))
+    empty = f[:0]
+    halos = [(empty.reshape(0, n, n), empty.reshape(0, n, n))]
+    halos += [(f[:, :0], f[:, :0]), (f[:, :, :0], f[:, :, :0])]
+    for uniform in (True, False):
+        sts = [axis_stencil(n, 0.5 if uniform else np.arange(n) ** 1.5, 1) for _ in range(3)]
+        tables = [_numba._axis_table(st_, n) for st_ in sts]
+        outs = tuple(np.empty_like(f) for _ in range(3))
+        los = tuple(h[0] for h in halos)
+        his = tuple(h[1] for h in halos)
+        kernel(f, los, his, *_numba._pack(tables), outs, 64, True)
+    stores = re.compile(r"\bv?movntp[sd]\s+%[xy]mm")
+    for asm in kernel.inspect_asm().values():
+        assert stores.search(asm), "no vector streaming store in the fused kernel"
