@@ -15,7 +15,6 @@ temporaries of array size.
 
 from __future__ import annotations
 
-import platform
 import threading
 from collections.abc import Sequence
 from typing import Any
@@ -24,7 +23,7 @@ import numpy as np
 
 from bigrad._rows import rows_parallel, rows_serial
 from bigrad._stencil import AxisStencil
-from bigrad._stores import LINE_BYTES, STREAM_MACHINES
+from bigrad._stores import LINE_BYTES, X86_64
 
 __all__ = ["SUPPORTED_KINDS", "fused_gradient"]
 
@@ -142,7 +141,7 @@ def _streams(outs: Sequence[np.ndarray]) -> bool:
     """
     first = outs[0]
     return (
-        platform.machine().lower() in STREAM_MACHINES
+        X86_64
         and first.dtype == np.float64
         and sum(o.nbytes for o in outs) >= _STREAM_MIN_BYTES
         and all(o.strides == first.strides for o in outs)

@@ -30,13 +30,12 @@ from llvmlite import ir
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
-__all__ = ["LINE_BYTES", "STREAM_MACHINES", "line_span", "store_fence", "stream_store"]
+__all__ = ["LINE_BYTES", "X86_64", "line_span", "store_fence", "stream_store"]
 
 #: cache-line size: the unit a streaming store must fill
 LINE_BYTES = 64
-#: machines where LLVM vectorizes the streaming stores (x86-64 has them since SSE2)
-STREAM_MACHINES = frozenset({"x86_64", "amd64"})
-_X86 = platform.machine().lower() in STREAM_MACHINES
+#: whether this is x86-64, where LLVM vectorizes the streaming stores (SSE2 and later)
+X86_64 = platform.machine().lower() in ("x86_64", "amd64")
 
 
 def _stream_store(typingctx: Any, arr: Any, i0: Any, i1: Any, k: Any, value: Any) -> Any:
@@ -70,7 +69,7 @@ stream_store: Any = intrinsic(_stream_store)
 
 def _store_fence(typingctx: Any) -> Any:
     def codegen(context: Any, builder: Any, sig: Any, args: Any) -> Any:
-        if _X86:
+        if X86_64:
             # LLVM makes a seq_cst fence a locked instruction on x86, which need not
             # drain the write-combining buffers of streaming stores; sfence does
             fnty = ir.FunctionType(ir.VoidType(), [])

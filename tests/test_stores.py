@@ -4,7 +4,6 @@ they are vector stores where the machine has them."""
 
 from __future__ import annotations
 
-import platform
 import re
 from typing import Any
 
@@ -17,10 +16,8 @@ from hypothesis import given
 import bigrad
 from bigrad import _kernels, _numba, _rows
 from bigrad._stencil import axis_stencil
-from bigrad._stores import LINE_BYTES, STREAM_MACHINES, line_span
+from bigrad._stores import LINE_BYTES, X86_64, line_span
 from tests.helpers import assert_matches_numpy
-
-X86 = platform.machine().lower() in STREAM_MACHINES
 
 
 @given(
@@ -63,14 +60,14 @@ def _aligned(shape: tuple[int, ...], dtype: str, offset: int = 0) -> np.ndarray:
 def test_streaming_is_chosen_for_large_aligned_real_outputs(monkeypatch: Any) -> None:
     monkeypatch.setattr(_numba, "_STREAM_MIN_BYTES", 3 * 8192)
     outs = [_aligned((16, 64), "f8") for _ in range(3)]
-    assert _numba._streams(outs) == X86
+    assert _numba._streams(outs) == X86_64
     # too small together, float32 or complex, or not sharing their offset in a line
     assert not _numba._streams(outs[:2])
     for dtype, shape in (("f4", (16, 128)), ("c16", (16, 32))):  # as large as `outs`
         assert not _numba._streams([_aligned(shape, dtype) for _ in range(3)])
     assert not _numba._streams([*outs[:2], _aligned((16, 64), "f8", offset=16)])
     # shifted alike is fine: one span of whole lines serves all
-    assert _numba._streams([_aligned((16, 64), "f8", offset=8) for _ in range(3)]) == X86
+    assert _numba._streams([_aligned((16, 64), "f8", offset=8) for _ in range(3)]) == X86_64
 
 
 def _problem(dtype: str, shape: tuple[int, int, int], uniform: bool, seed: int) -> Any:
@@ -113,7 +110,7 @@ def test_streamed_rows_equal_plain_rows_and_numpy(
     for threshold in (0, 1 << 62):
         monkeypatch.setattr(_numba, "_STREAM_MIN_BYTES", threshold)
         outs = [_aligned(shape, dtype, offset) for _ in range(3)]
-        assert _numba._streams(outs) == (X86 and threshold == 0 and dtype == "f8")
+        assert _numba._streams(outs) == (X86_64 and threshold == 0 and dtype == "f8")
         got = _kernels.gradient_block(f, empty, sts, [0, 1, 2], engine="numba", out=outs)
         assert all(g is o for g, o in zip(got, outs, strict=True))
         results[threshold] = tuple(got)
@@ -138,7 +135,7 @@ def test_streaming_through_dask_blocks_and_threads(
     assert_matches_numpy(got, np.gradient(f, *spacing))
 
 
-@pytest.mark.skipif(not X86, reason="vector streaming stores are checked on x86-64")
+@pytest.mark.skipif(not X86_64, reason="vector streaming stores are checked on x86-64")
 def test_streaming_stores_are_vector_stores() -> None:
     # a scalar streaming store fills a line in 8 or 16 pieces and runs at about half
     # the speed of an ordinary store: the loops must be vectorized
