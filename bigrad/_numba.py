@@ -8,7 +8,9 @@ C-contiguous (1-D and 2-D blocks get leading axes of length one; a 4-D block run
 (``_axis_table``).  Rows are taken in chunks of about ``_CHUNK_POINTS`` points.
 
 The input is read from memory about once and each output is written once; no copy of
-block + halo is made.  Weights are float64 and products are formed in float64
+block + halo is made.  Large outputs are allocated at offsets from the input chosen by
+:mod:`bigrad._placement`, so that the kernels' read and write streams do not collide in
+the caches.  Weights are float64 and products are formed in float64
 registers, so float32 data gives numpy's numbers to float32 rounding without float64
 temporaries of array size.
 """
@@ -21,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from bigrad._placement import empty_at, output_offsets, spread
 from bigrad._rows import rows_parallel, rows_serial
 from bigrad._stencil import AxisStencil
 from bigrad._stores import LINE_BYTES, X86_64
@@ -38,6 +41,9 @@ _CHUNK_POINTS = 16384
 #: stores: larger than the last-level cache, they would leave it before being read
 #: anyway (32 MiB on the development machine)
 _STREAM_MIN_BYTES = 32 << 20
+#: outputs at least this large are placed apart from the input (:mod:`bigrad._placement`);
+#: smaller ones stay in cache and are not worth the 64 KiB each placement costs
+_PLACE_MIN_BYTES = 4 << 20
 
 
 def _real_float(x: Any) -> float | None:
@@ -132,12 +138,15 @@ def _run(
 
 def _streams(outs: Sequence[np.ndarray]) -> bool:
     """Whether the kernels write ``outs`` by streaming stores: float64, too large to
-    stay in cache, on a machine where the stores are vectorized, and laid out alike to
-    a cache line (one span of whole lines per row serves every output).
+    stay in cache, on a machine where the stores are vectorized, laid out alike to a
+    cache line (one span of whole lines per row serves every output) and spread apart
+    in memory (:func:`bigrad._placement.spread`; outputs at one offset modulo 4 KiB
+    ran 5-7x slower streamed).
 
     Not float32: its loops compute in float64, four lanes at a time, and store 16 bytes
-    at a time; streamed so, they measured no faster on a whole array and 1.35x slower
-    on 64 MiB blocks in dask's threads (the float64 kernels: 0.83x and 0.98x).
+    at a time; streamed so, even placed apart, they measured 1.14x slower on a whole
+    array and 1.35-1.4x slower on 64 MiB blocks in dask's threads (the float64
+    kernels: 0.8x and 0.95x).
     """
     first = outs[0]
     return (
@@ -147,6 +156,7 @@ def _streams(outs: Sequence[np.ndarray]) -> bool:
         and all(o.strides == first.strides for o in outs)
         and len({o.ctypes.data % LINE_BYTES for o in outs}) == 1
         and first.ctypes.data % first.itemsize == 0
+        and spread(list(outs))
     )
 
 
@@ -193,6 +203,7 @@ def fused_gradient(
     results: list[Any] = [None] * nd
     copy_back = []  # ``out`` arrays the kernel cannot write in place
     given = list(out) if out is not None else [None] * len(axes)
+    offsets = iter(_placement(f, otype, len(axes)))
     for axis, (lo, hi), st, target in zip(axes, halos, stencils, given, strict=True):
         tables[axis] = _axis_table(st, f.shape[axis])
         if tables[axis] is None:
@@ -201,7 +212,10 @@ def fused_gradient(
         if target is not None and target.flags.c_contiguous and target.dtype == otype:
             results[axis] = target
         else:
-            results[axis] = np.empty(f.shape, dtype=otype)
+            offset = next(offsets)
+            results[axis] = (
+                np.empty(f.shape, dtype=otype) if offset is None else empty_at(f, offset, otype)
+            )
             if target is not None:
                 copy_back.append((target, axis))
     if f.size:
@@ -227,6 +241,15 @@ def fused_gradient(
         results[axis] if target is None else target
         for axis, target in zip(axes, given, strict=True)
     ]
+
+
+def _placement(f: np.ndarray, otype: np.dtype[Any], count: int) -> tuple[int | None, ...]:
+    """Offsets from ``f`` (C-ordered) at which to allocate ``count`` outputs, or None
+    where they are small enough to leave to numpy."""
+    if f.size * np.dtype(otype).itemsize < _PLACE_MIN_BYTES:
+        return (None,) * count
+    # the kernels read rows across the last three axes (a 4-D block goes slab by slab)
+    return output_offsets(f.strides[-3:-1], count)
 
 
 def _as_kernel_array(a: np.ndarray, dtype: np.dtype[Any]) -> np.ndarray:

@@ -15,6 +15,7 @@ from hypothesis import given
 
 import bigrad
 from bigrad import _kernels, _numba, _rows
+from bigrad._placement import PAGE
 from bigrad._stencil import axis_stencil
 from bigrad._stores import LINE_BYTES, X86_64, line_span
 from tests.helpers import assert_matches_numpy
@@ -48,26 +49,30 @@ def test_line_span_is_every_whole_line_of_the_row(
     assert at(ka) % LINE_BYTES == 0 and at(kb) % LINE_BYTES == 0
 
 
-def _aligned(shape: tuple[int, ...], dtype: str, offset: int = 0) -> np.ndarray:
-    """An empty array whose data starts ``offset`` bytes past a cache line."""
+def _aligned(shape: tuple[int, ...], dtype: str, offset: int = 0, slot: int = 0) -> np.ndarray:
+    """An empty array whose data starts ``offset`` bytes past a cache line, and
+    ``slot`` KiB past a page (arrays in different slots are spread apart)."""
     itemsize = np.dtype(dtype).itemsize
     size = int(np.prod(shape)) * itemsize
-    raw = np.empty(size + 2 * LINE_BYTES, dtype=np.uint8)
-    start = (-raw.ctypes.data) % LINE_BYTES + offset
+    raw = np.empty(size + 2 * PAGE, dtype=np.uint8)
+    start = (-raw.ctypes.data) % PAGE + slot * 1024 + offset
     return raw[start : start + size].view(dtype).reshape(shape)
 
 
 def test_streaming_is_chosen_for_large_aligned_real_outputs(monkeypatch: Any) -> None:
     monkeypatch.setattr(_numba, "_STREAM_MIN_BYTES", 3 * 8192)
-    outs = [_aligned((16, 64), "f8") for _ in range(3)]
+    outs = [_aligned((16, 64), "f8", slot=j) for j in range(3)]
     assert _numba._streams(outs) == X86_64
-    # too small together, float32 or complex, or not sharing their offset in a line
+    # too small together, float32 or complex, not sharing their offset in a line, or
+    # at one offset modulo a page
     assert not _numba._streams(outs[:2])
     for dtype, shape in (("f4", (16, 128)), ("c16", (16, 32))):  # as large as `outs`
-        assert not _numba._streams([_aligned(shape, dtype) for _ in range(3)])
-    assert not _numba._streams([*outs[:2], _aligned((16, 64), "f8", offset=16)])
+        assert not _numba._streams([_aligned(shape, dtype, slot=j) for j in range(3)])
+    assert not _numba._streams([*outs[:2], _aligned((16, 64), "f8", offset=16, slot=2)])
+    assert not _numba._streams([_aligned((16, 64), "f8") for _ in range(3)])
     # shifted alike is fine: one span of whole lines serves all
-    assert _numba._streams([_aligned((16, 64), "f8", offset=8) for _ in range(3)]) == X86_64
+    shifted = [_aligned((16, 64), "f8", offset=8, slot=j) for j in range(3)]
+    assert _numba._streams(shifted) == X86_64
 
 
 def _problem(dtype: str, shape: tuple[int, int, int], uniform: bool, seed: int) -> Any:
@@ -109,7 +114,7 @@ def test_streamed_rows_equal_plain_rows_and_numpy(
     results = {}
     for threshold in (0, 1 << 62):
         monkeypatch.setattr(_numba, "_STREAM_MIN_BYTES", threshold)
-        outs = [_aligned(shape, dtype, offset) for _ in range(3)]
+        outs = [_aligned(shape, dtype, offset, slot=j) for j in range(3)]
         assert _numba._streams(outs) == (X86_64 and threshold == 0 and dtype == "f8")
         got = _kernels.gradient_block(f, empty, sts, [0, 1, 2], engine="numba", out=outs)
         assert all(g is o for g, o in zip(got, outs, strict=True))
