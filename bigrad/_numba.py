@@ -23,10 +23,10 @@ from typing import Any
 
 import numpy as np
 
-from bigrad._placement import empty_at, output_offsets, spread
+from bigrad._placement import LINE_BYTES, empty_at, output_offsets, spread
 from bigrad._rows import rows_parallel, rows_serial
 from bigrad._stencil import AxisStencil
-from bigrad._stores import LINE_BYTES, X86_64
+from bigrad._stores import X86_64
 
 __all__ = ["SUPPORTED_KINDS", "fused_gradient"]
 
@@ -156,7 +156,7 @@ def _streams(outs: Sequence[np.ndarray]) -> bool:
         and all(o.strides == first.strides for o in outs)
         and len({o.ctypes.data % LINE_BYTES for o in outs}) == 1
         and first.ctypes.data % first.itemsize == 0
-        and spread(list(outs))
+        and spread(outs)
     )
 
 

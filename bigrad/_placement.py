@@ -24,15 +24,17 @@ against 1.2-1.3x once placed.  :func:`output_offsets` spreads the outputs over t
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from functools import lru_cache
 from typing import Any
 
 import numpy as np
 
-__all__ = ["LINE", "PAGE", "SPAN", "empty_at", "output_offsets", "spread"]
+__all__ = ["LINE_BYTES", "PAGE", "SPAN", "empty_at", "output_offsets", "spread"]
 
 #: cache line: offsets are whole lines, so outputs share the input's line alignment
-LINE = 64
+#: (also the unit streaming stores must fill, :mod:`bigrad._stores`)
+LINE_BYTES = 64
 #: the window of the L1 sets and of store-to-load address checks
 PAGE = 4096
 #: the window of the L2 sets (512 KiB, 8-way, on the development machine's cores)
@@ -70,7 +72,7 @@ def output_offsets(strides: tuple[int, ...], count: int) -> tuple[int, ...]:
     chosen: list[int] = []
     for _ in range(count):
         page = max(
-            range(0, PAGE, LINE),
+            range(0, PAGE, LINE_BYTES),
             key=lambda c: (min(_gap(c - t, PAGE) for t in taken), -c),
         )
         x = max(
@@ -93,7 +95,7 @@ def empty_at(like: np.ndarray, offset: int, dtype: Any) -> np.ndarray:
     return out
 
 
-def spread(outs: list[np.ndarray]) -> bool:
+def spread(outs: Sequence[np.ndarray]) -> bool:
     """Whether ``outs`` lie at least :data:`MIN_GAP` bytes apart modulo :data:`PAGE`,
     as streaming stores to them need (outputs at one offset ran 2-7x slower)."""
     addresses = [o.ctypes.data for o in outs]

@@ -30,10 +30,10 @@ from llvmlite import ir
 from numba.core import cgutils, types
 from numba.extending import intrinsic
 
-__all__ = ["LINE_BYTES", "X86_64", "line_span", "store_fence", "stream_store"]
+from bigrad._placement import LINE_BYTES
 
-#: cache-line size: the unit a streaming store must fill
-LINE_BYTES = 64
+__all__ = ["X86_64", "line_span", "store_fence", "stream_store"]
+
 #: whether this is x86-64, where LLVM vectorizes the streaming stores (SSE2 and later)
 X86_64 = platform.machine().lower() in ("x86_64", "amd64")
 

@@ -13,7 +13,16 @@ from hypothesis import given
 
 import bigrad
 from bigrad import _numba
-from bigrad._placement import LINE, MIN_GAP, PAGE, SPAN, _gap, empty_at, output_offsets, spread
+from bigrad._placement import (
+    LINE_BYTES,
+    MIN_GAP,
+    PAGE,
+    SPAN,
+    _gap,
+    empty_at,
+    output_offsets,
+    spread,
+)
 from tests.helpers import assert_matches_numpy
 
 
@@ -32,7 +41,7 @@ def test_offsets_keep_clear_of_the_input_and_each_other(
     assert len(offsets) == count
     streams = [0, *strides, *(-s for s in strides)]
     for i, x in enumerate(offsets):
-        assert 0 <= x < SPAN and x % LINE == 0
+        assert 0 <= x < SPAN and x % LINE_BYTES == 0
         # up to eight streams in a page leave a gap of at least 512 bytes to split
         assert all(_gap(x - s, PAGE) >= MIN_GAP for s in streams + list(offsets[:i]))
     assert len({x % PAGE for x in offsets}) == count

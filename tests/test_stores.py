@@ -15,9 +15,9 @@ from hypothesis import given
 
 import bigrad
 from bigrad import _kernels, _numba, _rows
-from bigrad._placement import PAGE
+from bigrad._placement import LINE_BYTES, PAGE
 from bigrad._stencil import axis_stencil
-from bigrad._stores import LINE_BYTES, X86_64, line_span
+from bigrad._stores import X86_64, line_span
 from tests.helpers import assert_matches_numpy
 
 
