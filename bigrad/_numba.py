@@ -2,7 +2,7 @@
 
 Imported lazily by :func:`bigrad._kernels.gradient_block`; nothing else in bigrad needs
 numba.  This module turns a block, its halos and its stencils into the arrays the
-jitted row kernels of :mod:`bigrad._rows` take: the block seen as 3-D ``(n0, n1, n2)``,
+jitted row kernels of :mod:`bigrad._fused` take: the block seen as 3-D ``(n0, n1, n2)``,
 C-contiguous (1-D and 2-D blocks get leading axes of length one; a 4-D block runs as
 3-D slabs, then once more for its first axis), and every point's rule tabulated per axis
 (``_axis_table``).  Rows are taken in chunks of about ``_CHUNK_POINTS`` points.
@@ -23,8 +23,8 @@ from typing import Any
 
 import numpy as np
 
+from bigrad._fused import rows_parallel, rows_serial
 from bigrad._placement import LINE_BYTES, empty_at, output_offsets, spread
-from bigrad._rows import rows_parallel, rows_serial
 from bigrad._stencil import AxisStencil
 from bigrad._stores import X86_64
 
@@ -54,19 +54,44 @@ def _real_float(x: Any) -> float | None:
     return float(a)
 
 
-def _axis_table(st: AxisStencil, m: int) -> tuple[Any, Any, Any] | None:
+def _float32_divisor(divisor: Any, dtype: np.dtype[Any]) -> np.float32 | None:
+    """``divisor`` as float32 where numpy divides ``dtype`` data by it in float32
+    (float32 data, ``divisor`` a Python number or a float32), else None."""
+    if dtype != np.float32 or (np.ones(1, dtype=np.float32) / divisor).dtype != np.float32:
+        return None
+    return np.float32(divisor)
+
+
+def _reciprocal(divisor: Any, dtype: np.dtype[Any]) -> float | None:
+    """The float64 weight standing for numpy's division of ``dtype`` data by
+    ``divisor``, or None when float64 cannot hold ``divisor``.
+
+    For a float32 division it is the reciprocal of the float32 divisor: a float32
+    difference times it, rounded to float64 and then to float32, is numpy's float32
+    quotient (the quotient of two float32 numbers is never within 2**-50 of a
+    float32 rounding boundary, farther than the two float64 roundings can move it).
+    """
+    d32 = _float32_divisor(divisor, dtype)
+    d = float(d32) if d32 is not None else _real_float(divisor)
+    return None if d is None else 1.0 / d
+
+
+def _axis_table(st: AxisStencil, m: int, dtype: np.dtype[Any]) -> tuple[Any, Any, Any] | None:
     """Offsets ``(3, m)``, weights ``(3, m)`` and modes ``(m,)`` of the ``m`` points
-    of one axis of a block (the rules of :mod:`bigrad._rows`), or None when the spacing
-    is not a real number float64 can hold."""
+    of one axis of a block of ``dtype`` data (the rules of :mod:`bigrad._rows`), or
+    None when the spacing is not a real number float64 can hold."""
     offs = np.zeros((3, m), dtype=np.int64)
     weights = np.zeros((3, m), dtype=np.float64)
     modes = np.zeros(m, dtype=np.int8)
     if st.coef is None:
-        dx = _real_float(st.dx)
-        if dx is None:
+        if _real_float(st.dx) is None:
+            return None
+        # the expression np.gradient divides by, with its type
+        w = _reciprocal(2.0 * st.dx, dtype)
+        if w is None:
             return None
         offs[0], offs[1] = -1, 1
-        weights[0] = 1.0 / (2.0 * dx)
+        weights[0] = w
     else:
         if st.coef.dtype.kind != "f" or st.coef.dtype.itemsize > 8:
             return None
@@ -80,11 +105,11 @@ def _axis_table(st: AxisStencil, m: int) -> tuple[Any, Any, Any] | None:
         if g != (0 if first else st.n - 1):
             continue
         if st.edge_order == 1:
-            d = _real_float(st.edge_dx[0 if first else 1])
-            if d is None:
+            w = _reciprocal(st.edge_dx[0 if first else 1], dtype)
+            if w is None:
                 return None
             offs[:, i] = (0, 1, 0) if first else (-1, 0, 0)
-            weights[:, i] = (1.0 / d, 0.0, 0.0)
+            weights[:, i] = (w, 0.0, 0.0)
             modes[i] = 0
         else:
             assert st.edge_coef is not None
@@ -119,9 +144,11 @@ def _run(
     packed: tuple[Any, Any, Any, Any],
     outs: Sequence[np.ndarray | None],
     parallel: bool,
+    divisors: Sequence[Any],
 ) -> None:
-    """One kernel call on a 3-D C-ordered ``f``: per axis its halo and output (None
-    where the axis is not requested), and the tables of :func:`_pack`."""
+    """One kernel call on a 3-D C-ordered ``f``: per axis its halo, output and float32
+    divisor (None where the axis is not requested or has none), and the tables of
+    :func:`_pack`."""
     offs, weights, modes, requested = packed
     empty = np.empty((0,) * _NDIM, dtype=f.dtype)
     los, his, arrays = [empty] * _NDIM, [empty] * _NDIM, [empty] * _NDIM
@@ -133,25 +160,42 @@ def _run(
     kernel = rows_parallel if parallel else rows_serial
     size = max(1, _CHUNK_POINTS // f.shape[2])
     stream = _streams([a for a, r in zip(arrays, requested, strict=True) if r])
-    kernel(f, tuple(los), tuple(his), offs, weights, modes, requested, tuple(arrays), size, stream)
+    divs = _kernel_divisors(f.dtype, divisors, requested)
+    kernel(
+        f,
+        tuple(los),
+        tuple(his),
+        offs,
+        weights,
+        modes,
+        requested,
+        tuple(arrays),
+        size,
+        stream,
+        divs,
+    )
+
+
+def _kernel_divisors(dtype: np.dtype[Any], divisors: Sequence[Any], requested: Any) -> Any:
+    """The kernels' ``divs``: one float32 divisor per axis of the 3-D view when every
+    requested axis is uniform with one (:func:`_float32_divisor`), else empty."""
+    lead = [None] * (_NDIM - len(divisors))
+    full = lead + list(divisors)
+    if len(divisors) == 0 or any(r and d is None for r, d in zip(requested, full, strict=True)):
+        return np.zeros(0, dtype=dtype)
+    return np.array([1 if d is None else d for d in full], dtype=dtype)
 
 
 def _streams(outs: Sequence[np.ndarray]) -> bool:
-    """Whether the kernels write ``outs`` by streaming stores: float64, too large to
-    stay in cache, on a machine where the stores are vectorized, laid out alike to a
-    cache line (one span of whole lines per row serves every output) and spread apart
-    in memory (:func:`bigrad._placement.spread`; outputs at one offset modulo 4 KiB
-    ran 5-7x slower streamed).
-
-    Not float32: its loops compute in float64, four lanes at a time, and store 16 bytes
-    at a time; streamed so, even placed apart, they measured 1.14x slower on a whole
-    array and 1.35-1.4x slower on 64 MiB blocks in dask's threads (the float64
-    kernels: 0.8x and 0.95x).
-    """
+    """Whether the kernels write ``outs`` by streaming stores: real, too large to stay
+    in cache, on a machine where the stores are vectorized, laid out alike to a cache
+    line (one span of whole lines per row serves every output) and spread apart in
+    memory (:func:`bigrad._placement.spread`; outputs at one offset modulo 4 KiB ran
+    5-7x slower streamed)."""
     first = outs[0]
     return (
         X86_64
-        and first.dtype == np.float64
+        and first.dtype in (np.float64, np.float32)
         and sum(o.nbytes for o in outs) >= _STREAM_MIN_BYTES
         and all(o.strides == first.strides for o in outs)
         and len({o.ctypes.data % LINE_BYTES for o in outs}) == 1
@@ -204,10 +248,13 @@ def fused_gradient(
     copy_back = []  # ``out`` arrays the kernel cannot write in place
     given = list(out) if out is not None else [None] * len(axes)
     offsets = iter(_placement(f, otype, len(axes)))
+    divisors: list[Any] = [None] * nd
     for axis, (lo, hi), st, target in zip(axes, halos, stencils, given, strict=True):
-        tables[axis] = _axis_table(st, f.shape[axis])
+        tables[axis] = _axis_table(st, f.shape[axis], f.dtype)
         if tables[axis] is None:
             return None
+        if st.coef is None:
+            divisors[axis] = _float32_divisor(2.0 * st.dx, f.dtype)
         own[axis] = (_as_kernel_array(lo, f.dtype), _as_kernel_array(hi, f.dtype))
         if target is not None and target.flags.c_contiguous and target.dtype == otype:
             results[axis] = target
@@ -232,9 +279,10 @@ def fused_gradient(
                 [None] * (_NDIM - nd)
                 + [None if o is None else o.reshape(lead + f.shape) for o in results],
                 parallel,
+                divisors,
             )
         else:
-            _run_4d(f, own, tables, results, parallel)
+            _run_4d(f, own, tables, results, parallel, divisors)
     for target, axis in copy_back:
         target[...] = results[axis]
     return [
@@ -261,7 +309,12 @@ def _as_kernel_array(a: np.ndarray, dtype: np.dtype[Any]) -> np.ndarray:
 
 
 def _run_4d(
-    f: np.ndarray, halos: list[Any], tables: list[Any], outs: list[Any], parallel: bool
+    f: np.ndarray,
+    halos: list[Any],
+    tables: list[Any],
+    outs: list[Any],
+    parallel: bool,
+    divisors: list[Any],
 ) -> None:
     """A 4-D block in two passes: axes 1-3 slab by slab along axis 0, then axis 0 on
     the view that merges axes 1 and 2 (the input is read twice)."""
@@ -275,6 +328,7 @@ def _run_4d(
                 packed,
                 [None if o is None else o[i] for o in outs[1:]],
                 parallel,
+                divisors[1:],
             )
     if tables[0] is not None:
         merged = (n0, n1 * n2, n3)
@@ -289,4 +343,5 @@ def _run_4d(
             _pack([tables[0], None, None]),
             [outs[0].reshape(merged), None, None],
             parallel,
+            [divisors[0], None, None],
         )

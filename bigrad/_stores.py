@@ -1,4 +1,4 @@
-"""Streaming (non-temporal) stores for the jitted row kernels of :mod:`bigrad._rows`.
+"""Streaming (non-temporal) stores for the jitted loops of :mod:`bigrad._fused`.
 
 An ordinary store first reads the cache line it writes (read for ownership), so a
 kernel writing three outputs moves each output byte twice; a streaming store writes the

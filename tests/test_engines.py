@@ -12,6 +12,7 @@ import pytest
 import bigrad
 from bigrad import _kernels
 from bigrad._stencil import axis_stencil
+from bigrad._stores import X86_64
 from tests.helpers import assert_matches_numpy
 
 RNG = np.random.default_rng(7)
@@ -69,6 +70,44 @@ def test_float32_stays_float32_and_is_accurate(monkeypatch: Any) -> None:
     got = bigrad.gradient(f, *x, edge_order=2)
     assert all(g.dtype == np.float32 for g in got)
     assert_matches_numpy(got, np.gradient(f, *x, edge_order=2))
+
+
+@pytest.mark.parametrize("engine", ["numba", "numpy"])
+@pytest.mark.parametrize("stream", [True, False])
+@pytest.mark.parametrize("dx", [0.3, np.float32(0.7), 3])
+def test_float32_uniform_spacing_is_numpys_float32_division(
+    engine: str, stream: bool, dx: Any, monkeypatch: Any
+) -> None:
+    # numpy divides float32 differences by float32(2 dx) (and by float32(dx) at
+    # edge_order=1 edges): the kernels' float32 division and float64 reciprocal of the
+    # float32 divisor give the same bits, not just numbers within a rounding
+    from bigrad import _numba
+
+    monkeypatch.setenv("BIGRAD_ENGINE", engine)
+    monkeypatch.setattr(_numba, "_STREAM_MIN_BYTES", 0 if stream else 1 << 62)
+    monkeypatch.setattr(_numba, "_PLACE_MIN_BYTES", 0)  # placed apart: streamable
+    streamed = []
+    choose = _numba._streams
+    monkeypatch.setattr(
+        _numba, "_streams", lambda outs: streamed.append(choose(outs)) or streamed[-1]
+    )
+    f = (100.0 * cube((7, 9, 83))).astype("f4")
+    for chunks in (None, (3, 4, 40)):
+        source = f if chunks is None else da.from_array(f, chunks=chunks)
+        got = bigrad.gradient(source, dx, dx, dx)
+        for g, e in zip(got, np.gradient(f, dx, dx, dx), strict=True):
+            np.testing.assert_array_equal(np.asarray(g), e)
+    assert any(streamed) == (engine == "numba" and stream and X86_64)
+
+
+def test_float32_with_float64_spacing_is_numpys_float64_division(monkeypatch: Any) -> None:
+    # a float64 spacing makes numpy divide in float64 and round to float32
+    monkeypatch.setenv("BIGRAD_ENGINE", "numba")
+    f = cube((6, 8, 40), "f4")
+    dx = np.float64(0.3)
+    got = bigrad.gradient(f, dx, dx, dx)
+    assert all(g.dtype == np.float32 for g in got)
+    assert_matches_numpy(got, np.gradient(f, dx, dx, dx))
 
 
 def test_dask_blocks_use_the_same_kernels(monkeypatch: Any) -> None:

@@ -14,7 +14,7 @@ import pytest
 from hypothesis import given
 
 import bigrad
-from bigrad import _kernels, _numba, _rows
+from bigrad import _fused, _kernels, _numba
 from bigrad._placement import LINE_BYTES, PAGE
 from bigrad._stencil import axis_stencil
 from bigrad._stores import X86_64, line_span
@@ -63,11 +63,12 @@ def test_streaming_is_chosen_for_large_aligned_real_outputs(monkeypatch: Any) ->
     monkeypatch.setattr(_numba, "_STREAM_MIN_BYTES", 3 * 8192)
     outs = [_aligned((16, 64), "f8", slot=j) for j in range(3)]
     assert _numba._streams(outs) == X86_64
-    # too small together, float32 or complex, not sharing their offset in a line, or
-    # at one offset modulo a page
+    # float32 as large as `outs` too
+    assert _numba._streams([_aligned((16, 128), "f4", slot=j) for j in range(3)]) == X86_64
+    # too small together, complex, not sharing their offset in a line, or at one
+    # offset modulo a page
     assert not _numba._streams(outs[:2])
-    for dtype, shape in (("f4", (16, 128)), ("c16", (16, 32))):  # as large as `outs`
-        assert not _numba._streams([_aligned(shape, dtype, slot=j) for j in range(3)])
+    assert not _numba._streams([_aligned((16, 32), "c16", slot=j) for j in range(3)])
     assert not _numba._streams([*outs[:2], _aligned((16, 64), "f8", offset=16, slot=2)])
     assert not _numba._streams([_aligned((16, 64), "f8") for _ in range(3)])
     # shifted alike is fine: one span of whole lines serves all
@@ -75,18 +76,25 @@ def test_streaming_is_chosen_for_large_aligned_real_outputs(monkeypatch: Any) ->
     assert _numba._streams(shifted) == X86_64
 
 
-def _problem(dtype: str, shape: tuple[int, int, int], uniform: bool, seed: int) -> Any:
+#: spacings: Python numbers (float32 data is divided in float32, like numpy does),
+#: float64 scalars (divided in float64) and coordinates
+SPACINGS = ("float", "float64", "coordinates")
+
+
+def _problem(dtype: str, shape: tuple[int, int, int], spacing: str, seed: int) -> Any:
     rng = np.random.default_rng(seed)
     f = rng.standard_normal(shape).astype(dtype)
-    if uniform:
-        return f, [0.5, 2.0, 0.25][: len(shape)]
+    if spacing == "float":
+        return f, [0.3, 2.0, 0.7]
+    if spacing == "float64":
+        return f, [np.float64(0.3), np.float64(2.0), np.float64(0.7)]
     return f, [np.cumsum(0.5 + rng.random(n)) for n in shape]
 
 
 @given(
     dtype=st.sampled_from(["f4", "f8"]),
     shape=st.tuples(st.integers(3, 6), st.integers(3, 6), st.integers(3, 70)),
-    uniform=st.booleans(),
+    spacing=st.sampled_from(SPACINGS),
     edge_order=st.sampled_from([1, 2]),
     offset=st.sampled_from([0, 8, 24, 56]),
     chunk_points=st.sampled_from([1, 100, 16384]),
@@ -95,7 +103,7 @@ def _problem(dtype: str, shape: tuple[int, int, int], uniform: bool, seed: int) 
 def test_streamed_rows_equal_plain_rows_and_numpy(
     dtype: str,
     shape: tuple[int, int, int],
-    uniform: bool,
+    spacing: str,
     edge_order: int,
     offset: int,
     chunk_points: int,
@@ -107,15 +115,15 @@ def test_streamed_rows_equal_plain_rows_and_numpy(
     # Small chunks of rows: a chunk holding a row of the first or last plane is not
     # fused, so on small arrays only small chunks reach the fused loops.
     monkeypatch.setattr(_numba, "_CHUNK_POINTS", chunk_points)
-    f, spacing = _problem(dtype, shape, uniform, seed)
-    expected = np.gradient(f, *spacing, edge_order=edge_order)
-    sts = [axis_stencil(n, h, edge_order) for n, h in zip(shape, spacing, strict=True)]
+    f, spacings = _problem(dtype, shape, spacing, seed)
+    expected = np.gradient(f, *spacings, edge_order=edge_order)
+    sts = [axis_stencil(n, h, edge_order) for n, h in zip(shape, spacings, strict=True)]
     empty = [(f[(slice(None),) * a + (slice(0, 0),)],) * 2 for a in range(3)]
     results = {}
     for threshold in (0, 1 << 62):
         monkeypatch.setattr(_numba, "_STREAM_MIN_BYTES", threshold)
         outs = [_aligned(shape, dtype, offset, slot=j) for j in range(3)]
-        assert _numba._streams(outs) == (X86_64 and threshold == 0 and dtype == "f8")
+        assert _numba._streams(outs) == (X86_64 and threshold == 0)
         got = _kernels.gradient_block(f, empty, sts, [0, 1, 2], engine="numba", out=outs)
         assert all(g is o for g, o in zip(got, outs, strict=True))
         results[threshold] = tuple(got)
@@ -134,29 +142,39 @@ def test_streaming_through_dask_blocks_and_threads(
     monkeypatch.setenv("BIGRAD_ENGINE", "numba")
     monkeypatch.setattr(_numba, "_STREAM_MIN_BYTES", 0)
     monkeypatch.setattr(_numba, "_CHUNK_POINTS", 70)
-    f, spacing = _problem("f8", (9, 41, 70), False, 3)
-    source = f if chunks is None else da.from_array(f, chunks=chunks)
-    got = bigrad.gradient(source, *spacing)
-    assert_matches_numpy(got, np.gradient(f, *spacing))
+    for dtype, spacing in (("f8", "coordinates"), ("f4", "coordinates"), ("f4", "float")):
+        f, spacings = _problem(dtype, (9, 41, 70), spacing, 3)
+        source = f if chunks is None else da.from_array(f, chunks=chunks)
+        got = bigrad.gradient(source, *spacings)
+        assert_matches_numpy(got, np.gradient(f, *spacings))
 
 
 @pytest.mark.skipif(not X86_64, reason="vector streaming stores are checked on x86-64")
 def test_streaming_stores_are_vector_stores() -> None:
     # a scalar streaming store fills a line in 8 or 16 pieces and runs at about half
     # the speed of an ordinary store: the loops must be vectorized
-    kernel = numba.njit(nogil=True)(_rows.rows_serial.py_func)
+    kernel = numba.njit(nogil=True)(_fused.rows_serial.py_func)
     n = 32
     f = np.ones((n, n, n))
     empty = f[:0]
     halos = [(empty.reshape(0, n, n), empty.reshape(0, n, n))]
     halos += [(f[:, :0], f[:, :0]), (f[:, :, :0], f[:, :, :0])]
-    for uniform in (True, False):
-        sts = [axis_stencil(n, 0.5 if uniform else np.arange(n) ** 1.5, 1) for _ in range(3)]
-        tables = [_numba._axis_table(st_, n) for st_ in sts]
-        outs = tuple(np.empty_like(f) for _ in range(3))
-        los = tuple(h[0] for h in halos)
-        his = tuple(h[1] for h in halos)
-        kernel(f, los, his, *_numba._pack(tables), outs, 64, True)
+    for dtype in ("f8", "f4"):
+        for uniform in (True, False):
+            g = f.astype(dtype)
+            sts = [axis_stencil(n, 0.5 if uniform else np.arange(n) ** 1.5, 1) for _ in range(3)]
+            tables = [_numba._axis_table(st_, n, g.dtype) for st_ in sts]
+            # the kernels stream only to outputs sharing their offset in a line
+            outs = tuple(_aligned(g.shape, dtype, slot=j) for j in range(3))
+            los = tuple(h[0].astype(dtype) for h in halos)
+            his = tuple(h[1].astype(dtype) for h in halos)
+            divs = np.ones(3 if dtype == "f4" and uniform else 0, dtype=dtype)
+            kernel(g, los, his, *_numba._pack(tables), outs, 64, True, divs)
     stores = re.compile(r"\bv?movntp[sd]\s+%[xy]mm")
-    for asm in kernel.inspect_asm().values():
-        assert stores.search(asm), "no vector streaming store in the fused kernel"
+    for signature, asm in kernel.inspect_asm().items():
+        # float64: a loop for all three components and one for two, each uniform and
+        # non-uniform, streaming 10 components; float32: a loop per component, 3
+        # components each divided, multiplied and non-uniform
+        least = 9 if signature[0].dtype == numba.float32 else 10
+        found = len(stores.findall(asm))
+        assert found >= least, (signature[0], found, "vector streaming stores")

@@ -1,0 +1,355 @@
+"""The entry points of the jitted kernels behind :func:`bigrad._numba.fused_gradient`,
+and their one-pass loops.
+
+A block is 3-D ``(n0, n1, n2)``, C-contiguous, so that the last axis is a contiguous
+*row*.  Rows are taken in chunks (the unit of work of numba's threads).  Where every
+requested component of a row follows its axis's interior rule and reads the block only
+(nearly every row of a large block), :func:`_fused_rows` writes all of them while the
+row's inputs are in the first-level cache; elsewhere the components of a chunk go one
+after the other (:mod:`bigrad._rows`), the chunk's rows still in cache.
+
+The rules (``offs``, ``weights``, ``modes``) are :mod:`bigrad._rows`'s; ``los[k]`` and
+``his[k]`` are the halo planes before and after the block along ``k``; ``requested[k]``
+says whether ``outs[k]`` is wanted.  ``divs``, when not empty, holds the float32
+divisors of uniform axes that numpy divides float32 data by (one per axis).
+
+Large outputs are written by streaming stores (``stream``, :mod:`bigrad._stores`): a
+row's whole cache lines skip the read an ordinary store makes of the line first.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numba
+import numpy as np
+from numba import prange
+
+from bigrad._rows import outer_rows, row_rows
+from bigrad._stores import line_span, store_fence, stream_store
+
+__all__ = ["rows_parallel", "rows_serial"]
+
+
+@numba.njit(cache=True, nogil=True)
+def _fused_rows(
+    f: Any,
+    los: Any,
+    his: Any,
+    outs: Any,
+    r0: int,
+    r1: int,
+    offs: Any,
+    weights: Any,
+    modes: Any,
+    with_axis0: bool,
+    stream: bool,
+    divs: Any,
+) -> None:
+    # rows r0 .. r1-1 of the components along axes 1 and 2 (and 0 if `with_axis0`),
+    # in one pass over the row wherever every rule is the row axis's interior rule and
+    # reads the block only; the other rows (next to a face, on an edge, or where the
+    # axes' spacings differ in kind) go component by component.  The row axis's end
+    # points are left to row_rows.  With `stream`, the whole cache lines of a row are
+    # written by streaming stores (the outputs then share their alignment to a line
+    # and their strides).
+    #
+    # float64 and complex data: one loop over the row computes every component.
+    # float32 data (`split`): one loop per component, over the row while it is in
+    # the first-level cache; the row is converted to float64 once for the three
+    # non-uniform components, and with `divs` the uniform rule is numpy's own float32
+    # division, eight lanes at a time, instead of a float64 product.  Against one loop
+    # for all on 512**3 float32, paired in one process, streamed per component took
+    # 0.79-0.89x the time uniform and 0.85-0.91x non-uniform; one loop for all ran
+    # slower streamed (its 16-byte streaming stores to three outputs interleave), and
+    # float64 ran 1.08-1.27x slower split.
+    n0, n1, m = f.shape
+    split = f.itemsize == 4  # float32, the one supported dtype of 4 bytes
+    divide = divs.shape[0] > 0
+    rmode = modes[2, 1]
+    s = weights[2, 0, 1]
+    o0, o1, o2 = outs
+    base = o1.ctypes.data
+    one = np.uint64(1)  # unsigned indices: no wraparound test to keep from vectorizing
+    # a row as the products take it (float64 for real data, complex128 for complex)
+    cb = np.empty(m, dtype=(weights[0, 0, :1] * f[0, 0, :1]).dtype)
+    for r in range(r0, r1):
+        i0 = r // n1
+        i1 = r % n1
+        # plain: the rule is the interior one, (f[i+1] - f[i-1]) w or
+        # w f[i-1] + v f[i] + u f[i+1], and reads the block only
+        plain = (
+            0 < i1 < n1 - 1
+            and modes[1, i1] == rmode
+            and offs[1, 0, i1] == -1
+            and offs[1, 1, i1] == 1 - rmode
+        )
+        if with_axis0:
+            # (axis 0's table is only as long as axis 0 when axis 0 is requested)
+            plain = (
+                plain
+                and 0 < i0 < n0 - 1
+                and modes[0, i0] == rmode
+                and offs[0, 0, i0] == -1
+                and offs[0, 1, i0] == 1 - rmode
+            )
+        if not plain:
+            if with_axis0:
+                outer_rows(f, los[0], his[0], o0, 0, r, r + 1, offs, weights, modes)
+            outer_rows(f, los[1], his[1], o1, 1, r, r + 1, offs, weights, modes)
+            row_rows(f, los[2], his[2], o2, r, r + 1, offs, weights, modes, True)
+            continue
+        w0 = v0 = u0 = 0.0
+        if with_axis0:
+            w0, v0, u0 = weights[0, 0, i0], weights[0, 1, i0], weights[0, 2, i0]
+        w1, v1, u1 = weights[1, 0, i1], weights[1, 1, i1], weights[1, 2, i1]
+        row = base + i0 * o1.strides[0] + i1 * o1.strides[1]
+        if split:
+            # one loop per component (each reads two or three rows and writes one):
+            # streaming stores written a line at a time, one output after another
+            # (interleaved they measured slower than ordinary stores).  Points
+            # ja .. jb-1 of 0 .. m-1 of the outer components and ka .. kb-1 of
+            # 1 .. m-2 of the row axis's (whose end points are row_rows's) are
+            # streamed if `stream`.  A test inside a loop would keep LLVM from
+            # vectorizing it: the loops are written out per case.
+            ja = jb = 0
+            ka = kb = 1
+            if stream:
+                ja, jb = line_span(row, o1.itemsize, 0, m)
+                ka, kb = line_span(row + o1.itemsize, o1.itemsize, 1, m - 1)
+            if rmode == 0 and divide:
+                d0, d1, d2 = divs[0], divs[1], divs[2]
+                for a, b in ((0, ja), (jb, m)):
+                    for k in range(np.uint64(a), np.uint64(b)):
+                        o1[i0, i1, k] = (f[i0, i1 + 1, k] - f[i0, i1 - 1, k]) / d1
+                for k in range(np.uint64(ja), np.uint64(jb)):
+                    stream_store(o1, i0, i1, k, (f[i0, i1 + 1, k] - f[i0, i1 - 1, k]) / d1)
+                if with_axis0:
+                    for a, b in ((0, ja), (jb, m)):
+                        for k in range(np.uint64(a), np.uint64(b)):
+                            o0[i0, i1, k] = (f[i0 + 1, i1, k] - f[i0 - 1, i1, k]) / d0
+                    for k in range(np.uint64(ja), np.uint64(jb)):
+                        stream_store(o0, i0, i1, k, (f[i0 + 1, i1, k] - f[i0 - 1, i1, k]) / d0)
+                for a, b in ((1, ka), (kb, m - 1)):
+                    for k in range(np.uint64(a), np.uint64(b)):
+                        o2[i0, i1, k] = (f[i0, i1, k + one] - f[i0, i1, k - one]) / d2
+                for k in range(np.uint64(ka), np.uint64(kb)):
+                    stream_store(o2, i0, i1, k, (f[i0, i1, k + one] - f[i0, i1, k - one]) / d2)
+            elif rmode == 0:
+                for a, b in ((0, ja), (jb, m)):
+                    for k in range(np.uint64(a), np.uint64(b)):
+                        o1[i0, i1, k] = (f[i0, i1 + 1, k] - f[i0, i1 - 1, k]) * w1
+                for k in range(np.uint64(ja), np.uint64(jb)):
+                    stream_store(o1, i0, i1, k, (f[i0, i1 + 1, k] - f[i0, i1 - 1, k]) * w1)
+                if with_axis0:
+                    for a, b in ((0, ja), (jb, m)):
+                        for k in range(np.uint64(a), np.uint64(b)):
+                            o0[i0, i1, k] = (f[i0 + 1, i1, k] - f[i0 - 1, i1, k]) * w0
+                    for k in range(np.uint64(ja), np.uint64(jb)):
+                        stream_store(o0, i0, i1, k, (f[i0 + 1, i1, k] - f[i0 - 1, i1, k]) * w0)
+                for a, b in ((1, ka), (kb, m - 1)):
+                    for k in range(np.uint64(a), np.uint64(b)):
+                        o2[i0, i1, k] = (f[i0, i1, k + one] - f[i0, i1, k - one]) * s
+                for k in range(np.uint64(ka), np.uint64(kb)):
+                    stream_store(o2, i0, i1, k, (f[i0, i1, k + one] - f[i0, i1, k - one]) * s)
+            else:
+                # the row converted once for the three components
+                for k in range(np.uint64(0), np.uint64(m)):
+                    cb[k] = f[i0, i1, k]
+                for a, b in ((0, ja), (jb, m)):
+                    for k in range(np.uint64(a), np.uint64(b)):
+                        o1[i0, i1, k] = w1 * f[i0, i1 - 1, k] + v1 * cb[k] + u1 * f[i0, i1 + 1, k]
+                for k in range(np.uint64(ja), np.uint64(jb)):
+                    stream_store(
+                        o1, i0, i1, k, w1 * f[i0, i1 - 1, k] + v1 * cb[k] + u1 * f[i0, i1 + 1, k]
+                    )
+                if with_axis0:
+                    for a, b in ((0, ja), (jb, m)):
+                        for k in range(np.uint64(a), np.uint64(b)):
+                            o0[i0, i1, k] = (
+                                w0 * f[i0 - 1, i1, k] + v0 * cb[k] + u0 * f[i0 + 1, i1, k]
+                            )
+                    for k in range(np.uint64(ja), np.uint64(jb)):
+                        stream_store(
+                            o0,
+                            i0,
+                            i1,
+                            k,
+                            w0 * f[i0 - 1, i1, k] + v0 * cb[k] + u0 * f[i0 + 1, i1, k],
+                        )
+                for a, b in ((1, ka), (kb, m - 1)):
+                    for k in range(np.uint64(a), np.uint64(b)):
+                        o2[i0, i1, k] = (
+                            weights[2, 0, k] * cb[k - one]
+                            + weights[2, 1, k] * cb[k]
+                            + weights[2, 2, k] * cb[k + one]
+                        )
+                for k in range(np.uint64(ka), np.uint64(kb)):
+                    stream_store(
+                        o2,
+                        i0,
+                        i1,
+                        k,
+                        weights[2, 0, k] * cb[k - one]
+                        + weights[2, 1, k] * cb[k]
+                        + weights[2, 2, k] * cb[k + one],
+                    )
+            continue
+        # points ka .. kb-1 by streaming stores, 1 .. ka-1 and kb .. m-2 by plain ones
+        ka = kb = 1
+        if stream:
+            ka, kb = line_span(row + o1.itemsize, o1.itemsize, 1, m - 1)
+        if rmode == 0 and with_axis0:
+            for a, b in ((1, ka), (kb, m - 1)):
+                for k in range(np.uint64(a), np.uint64(b)):
+                    o0[i0, i1, k] = (f[i0 + 1, i1, k] - f[i0 - 1, i1, k]) * w0
+                    o1[i0, i1, k] = (f[i0, i1 + 1, k] - f[i0, i1 - 1, k]) * w1
+                    o2[i0, i1, k] = (f[i0, i1, k + one] - f[i0, i1, k - one]) * s
+            for k in range(np.uint64(ka), np.uint64(kb)):
+                stream_store(o0, i0, i1, k, (f[i0 + 1, i1, k] - f[i0 - 1, i1, k]) * w0)
+                stream_store(o1, i0, i1, k, (f[i0, i1 + 1, k] - f[i0, i1 - 1, k]) * w1)
+                stream_store(o2, i0, i1, k, (f[i0, i1, k + one] - f[i0, i1, k - one]) * s)
+        elif rmode == 0:
+            for a, b in ((1, ka), (kb, m - 1)):
+                for k in range(np.uint64(a), np.uint64(b)):
+                    o1[i0, i1, k] = (f[i0, i1 + 1, k] - f[i0, i1 - 1, k]) * w1
+                    o2[i0, i1, k] = (f[i0, i1, k + one] - f[i0, i1, k - one]) * s
+            for k in range(np.uint64(ka), np.uint64(kb)):
+                stream_store(o1, i0, i1, k, (f[i0, i1 + 1, k] - f[i0, i1 - 1, k]) * w1)
+                stream_store(o2, i0, i1, k, (f[i0, i1, k + one] - f[i0, i1, k - one]) * s)
+        elif with_axis0:
+            for a, b in ((1, ka), (kb, m - 1)):
+                for k in range(np.uint64(a), np.uint64(b)):
+                    c = f[i0, i1, k]  # read once, for all three components
+                    o0[i0, i1, k] = w0 * f[i0 - 1, i1, k] + v0 * c + u0 * f[i0 + 1, i1, k]
+                    o1[i0, i1, k] = w1 * f[i0, i1 - 1, k] + v1 * c + u1 * f[i0, i1 + 1, k]
+                    o2[i0, i1, k] = (
+                        weights[2, 0, k] * f[i0, i1, k - one]
+                        + weights[2, 1, k] * c
+                        + weights[2, 2, k] * f[i0, i1, k + one]
+                    )
+            for k in range(np.uint64(ka), np.uint64(kb)):
+                c = f[i0, i1, k]
+                stream_store(o0, i0, i1, k, w0 * f[i0 - 1, i1, k] + v0 * c + u0 * f[i0 + 1, i1, k])
+                stream_store(o1, i0, i1, k, w1 * f[i0, i1 - 1, k] + v1 * c + u1 * f[i0, i1 + 1, k])
+                stream_store(
+                    o2,
+                    i0,
+                    i1,
+                    k,
+                    weights[2, 0, k] * f[i0, i1, k - one]
+                    + weights[2, 1, k] * c
+                    + weights[2, 2, k] * f[i0, i1, k + one],
+                )
+        else:
+            for a, b in ((1, ka), (kb, m - 1)):
+                for k in range(np.uint64(a), np.uint64(b)):
+                    c = f[i0, i1, k]
+                    o1[i0, i1, k] = w1 * f[i0, i1 - 1, k] + v1 * c + u1 * f[i0, i1 + 1, k]
+                    o2[i0, i1, k] = (
+                        weights[2, 0, k] * f[i0, i1, k - one]
+                        + weights[2, 1, k] * c
+                        + weights[2, 2, k] * f[i0, i1, k + one]
+                    )
+            for k in range(np.uint64(ka), np.uint64(kb)):
+                c = f[i0, i1, k]
+                stream_store(o1, i0, i1, k, w1 * f[i0, i1 - 1, k] + v1 * c + u1 * f[i0, i1 + 1, k])
+                stream_store(
+                    o2,
+                    i0,
+                    i1,
+                    k,
+                    weights[2, 0, k] * f[i0, i1, k - one]
+                    + weights[2, 1, k] * c
+                    + weights[2, 2, k] * f[i0, i1, k + one],
+                )
+        # the outer components at the row's ends (the row axis's are _row_rows's)
+        for k in (0, m - 1):
+            if rmode == 0:
+                if with_axis0:
+                    o0[i0, i1, k] = (f[i0 + 1, i1, k] - f[i0 - 1, i1, k]) * w0
+                o1[i0, i1, k] = (f[i0, i1 + 1, k] - f[i0, i1 - 1, k]) * w1
+            else:
+                c = f[i0, i1, k]
+                if with_axis0:
+                    o0[i0, i1, k] = w0 * f[i0 - 1, i1, k] + v0 * c + u0 * f[i0 + 1, i1, k]
+                o1[i0, i1, k] = w1 * f[i0, i1 - 1, k] + v1 * c + u1 * f[i0, i1 + 1, k]
+    if stream:
+        store_fence()
+
+
+@numba.njit(cache=True, nogil=True)
+def _chunk(
+    c: int,
+    size: int,
+    f: Any,
+    los: Any,
+    his: Any,
+    offs: Any,
+    weights: Any,
+    modes: Any,
+    requested: Any,
+    outs: Any,
+    stream: bool,
+    divs: Any,
+) -> None:
+    # every requested component of rows c * size .. (c + 1) * size - 1: fused where
+    # the components allow, else one component after the other (the chunk's rows stay
+    # in cache, so the block is read from memory about once either way)
+    n0, n1 = f.shape[0], f.shape[1]
+    r0 = c * size
+    r1 = min(r0 + size, n0 * n1)
+    # rows on the first and last planes along axis 0 read its halo or are its edges:
+    # there the components go one after the other (plane by plane along axis 0)
+    fuse = requested[1] and requested[2] and f.shape[2] > 2
+    if requested[0] and (r0 < n1 or r1 > (n0 - 1) * n1):
+        fuse = False
+    if fuse:
+        _fused_rows(f, los, his, outs, r0, r1, offs, weights, modes, requested[0], stream, divs)
+        row_rows(f, los[2], his[2], outs[2], r0, r1, offs, weights, modes, False)
+        return
+    if requested[0]:
+        outer_rows(f, los[0], his[0], outs[0], 0, r0, r1, offs, weights, modes)
+    if requested[1]:
+        outer_rows(f, los[1], his[1], outs[1], 1, r0, r1, offs, weights, modes)
+    if requested[2]:
+        row_rows(f, los[2], his[2], outs[2], r0, r1, offs, weights, modes, True)
+
+
+# Two entry points rather than one function compiled twice: numba's on-disk cache is
+# keyed by function, not by the `parallel` flag.  Both release the GIL, so that dask's
+# threads run blocks side by side.
+@numba.njit(cache=True, parallel=True, nogil=True)
+def rows_parallel(
+    f: Any,
+    los: Any,
+    his: Any,
+    offs: Any,
+    weights: Any,
+    modes: Any,
+    requested: Any,
+    outs: Any,
+    size: int,
+    stream: bool,
+    divs: Any,
+) -> None:
+    for c in prange((f.shape[0] * f.shape[1] + size - 1) // size):
+        _chunk(c, size, f, los, his, offs, weights, modes, requested, outs, stream, divs)
+
+
+@numba.njit(cache=True, nogil=True)
+def rows_serial(
+    f: Any,
+    los: Any,
+    his: Any,
+    offs: Any,
+    weights: Any,
+    modes: Any,
+    requested: Any,
+    outs: Any,
+    size: int,
+    stream: bool,
+    divs: Any,
+) -> None:
+    for c in range((f.shape[0] * f.shape[1] + size - 1) // size):
+        _chunk(c, size, f, los, his, offs, weights, modes, requested, outs, stream, divs)
