@@ -59,10 +59,10 @@ def _fused_rows(
     # the first-level cache; the row is converted to float64 once for the three
     # non-uniform components, and with `divs` the uniform rule is numpy's own float32
     # division, eight lanes at a time, instead of a float64 product.  Against one loop
-    # for all on 512**3 float32, paired in one process, streamed per component took
-    # 0.79-0.89x the time uniform and 0.85-0.91x non-uniform; one loop for all ran
-    # slower streamed (its 16-byte streaming stores to three outputs interleave), and
-    # float64 ran 1.08-1.27x slower split.
+    # for all on 512**3 float32 (ordinary stores), paired in one process, this took
+    # 0.79x the time uniform (0.83x in dask's threads) and 0.85-0.91x non-uniform
+    # (0.87-0.96x); one loop for all ran slower streamed (its 16-byte streaming stores
+    # to three outputs interleave), and float64 ran 1.08-1.27x slower split.
     n0, n1, m = f.shape
     split = f.itemsize == 4  # float32, the one supported dtype of 4 bytes
     divide = divs.shape[0] > 0
