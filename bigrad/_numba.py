@@ -84,8 +84,6 @@ def _axis_table(st: AxisStencil, m: int, dtype: np.dtype[Any]) -> tuple[Any, Any
     weights = np.zeros((3, m), dtype=np.float64)
     modes = np.zeros(m, dtype=np.int8)
     if st.coef is None:
-        if _real_float(st.dx) is None:
-            return None
         # the expression np.gradient divides by, with its type
         w = _reciprocal(2.0 * st.dx, dtype)
         if w is None:
