@@ -299,15 +299,35 @@ def _chunk(
     n0, n1 = f.shape[0], f.shape[1]
     r0 = c * size
     r1 = min(r0 + size, n0 * n1)
-    # rows on the first and last planes along axis 0 read its halo or are its edges:
-    # there the components go one after the other (plane by plane along axis 0)
-    fuse = requested[1] and requested[2] and f.shape[2] > 2
-    if requested[0] and (r0 < n1 or r1 > (n0 - 1) * n1):
-        fuse = False
-    if fuse:
-        _fused_rows(f, los, his, outs, r0, r1, offs, weights, modes, requested[0], stream, divs)
-        row_rows(f, los[2], his[2], outs[2], r0, r1, offs, weights, modes, False)
-        return
+    if requested[1] and requested[2] and f.shape[2] > 2:
+        # rows on the first and last planes along axis 0 read its halo or are its
+        # edges: there the components go one after the other (plane by plane)
+        a, b = r0, r1
+        if requested[0]:
+            a, b = max(r0, n1), min(r1, (n0 - 1) * n1)
+        if a < b:
+            _by_component(f, los, his, outs, r0, a, offs, weights, modes, requested)
+            _fused_rows(f, los, his, outs, a, b, offs, weights, modes, requested[0], stream, divs)
+            row_rows(f, los[2], his[2], outs[2], a, b, offs, weights, modes, False)
+            _by_component(f, los, his, outs, b, r1, offs, weights, modes, requested)
+            return
+    _by_component(f, los, his, outs, r0, r1, offs, weights, modes, requested)
+
+
+@numba.njit(cache=True, nogil=True)
+def _by_component(
+    f: Any,
+    los: Any,
+    his: Any,
+    outs: Any,
+    r0: int,
+    r1: int,
+    offs: Any,
+    weights: Any,
+    modes: Any,
+    requested: Any,
+) -> None:
+    # every requested component of rows r0 .. r1-1, one after the other
     if requested[0]:
         outer_rows(f, los[0], his[0], outs[0], 0, r0, r1, offs, weights, modes)
     if requested[1]:

@@ -112,8 +112,8 @@ def test_streamed_rows_equal_plain_rows_and_numpy(
 ) -> None:
     # every row length against every start within a line: spans of whole lines of
     # every size, with their plain head and tail, next to rows by a face or an edge.
-    # Small chunks of rows: a chunk holding a row of the first or last plane is not
-    # fused, so on small arrays only small chunks reach the fused loops.
+    # Chunks of one row to the whole array: a chunk's rows on the first or last plane
+    # go component by component, the rest through the fused loops.
     monkeypatch.setattr(_numba, "_CHUNK_POINTS", chunk_points)
     f, spacings = _problem(dtype, shape, spacing, seed)
     expected = np.gradient(f, *spacings, edge_order=edge_order)
