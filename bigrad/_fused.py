@@ -71,8 +71,9 @@ def _fused_rows(
     o0, o1, o2 = outs
     base = o1.ctypes.data
     one = np.uint64(1)  # unsigned indices: no wraparound test to keep from vectorizing
-    # a row as the products take it (float64 for real data, complex128 for complex)
-    cb = np.empty(m, dtype=(weights[0, 0, :1] * f[0, 0, :1]).dtype)
+    # a row as the products take it (float64 for real data, complex128 for complex);
+    # only the split loops use it
+    cb = np.empty(m if split else 0, dtype=(weights[0, 0, :1] * f[0, 0, :1]).dtype)
     for r in range(r0, r1):
         i0 = r // n1
         i1 = r % n1
