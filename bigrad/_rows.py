@@ -5,11 +5,12 @@ A block is 3-D ``(n0, n1, n2)``, C-contiguous, so that the last axis is a contig
 
 * along the *outer* axes 0 and 1 a component's row is a weighted sum of whole rows of
   the block, or of its halo planes next to the block's faces (:func:`outer_rows`);
-* along the row axis 2 a row is differenced in place, its two end points reading the
-  halo (:func:`row_rows`).
+* along the row axis 2 a row is differenced in place (:func:`row_rows`), its two end
+  points reading the halo (:func:`row_ends`).
 
 They serve the rows that :mod:`bigrad._fused`'s one-pass loops leave: rows next to a
-face or on an edge, and blocks where fewer components are requested.
+face or on an edge, and blocks where fewer components are requested; :func:`row_ends`
+also gives those loops the end points of theirs.
 
 Each axis ``k`` has a rule per point ``i`` (``offs[k, :, i]``, ``weights[k, :, i]``,
 ``modes[k, i]``): ``mode 0``: ``(f[i + o1] - f[i + o0]) * w0``, ``mode 1``:
@@ -28,8 +29,9 @@ from __future__ import annotations
 from typing import Any
 
 import numba
+import numpy as np
 
-__all__ = ["outer_rows", "row_rows"]
+__all__ = ["outer_rows", "row_ends", "row_rows"]
 
 
 @numba.njit(cache=True)
@@ -155,29 +157,47 @@ def row_rows(
     offs: Any,
     weights: Any,
     modes: Any,
-    interior: bool,
 ) -> None:
-    # rows r0 .. r1-1 of the component along the row axis (2): points 1 .. m-2 (if
-    # `interior`) are interior points of the whole axis, with one rule for all of them;
-    # the end points may read the halo and may be the axis's edges
-    n1, m, n_lo = f.shape[1], f.shape[2], lo.shape[2]
+    # rows r0 .. r1-1 of the component along the row axis (2): points 1 .. m-2 are
+    # interior points of the whole axis, with one rule for all of them; the end points
+    # may read the halo and may be the axis's edges (row_ends)
+    n1, m = f.shape[1], f.shape[2]
     uniform = m > 2 and modes[2, 1] == 0
     s = weights[2, 0, 1] if m > 2 else 0.0
     for r in range(r0, r1):
         i0 = r // n1
         i1 = r % n1
-        if interior and uniform:
+        if uniform:
             for k in range(1, m - 1):
                 o[i0, i1, k] = (f[i0, i1, k + 1] - f[i0, i1, k - 1]) * s
-        elif interior and m > 2:
+        elif m > 2:
             for k in range(1, m - 1):
                 o[i0, i1, k] = (
                     weights[2, 0, k] * f[i0, i1, k - 1]
                     + weights[2, 1, k] * f[i0, i1, k]
                     + weights[2, 2, k] * f[i0, i1, k + 1]
                 )
-        for j in (0, m - 1):
-            # the rule's (up to) three points, each from the block or a halo
+    ends = np.empty((r1 - r0, 2), dtype=(weights[2, 0, :1] * f[0, 0, :1]).dtype)
+    row_ends(f, lo, hi, r0, r1, offs, weights, modes, ends)
+    for r in range(r0, r1):
+        o[r // n1, r % n1, 0] = ends[r - r0, 0]
+        o[r // n1, r % n1, m - 1] = ends[r - r0, 1]
+
+
+@numba.njit(cache=True, nogil=True)
+def row_ends(
+    f: Any, lo: Any, hi: Any, r0: int, r1: int, offs: Any, weights: Any, modes: Any, ends: Any
+) -> None:
+    # the end points 0 and m-1 of rows r0 .. r1-1 of the component along the row
+    # axis, into ends[r - r0, 0] and ends[r - r0, 1]: each rule's (up to) three points
+    # are read from the block or a halo.  (Rows in a loop, not a function per row:
+    # numba reference-counts the arrays passed to every call.)
+    n1, m, n_lo = f.shape[1], f.shape[2], lo.shape[2]
+    for r in range(r0, r1):
+        i0 = r // n1
+        i1 = r % n1
+        for e in range(2):
+            j = e * (m - 1)
             pa, pb, pc = j + offs[2, 0, j], j + offs[2, 1, j], j + offs[2, 2, j]
             if pa < 0:
                 a = lo[i0, i1, n_lo + pa]
@@ -192,7 +212,7 @@ def row_rows(
             else:
                 b = f[i0, i1, pb]
             if modes[2, j] == 0:
-                o[i0, i1, j] = (b - a) * weights[2, 0, j]
+                ends[r - r0, e] = (b - a) * weights[2, 0, j]
                 continue
             if pc < 0:
                 c = lo[i0, i1, n_lo + pc]
@@ -200,4 +220,4 @@ def row_rows(
                 c = hi[i0, i1, pc - m]
             else:
                 c = f[i0, i1, pc]
-            o[i0, i1, j] = weights[2, 0, j] * a + weights[2, 1, j] * b + weights[2, 2, j] * c
+            ends[r - r0, e] = weights[2, 0, j] * a + weights[2, 1, j] * b + weights[2, 2, j] * c

@@ -133,6 +133,39 @@ def test_streamed_rows_equal_plain_rows_and_numpy(
     assert_matches_numpy(streamed, expected)
 
 
+@pytest.mark.parametrize("spacing", SPACINGS)
+@pytest.mark.parametrize("edge_order", [1, 2])
+@pytest.mark.parametrize("halo", [False, True])
+def test_float32_row_ends_streamed_with_their_lines(
+    spacing: str, edge_order: int, halo: bool, monkeypatch: Any
+) -> None:
+    # float32 rows whose first or last 64-byte line is whole stream it with the row
+    # axis's end point put in by a select: rows of 48 points (every row's both lines
+    # whole), 40 (every other row's first or last) and 36, against ordinary stores
+    # and numpy; with `halo` the end points read the halo along the row axis, as in a
+    # dask block, rather than being the axis's edges
+    monkeypatch.setattr(_numba, "_CHUNK_POINTS", 100)
+    for m in (48, 40, 36):
+        g = 1 if halo else 0  # the block is f[:, :, g : g + m]
+        f, spacings = _problem("f4", (5, 6, m + 2 * g), spacing, m)
+        sts = [axis_stencil(n, h, edge_order) for n, h in zip(f.shape, spacings, strict=True)]
+        sts[2] = sts[2].restrict(g, g + m)
+        block = np.ascontiguousarray(f[:, :, g : g + m])
+        halos = [(block[:0], block[:0]), (block[:, :0], block[:, :0])]
+        halos.append((f[:, :, :g].copy(), f[:, :, g + m :].copy()))
+        results = []
+        for threshold in (0, 1 << 62):
+            monkeypatch.setattr(_numba, "_STREAM_MIN_BYTES", threshold)
+            outs = [_aligned(block.shape, "f4", slot=j) for j in range(3)]
+            got = _kernels.gradient_block(block, halos, sts, [0, 1, 2], engine="numba", out=outs)
+            assert all(r is o for r, o in zip(got, outs, strict=True))
+            results.append(got)
+        for streamed, plain in zip(*results, strict=True):
+            np.testing.assert_array_equal(streamed, plain)
+        expected = np.gradient(f, *spacings, edge_order=edge_order)
+        assert_matches_numpy(tuple(results[0]), [e[:, :, g : g + m] for e in expected])
+
+
 @pytest.mark.parametrize("chunks", [None, (3, 20, 70)])
 def test_streaming_through_dask_blocks_and_threads(
     chunks: tuple[int, ...] | None, monkeypatch: Any
