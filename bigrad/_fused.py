@@ -25,7 +25,7 @@ import numba
 import numpy as np
 from numba import prange
 
-from bigrad._rows import outer_rows, row_ends, row_rows
+from bigrad._rows import outer_rows, row_ends, row_interior, row_rows
 from bigrad._stores import line_span, store_fence, stream_store
 
 __all__ = ["rows_parallel", "rows_serial"]
@@ -104,7 +104,10 @@ def _fused_rows(
             if with_axis0:
                 outer_rows(f, los[0], his[0], o0, 0, r, r + 1, offs, weights, modes)
             outer_rows(f, los[1], his[1], o1, 1, r, r + 1, offs, weights, modes)
-            row_rows(f, los[2], his[2], o2, r, r + 1, offs, weights, modes)
+            # (its end points are in `ends` already)
+            row_interior(f, o2, r, r + 1, weights, modes)
+            o2[i0, i1, 0] = ends[r - r0, 0]
+            o2[i0, i1, m - 1] = ends[r - r0, 1]
             continue
         w0 = v0 = u0 = 0.0
         if with_axis0:

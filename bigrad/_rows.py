@@ -31,7 +31,7 @@ from typing import Any
 import numba
 import numpy as np
 
-__all__ = ["outer_rows", "row_ends", "row_rows"]
+__all__ = ["outer_rows", "row_ends", "row_interior", "row_rows"]
 
 
 @numba.njit(cache=True)
@@ -158,9 +158,22 @@ def row_rows(
     weights: Any,
     modes: Any,
 ) -> None:
-    # rows r0 .. r1-1 of the component along the row axis (2): points 1 .. m-2 are
-    # interior points of the whole axis, with one rule for all of them; the end points
-    # may read the halo and may be the axis's edges (row_ends)
+    # rows r0 .. r1-1 of the component along the row axis (2): the interior points
+    # (row_interior), then the end points, which may read the halo and may be the
+    # axis's edges (row_ends)
+    n1, m = f.shape[1], f.shape[2]
+    row_interior(f, o, r0, r1, weights, modes)
+    ends = np.empty((r1 - r0, 2), dtype=(weights[2, 0, :1] * f[0, 0, :1]).dtype)
+    row_ends(f, lo, hi, r0, r1, offs, weights, modes, ends)
+    for r in range(r0, r1):
+        o[r // n1, r % n1, 0] = ends[r - r0, 0]
+        o[r // n1, r % n1, m - 1] = ends[r - r0, 1]
+
+
+@numba.njit(cache=True, nogil=True)
+def row_interior(f: Any, o: Any, r0: int, r1: int, weights: Any, modes: Any) -> None:
+    # points 1 .. m-2 of rows r0 .. r1-1 of the component along the row axis: interior
+    # points of the whole axis, with one rule for all of them
     n1, m = f.shape[1], f.shape[2]
     uniform = m > 2 and modes[2, 1] == 0
     s = weights[2, 0, 1] if m > 2 else 0.0
@@ -177,11 +190,6 @@ def row_rows(
                     + weights[2, 1, k] * f[i0, i1, k]
                     + weights[2, 2, k] * f[i0, i1, k + 1]
                 )
-    ends = np.empty((r1 - r0, 2), dtype=(weights[2, 0, :1] * f[0, 0, :1]).dtype)
-    row_ends(f, lo, hi, r0, r1, offs, weights, modes, ends)
-    for r in range(r0, r1):
-        o[r // n1, r % n1, 0] = ends[r - r0, 0]
-        o[r // n1, r % n1, m - 1] = ends[r - r0, 1]
 
 
 @numba.njit(cache=True, nogil=True)
