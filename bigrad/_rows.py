@@ -198,34 +198,43 @@ def row_ends(
 ) -> None:
     # the end points 0 and m-1 of rows r0 .. r1-1 of the component along the row
     # axis, into ends[r - r0, 0] and ends[r - r0, 1]: each rule's (up to) three points
-    # are read from the block or a halo.  (Rows in a loop, not a function per row:
-    # numba reference-counts the arrays passed to every call.)
+    # are read from the block or a halo.  One end at a time, its rule looked up once
+    # (per row, the lookups took 1-2% of the fused loops' time on 512**3 float32), and
+    # no function per row: numba reference-counts the arrays passed to every call, even
+    # one inlined.
     n1, m, n_lo = f.shape[1], f.shape[2], lo.shape[2]
-    for r in range(r0, r1):
-        i0 = r // n1
-        i1 = r % n1
-        for e in range(2):
-            j = e * (m - 1)
-            pa, pb, pc = j + offs[2, 0, j], j + offs[2, 1, j], j + offs[2, 2, j]
-            if pa < 0:
-                a = lo[i0, i1, n_lo + pa]
-            elif pa >= m:
-                a = hi[i0, i1, pa - m]
+    if r0 >= r1:
+        return
+    for e in range(2):
+        j = e * (m - 1)
+        pa, pb, pc = j + offs[2, 0, j], j + offs[2, 1, j], j + offs[2, 2, j]
+        wa, wb, wc = weights[2, 0, j], weights[2, 1, j], weights[2, 2, j]
+        uniform = modes[2, j] == 0
+        inside = min(pa, pb, pc) >= 0 and max(pa, pb, pc) < m
+        i0, i1 = r0 // n1, r0 % n1
+        for r in range(r0, r1):
+            if inside:
+                a, b, c = f[i0, i1, pa], f[i0, i1, pb], f[i0, i1, pc]
             else:
-                a = f[i0, i1, pa]
-            if pb < 0:
-                b = lo[i0, i1, n_lo + pb]
-            elif pb >= m:
-                b = hi[i0, i1, pb - m]
+                a = (
+                    lo[i0, i1, n_lo + pa]
+                    if pa < 0
+                    else (hi[i0, i1, pa - m] if pa >= m else f[i0, i1, pa])
+                )
+                b = (
+                    lo[i0, i1, n_lo + pb]
+                    if pb < 0
+                    else (hi[i0, i1, pb - m] if pb >= m else f[i0, i1, pb])
+                )
+                c = (
+                    lo[i0, i1, n_lo + pc]
+                    if pc < 0
+                    else (hi[i0, i1, pc - m] if pc >= m else f[i0, i1, pc])
+                )
+            if uniform:
+                ends[r - r0, e] = (b - a) * wa
             else:
-                b = f[i0, i1, pb]
-            if modes[2, j] == 0:
-                ends[r - r0, e] = (b - a) * weights[2, 0, j]
-                continue
-            if pc < 0:
-                c = lo[i0, i1, n_lo + pc]
-            elif pc >= m:
-                c = hi[i0, i1, pc - m]
-            else:
-                c = f[i0, i1, pc]
-            ends[r - r0, e] = weights[2, 0, j] * a + weights[2, 1, j] * b + weights[2, 2, j] * c
+                ends[r - r0, e] = wa * a + wb * b + wc * c
+            i1 += 1
+            if i1 == n1:
+                i0, i1 = i0 + 1, 0

@@ -166,6 +166,59 @@ def test_float32_row_ends_streamed_with_their_lines(
         assert_matches_numpy(tuple(results[0]), [e[:, :, g : g + m] for e in expected])
 
 
+@pytest.mark.parametrize("edge_order", [1, 2])
+@pytest.mark.parametrize("halo", [False, True])
+@pytest.mark.parametrize("decreasing", [False, True])
+def test_float32_row_ends_folded_exactly(
+    edge_order: int, halo: bool, decreasing: bool, monkeypatch: Any
+) -> None:
+    # non-uniform float32 rows of whole lines stream their end points folded into the
+    # row's loop (1 x end + 0 x neighbours), which is exact only where the neighbours
+    # are finite and the end point is not zero: rows with an infinity or a nan next to
+    # an end, and rows whose end points are +0 or -0 (-0 from decreasing coordinates),
+    # must match ordinary stores and numpy to the bit, signs of zero included
+    monkeypatch.setattr(_numba, "_CHUNK_POINTS", 100)
+    for m in (48, 64):
+        g = 1 if halo else 0  # the block is f[:, :, g : g + m]
+        f, spacings = _problem("f4", (5, 8, m + 2 * g), "coordinates", m)
+        if decreasing:
+            spacings = [-s for s in spacings]
+        # zero end points next to positive points (0 x a positive point is +0)
+        f[1, 1, g : g + 2] = 3.0
+        f[1, 2, g + m - 2 : g + m] = 2.0
+        # infinities and nans at and next to the ends
+        f[2, 1, g] = np.inf
+        f[2, 2, g + 1] = -np.inf
+        f[2, 3, g + m - 1] = np.nan
+        f[2, 4, g + m - 2] = np.inf
+        f[2, 5, g + m - 1] = -np.inf
+        f[3] = 0.0
+        f[3, 2] = -0.0
+        sts = [axis_stencil(n, h, edge_order) for n, h in zip(f.shape, spacings, strict=True)]
+        sts[2] = sts[2].restrict(g, g + m)
+        block = np.ascontiguousarray(f[:, :, g : g + m])
+        halos = [(block[:0], block[:0]), (block[:, :0], block[:, :0])]
+        halos.append((f[:, :, :g].copy(), f[:, :, g + m :].copy()))
+        results = []
+        for threshold in (0, 1 << 62):
+            monkeypatch.setattr(_numba, "_STREAM_MIN_BYTES", threshold)
+            outs = [_aligned(block.shape, "f4", slot=j) for j in range(3)]
+            results.append(
+                _kernels.gradient_block(block, halos, sts, [0, 1, 2], engine="numba", out=outs)
+            )
+        with np.errstate(invalid="ignore", divide="ignore"):
+            expected = np.gradient(f, *spacings, edge_order=edge_order)
+        for streamed, plain, e in zip(*results, expected, strict=True):
+            e = e[:, :, g : g + m]
+            for other in (plain, e):
+                nan = np.isnan(other)
+                np.testing.assert_array_equal(np.isnan(streamed), nan)
+                np.testing.assert_array_equal(np.signbit(streamed[~nan]), np.signbit(other[~nan]))
+            np.testing.assert_array_equal(streamed, plain)
+            finite = np.isfinite(e)
+            assert_matches_numpy(np.where(finite, streamed, 0), np.where(finite, e, 0))
+
+
 @pytest.mark.parametrize("chunks", [None, (3, 20, 70)])
 def test_streaming_through_dask_blocks_and_threads(
     chunks: tuple[int, ...] | None, monkeypatch: Any
