@@ -48,13 +48,79 @@ def _fused_rows(
     spans: Any,
     folded: Any,
 ) -> None:
-    # rows r0 .. r1-1 of the components along axes 1 and 2 (and 0 if `with_axis0`),
-    # in one pass over the row wherever every rule is the row axis's interior rule and
-    # reads the block only (the rows within `spans`, :func:`_plain_spans`); the other
-    # rows (next to a face, on an edge, or where the axes' spacings differ in kind) go
-    # component by component.  With `stream`, the
+    # rows r0 .. r1-1 of the components along axes 1 and 2 (and 0 if `with_axis0`):
+    # runs of rows whose every rule is the row axis's interior rule and reads the
+    # block only (the rows within `spans`, :func:`_plain_spans`) in one pass over the
+    # row (:func:`_plain_rows`); the other rows (next to a face, on an edge, or where
+    # the axes' spacings differ in kind) component by component.  With `stream`, the
     # whole cache lines of a row are written by streaming stores (the outputs then
     # share their alignment to a line and their strides).
+    n1, m = f.shape[1], f.shape[2]
+    lo0, hi0, lo1, hi1 = spans[0, 0], spans[0, 1], spans[1, 0], spans[1, 1]
+    o0, o1, o2 = outs
+    # a row as the products take it (float64 for real data, complex128 for complex),
+    # padded; only the split loops use it
+    cb = np.zeros(m + 8 if f.itemsize == 4 else 0, dtype=(weights[0, 0, :1] * f[0, 0, :1]).dtype)
+    # the row axis's end points of every row (which may read its halo), in a loop of
+    # their own: a function called per row would reference-count its arrays per row
+    ends = np.empty((r1 - r0, 2), dtype=cb.dtype)
+    row_ends(f, los[2], his[2], r0, r1, offs, weights, modes, ends)
+    r = r0
+    while r < r1:
+        i0 = r // n1
+        i1 = r % n1
+        # plain: every rule is the interior one, (f[i+1] - f[i-1]) w or
+        # w f[i-1] + v f[i] + u f[i+1], and reads the block only: the run of plain
+        # rows that starts here, to the end of the plane's span or of the chunk
+        if lo0 <= i0 < hi0 and lo1 <= i1 < hi1:
+            stop = min(r1, i0 * n1 + hi1)
+            _plain_rows(
+                f,
+                outs,
+                i0,
+                i1,
+                i1 + stop - r,
+                ends[r - r0 :],
+                cb,
+                weights,
+                folded,
+                divs,
+                stream,
+                with_axis0,
+                modes[2, 1],
+            )
+            r = stop
+            continue
+        if with_axis0:
+            outer_rows(f, los[0], his[0], o0, 0, r, r + 1, offs, weights, modes)
+        outer_rows(f, los[1], his[1], o1, 1, r, r + 1, offs, weights, modes)
+        # (its end points are in `ends` already)
+        row_interior(f, o2, r, r + 1, weights, modes)
+        o2[i0, i1, 0] = ends[r - r0, 0]
+        o2[i0, i1, m - 1] = ends[r - r0, 1]
+        r += 1
+    if stream:
+        store_fence()
+
+
+@numba.njit(cache=True, nogil=True)
+def _plain_rows(
+    f: Any,
+    outs: Any,
+    i0: int,
+    i1a: int,
+    i1b: int,
+    ends: Any,
+    cb: Any,
+    weights: Any,
+    folded: Any,
+    divs: Any,
+    stream: bool,
+    with_axis0: bool,
+    rmode: int,
+) -> None:
+    # rows i1a .. i1b-1 of plane i0, every one plain (:func:`_fused_rows`), their
+    # row axis's end points in ends[0 .. i1b-i1a-1]; `rmode` is the rules' kind.
     #
     # float64 and complex data: one loop over the row computes every component.
     # float32 data (`split`): one loop per component, over the row while it is in
@@ -65,40 +131,18 @@ def _fused_rows(
     # 0.79x the time uniform (0.83x in dask's threads) and 0.85-0.91x non-uniform
     # (0.87-0.96x); one loop for all ran slower streamed (its 16-byte streaming stores
     # to three outputs interleave), and float64 ran 1.08-1.27x slower split.
-    n1, m = f.shape[1], f.shape[2]
+    m = f.shape[2]
     split = f.itemsize == 4  # float32, the one supported dtype of 4 bytes
     divide = divs.shape[0] > 0
-    rmode = modes[2, 1]
     s = weights[2, 0, 1]
-    lo0, hi0, lo1, hi1 = spans[0, 0], spans[0, 1], spans[1, 0], spans[1, 1]
     o0, o1, o2 = outs
     base = o1.ctypes.data
     one = np.uint64(1)  # unsigned indices: no wraparound test to keep from vectorizing
     cm, c0, c1 = np.uint64(3), np.uint64(4), np.uint64(5)  # cb[k + c0] is point k
     # unsigned like k: numba compares an unsigned with a signed integer as floats
     zero, last = np.uint64(0), np.uint64(m - 1)
-    # a row as the products take it (float64 for real data, complex128 for complex),
-    # padded; only the split loops use it
-    cb = np.zeros(m + 8 if split else 0, dtype=(weights[0, 0, :1] * f[0, 0, :1]).dtype)
-    # the row axis's end points of every row (which may read its halo), in a loop of
-    # their own: a function called per row would reference-count its arrays per row
-    ends = np.empty((r1 - r0, 2), dtype=cb.dtype)
-    row_ends(f, los[2], his[2], r0, r1, offs, weights, modes, ends)
-    for r in range(r0, r1):
-        i0 = r // n1
-        i1 = r % n1
-        # plain: every rule is the interior one, (f[i+1] - f[i-1]) w or
-        # w f[i-1] + v f[i] + u f[i+1], and reads the block only
-        plain = lo0 <= i0 < hi0 and lo1 <= i1 < hi1
-        if not plain:
-            if with_axis0:
-                outer_rows(f, los[0], his[0], o0, 0, r, r + 1, offs, weights, modes)
-            outer_rows(f, los[1], his[1], o1, 1, r, r + 1, offs, weights, modes)
-            # (its end points are in `ends` already)
-            row_interior(f, o2, r, r + 1, weights, modes)
-            o2[i0, i1, 0] = ends[r - r0, 0]
-            o2[i0, i1, m - 1] = ends[r - r0, 1]
-            continue
+    for i1 in range(i1a, i1b):
+        e = i1 - i1a
         w0 = v0 = u0 = 0.0
         if with_axis0:
             w0, v0, u0 = weights[0, 0, i0], weights[0, 1, i0], weights[0, 2, i0]
@@ -124,7 +168,7 @@ def _fused_rows(
             # time, non-uniform 0.93-0.96x in dask's threads, unchanged on numpy input)
             head = stream and m >= 34 and ja == 0  # then 0 .. ka-1 is the first line
             tail = stream and m >= 34 and jb == m  # and kb .. m-1 the last
-            e0, e1 = ends[r - r0, 0], ends[r - r0, 1]
+            e0, e1 = ends[e, 0], ends[e, 1]
             lo2 = 0 if head else 1
             hi2 = m if tail else m - 1
             if not head:
@@ -335,8 +379,8 @@ def _fused_rows(
                     + weights[2, 2, k] * f[i0, i1, k + one],
                 )
         # every component at the row's ends
-        o2[i0, i1, 0] = ends[r - r0, 0]
-        o2[i0, i1, m - 1] = ends[r - r0, 1]
+        o2[i0, i1, 0] = ends[e, 0]
+        o2[i0, i1, m - 1] = ends[e, 1]
         for k in (0, m - 1):
             if rmode == 0:
                 if with_axis0:
@@ -347,8 +391,6 @@ def _fused_rows(
                 if with_axis0:
                     o0[i0, i1, k] = w0 * f[i0 - 1, i1, k] + v0 * c + u0 * f[i0 + 1, i1, k]
                 o1[i0, i1, k] = w1 * f[i0, i1 - 1, k] + v1 * c + u1 * f[i0, i1 + 1, k]
-    if stream:
-        store_fence()
 
 
 @numba.njit(cache=True, nogil=True)
