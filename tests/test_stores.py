@@ -133,6 +133,27 @@ def test_streamed_rows_equal_plain_rows_and_numpy(
     assert_matches_numpy(streamed, expected)
 
 
+def _streamed_and_plain(
+    f: np.ndarray, spacings: Any, edge_order: int, g: int, m: int, monkeypatch: Any
+) -> list[Any]:
+    """The components of the block ``f[:, :, g : g + m]`` (float32), whose row axis
+    reads the rest of ``f`` as its halo, written by streaming stores and by ordinary
+    ones into aligned outputs."""
+    sts = [axis_stencil(n, h, edge_order) for n, h in zip(f.shape, spacings, strict=True)]
+    sts[2] = sts[2].restrict(g, g + m)
+    block = np.ascontiguousarray(f[:, :, g : g + m])
+    halos = [(block[:0], block[:0]), (block[:, :0], block[:, :0])]
+    halos.append((f[:, :, :g].copy(), f[:, :, g + m :].copy()))
+    results = []
+    for threshold in (0, 1 << 62):
+        monkeypatch.setattr(_numba, "_STREAM_MIN_BYTES", threshold)
+        outs = [_aligned(block.shape, "f4", slot=j) for j in range(3)]
+        got = _kernels.gradient_block(block, halos, sts, [0, 1, 2], engine="numba", out=outs)
+        assert all(r is o for r, o in zip(got, outs, strict=True))
+        results.append(got)
+    return results
+
+
 @pytest.mark.parametrize("spacing", SPACINGS)
 @pytest.mark.parametrize("edge_order", [1, 2])
 @pytest.mark.parametrize("halo", [False, True])
@@ -148,18 +169,7 @@ def test_float32_row_ends_streamed_with_their_lines(
     for m in (48, 40, 36):
         g = 1 if halo else 0  # the block is f[:, :, g : g + m]
         f, spacings = _problem("f4", (5, 6, m + 2 * g), spacing, m)
-        sts = [axis_stencil(n, h, edge_order) for n, h in zip(f.shape, spacings, strict=True)]
-        sts[2] = sts[2].restrict(g, g + m)
-        block = np.ascontiguousarray(f[:, :, g : g + m])
-        halos = [(block[:0], block[:0]), (block[:, :0], block[:, :0])]
-        halos.append((f[:, :, :g].copy(), f[:, :, g + m :].copy()))
-        results = []
-        for threshold in (0, 1 << 62):
-            monkeypatch.setattr(_numba, "_STREAM_MIN_BYTES", threshold)
-            outs = [_aligned(block.shape, "f4", slot=j) for j in range(3)]
-            got = _kernels.gradient_block(block, halos, sts, [0, 1, 2], engine="numba", out=outs)
-            assert all(r is o for r, o in zip(got, outs, strict=True))
-            results.append(got)
+        results = _streamed_and_plain(f, spacings, edge_order, g, m, monkeypatch)
         for streamed, plain in zip(*results, strict=True):
             np.testing.assert_array_equal(streamed, plain)
         expected = np.gradient(f, *spacings, edge_order=edge_order)
@@ -194,18 +204,7 @@ def test_float32_row_ends_folded_exactly(
         f[2, 5, g + m - 1] = -np.inf
         f[3] = 0.0
         f[3, 2] = -0.0
-        sts = [axis_stencil(n, h, edge_order) for n, h in zip(f.shape, spacings, strict=True)]
-        sts[2] = sts[2].restrict(g, g + m)
-        block = np.ascontiguousarray(f[:, :, g : g + m])
-        halos = [(block[:0], block[:0]), (block[:, :0], block[:, :0])]
-        halos.append((f[:, :, :g].copy(), f[:, :, g + m :].copy()))
-        results = []
-        for threshold in (0, 1 << 62):
-            monkeypatch.setattr(_numba, "_STREAM_MIN_BYTES", threshold)
-            outs = [_aligned(block.shape, "f4", slot=j) for j in range(3)]
-            results.append(
-                _kernels.gradient_block(block, halos, sts, [0, 1, 2], engine="numba", out=outs)
-            )
+        results = _streamed_and_plain(f, spacings, edge_order, g, m, monkeypatch)
         with np.errstate(invalid="ignore", divide="ignore"):
             expected = np.gradient(f, *spacings, edge_order=edge_order)
         for streamed, plain, e in zip(*results, expected, strict=True):
