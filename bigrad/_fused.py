@@ -55,9 +55,9 @@ def _fused_rows(
     # runs of rows whose every rule is the row axis's interior rule and reads the
     # block only (the rows within `spans`, :func:`_plain_spans`) in one pass over the
     # row (:func:`bigrad._plain.plain_rows`); the other rows (next to a face, on an
-    # edge, or where the axes' spacings differ in kind) component by component.  With `stream`, the
-    # whole cache lines of a row are written by streaming stores (the outputs then
-    # share their alignment to a line and their strides).
+    # edge, or where the axes' spacings differ in kind) component by component.  With
+    # `stream`, the whole cache lines of a row are written by streaming stores (the
+    # outputs then share their alignment to a line and their strides).
     n1, m = f.shape[1], f.shape[2]
     lo0, hi0, lo1, hi1 = spans[0, 0], spans[0, 1], spans[1, 0], spans[1, 1]
     o0, o1, o2 = outs
@@ -187,9 +187,9 @@ def _plain_spans(f: Any, offs: Any, modes: Any, requested: Any) -> Any:
     # kind of interior rule and reads the block only (1 <= i < n - 1).  Found once per
     # call, so that a row is tested by two comparisons of its indices: testing the
     # rule tables row by row took 2-6% of the fused loops' time on 512**3 float32
-    # non-uniform (paired, in one process).  Where those rows are not one run (never, with
-    # bigrad's stencils), the longest run is taken and the others go component by
-    # component, which is right for any row.
+    # non-uniform (paired, in one process).  Where those rows are not one run (never,
+    # with bigrad's stencils), the longest run is taken and the others go component
+    # by component, which is right for any row.
     spans = np.zeros((2, 2), dtype=np.int64)
     m = f.shape[2]
     if m <= 2:

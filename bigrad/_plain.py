@@ -63,11 +63,12 @@ def plain_rows(
     cm, c0, c1 = np.uint64(3), np.uint64(4), np.uint64(5)  # cb[k + c0] is point k
     # unsigned like k: numba compares an unsigned with a signed integer as floats
     zero, last = np.uint64(0), np.uint64(m - 1)
+    # axis 0's weights: one plane, one rule
+    w0 = v0 = u0 = 0.0
+    if with_axis0:
+        w0, v0, u0 = weights[0, 0, i0], weights[0, 1, i0], weights[0, 2, i0]
     for i1 in range(i1a, i1b):
         e = i1 - i1a
-        w0 = v0 = u0 = 0.0
-        if with_axis0:
-            w0, v0, u0 = weights[0, 0, i0], weights[0, 1, i0], weights[0, 2, i0]
         w1, v1, u1 = weights[1, 0, i1], weights[1, 1, i1], weights[1, 2, i1]
         row = base + i0 * o1.strides[0] + i1 * o1.strides[1]
         if split:
