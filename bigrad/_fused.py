@@ -30,6 +30,7 @@ from numba import prange
 from bigrad._plain import folded_weights, plain_rows
 from bigrad._rows import outer_rows, row_ends, row_interior, row_rows
 from bigrad._stores import store_fence
+from bigrad._threads import fetch_add
 
 __all__ = ["rows_parallel", "rows_serial"]
 
@@ -231,13 +232,35 @@ def rows_parallel(
     size: int,
     stream: bool,
     divs: Any,
+    threads: int,
+    taken: Any,
 ) -> None:
     spans = _plain_spans(f, offs, modes, requested)
     folded = folded_weights(weights, f.shape[2], requested)
-    for c in prange((f.shape[0] * f.shape[1] + size - 1) // size):
-        _chunk(
-            c, size, f, los, his, offs, weights, modes, requested, outs, stream, divs, spans, folded
-        )
+    count = (f.shape[0] * f.shape[1] + size - 1) // size
+    # one iteration per thread, each taking the next chunk from the counter `taken`
+    # (zero, allocated by the caller: numba does not see the atomic add, and may take
+    # an array made here for a constant) until none is left (:mod:`bigrad._threads`)
+    for _ in prange(threads):
+        c = fetch_add(taken, 1)
+        while c < count:
+            _chunk(
+                c,
+                size,
+                f,
+                los,
+                his,
+                offs,
+                weights,
+                modes,
+                requested,
+                outs,
+                stream,
+                divs,
+                spans,
+                folded,
+            )
+            c = fetch_add(taken, 1)
 
 
 @numba.njit(cache=True, nogil=True)

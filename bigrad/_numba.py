@@ -21,6 +21,7 @@ import threading
 from collections.abc import Sequence
 from typing import Any
 
+import numba
 import numpy as np
 
 from bigrad._fused import rows_parallel, rows_serial
@@ -159,24 +160,16 @@ def _run(
             assert halo is not None and out is not None
             los[k], his[k] = halo
             arrays[k] = out
-    kernel = rows_parallel if parallel else rows_serial
     points = _CHUNK_POINTS * (_FUSED_CHUNKS if requested[1] and requested[2] else 1)
     size = max(1, points // f.shape[2])
     stream = _streams([a for a, r in zip(arrays, requested, strict=True) if r])
     divs = _kernel_divisors(f.dtype, divisors, requested)
-    kernel(
-        f,
-        tuple(los),
-        tuple(his),
-        offs,
-        weights,
-        modes,
-        requested,
-        tuple(arrays),
-        size,
-        stream,
-        divs,
-    )
+    args = (f, tuple(los), tuple(his), offs, weights, modes, requested, tuple(arrays))
+    if parallel:
+        taken = np.zeros(1, dtype=np.int64)
+        rows_parallel(*args, size, stream, divs, numba.get_num_threads(), taken)
+    else:
+        rows_serial(*args, size, stream, divs)
 
 
 def _kernel_divisors(dtype: np.dtype[Any], divisors: Sequence[Any], requested: Any) -> Any:
