@@ -3,7 +3,8 @@ rows in chunks, each chunk's rows split between the one-pass loops and the
 component-by-component ones.
 
 A block is 3-D ``(n0, n1, n2)``, C-contiguous, so that the last axis is a contiguous
-*row*.  Rows are taken in chunks (the unit of work of numba's threads).  Where every
+*row*.  Rows are taken in chunks, the unit of work of numba's threads, each thread
+taking the next chunk as it finishes one (:mod:`bigrad._threads`).  Where every
 requested component of a row follows its axis's interior rule and reads the block only
 (nearly every row of a large block: the rows within :func:`_plain_spans`),
 :func:`bigrad._plain.plain_rows` writes all of them while the row's inputs are in the
