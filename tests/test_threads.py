@@ -45,8 +45,8 @@ def test_fetch_add_hands_out_every_value_once(threads: int) -> None:
 
 @pytest.mark.parametrize("threads", [1, 2])
 def test_chunks_shared_by_threads_match_numpy(threads: int, monkeypatch: Any) -> None:
-    # a few hundred chunks of a few rows, handed out one at a time, whatever the
-    # number of threads
+    # 108 chunks of 5 rows (256 points a chunk, rows of 50), handed out one at a time,
+    # with one thread and with two
     monkeypatch.setattr(_numba, "_CHUNK_POINTS", 64)
     before = numba.get_num_threads()
     numba.set_num_threads(min(threads, numba.config.NUMBA_NUM_THREADS))
