@@ -22,16 +22,31 @@ from tests.zarr_helpers import contents, sample_dataset, write_store
 
 distributed = pytest.importorskip("distributed")
 
+#: seconds any wait on the cluster may take before the test fails instead of hanging
+WAIT = 120
 
-@pytest.fixture(scope="module")
-def client() -> Iterator[Any]:
+
+def _cluster() -> Iterator[Any]:
     with (
         distributed.LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
         ) as cluster,
-        distributed.Client(cluster) as c,
+        distributed.Client(cluster, timeout=WAIT) as c,
     ):
+        c.wait_for_workers(2, timeout=WAIT)
         yield c
+
+
+@pytest.fixture(scope="module")
+def client() -> Iterator[Any]:
+    yield from _cluster()
+
+
+@pytest.fixture
+def own_client() -> Iterator[Any]:
+    """A cluster for one test that kills a worker: whether or not its nanny brings the
+    worker back, no other test waits for it."""
+    yield from _cluster()
 
 
 def test_matches_numpy_on_cluster(client: Any) -> None:
@@ -43,7 +58,9 @@ def test_matches_numpy_on_cluster(client: Any) -> None:
     got = bigrad.gradient(d, 2.0, da.from_array(lat, chunks=3), lon, edge_order=2,
                           periodic=2, period=360.0)  # fmt: skip
     expected = periodic_reference(f, (2.0, lat, lon), (0, 1, 2), 2, (2,), {2: 360.0})
-    computed = client.compute(list(got), sync=True)
+    futures = client.compute(list(got))
+    distributed.wait(futures, timeout=WAIT)
+    computed = client.gather(futures)
     assert_matches_numpy(tuple(computed), expected)
 
 
@@ -52,7 +69,8 @@ def _slow(block: np.ndarray) -> np.ndarray:
     return block
 
 
-def test_lost_worker(client: Any) -> None:
+def test_lost_worker(own_client: Any) -> None:
+    client = own_client
     f = np.random.default_rng(5).standard_normal((48, 20, 16))
     expected = bigrad.gradient(da.from_array(f, chunks=(2, 10, 8)), edge_order=2)
     expected = tuple(e.compute(scheduler="threads") for e in expected)
@@ -62,6 +80,8 @@ def test_lost_worker(client: Any) -> None:
     assert not all(fut.done() for fut in futures)
     pid = next(iter(client.run(os.getpid).values()))
     os.kill(pid, signal.SIGKILL)
+    # the surviving worker finishes the run even if the killed one never returns
+    distributed.wait(futures, timeout=WAIT)
     results = client.gather(futures)
     for r, e in zip(results, expected, strict=True):
         np.testing.assert_array_equal(r, e)
@@ -102,10 +122,10 @@ def test_zarr_on_cluster_moves_faces_only(client: Any, tmp_path: Path) -> None:
     assert max(keys.values()) < 4 * math.prod(chunks) / 4  # never a block, nor near one
 
 
-def test_zarr_lost_worker(client: Any, tmp_path: Path) -> None:
+def test_zarr_lost_worker(own_client: Any, tmp_path: Path) -> None:
     """A worker SIGKILLed a third of the way through a Zarr-to-Zarr run: the run
     completes, the target is byte-identical to the threaded run's."""
-    client.wait_for_workers(2)
+    client = own_client
     ds = sample_dataset((48, 9, 12))
     src = write_store(ds, tmp_path / "in.zarr", {"time": 2, "lat": 5, "lon": 5})
     victim, pid = next(iter(client.run(os.getpid).items()))
@@ -129,4 +149,3 @@ def test_zarr_lost_worker(client: Any, tmp_path: Path) -> None:
     assert removed and (removed[0]["processing-tasks"] or removed[0]["lost-computed-tasks"])
     bigrad.gradient_zarr(src, tmp_path / "local.zarr", periodic="lon")
     assert contents(tmp_path / "out.zarr") == contents(tmp_path / "local.zarr")
-    client.wait_for_workers(2)
