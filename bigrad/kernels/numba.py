@@ -77,7 +77,7 @@ def _component(x, hbuf, cm, seg, w, d, out, i0, acc):  # type: ignore[no-untyped
         ov = out.reshape((1, n0, r))
         for s in range(cm[_SEG0], cm[_SEG1]):
             if seg[s, 0] <= i0 < seg[s, 1]:
-                _rows(xv, lo, hi, 0, i0, seg[s], w, d, acc, ov[0, i0], add)
+                _rows(xv, lo, hi, 0, i0, i0 + 1, seg[s], w, d, acc, ov[0], add)
         return
     size_lo, size_hi = p_ * nl * q_, p_ * nh * q_
     lo_flat = hbuf[cm[_LO] + i0 * size_lo : cm[_LO] + (i0 + 1) * size_lo]
@@ -89,17 +89,15 @@ def _component(x, hbuf, cm, seg, w, d, out, i0, acc):  # type: ignore[no-untyped
             hi_flat.reshape((p_, nh)),
             out[i0].reshape((p_, n)),
         )
-        for p in range(p_):
-            for s in range(cm[_SEG0], cm[_SEG1]):
-                _line(xl[p], lol[p], hil[p], seg[s], w, d, acc, ol[p], add)
+        for s in range(cm[_SEG0], cm[_SEG1]):
+            _lines(xl, lol, hil, seg[s], w, d, acc, ol, add)
         return
     xv = x[i0].reshape((p_, n, q_))
     lo, hi = lo_flat.reshape((p_, nl, q_)), hi_flat.reshape((p_, nh, q_))
     ov = out[i0].reshape((p_, n, q_))
     for p in range(p_):
         for s in range(cm[_SEG0], cm[_SEG1]):
-            for i in range(seg[s, 0], seg[s, 1]):
-                _rows(xv, lo, hi, p, i, seg[s], w, d, acc, ov[p, i], add)
+            _rows(xv, lo, hi, p, seg[s, 0], seg[s, 1], seg[s], w, d, acc, ov[p], add)
 
 
 @_njit
@@ -112,27 +110,39 @@ def _row(xv, lo, hi, p, j):  # type: ignore[no-untyped-def]
     return xv[p, j]
 
 
+#: values of a row combined at a time: the accumulator stays in the first-level cache
+_BLOCK = 1024
+
+
 @_njit
-def _rows(xv, lo, hi, p, i, sg, w, d, acc, orow, add):  # type: ignore[no-untyped-def]
-    """Point ``i`` of slab ``p``: rows of ``Q`` values combined."""
+def _rows(xv, lo, hi, p, i_first, i_stop, sg, w, d, acc, ov, add):  # type: ignore[no-untyped-def]
+    """Points ``[i_first, i_stop)`` of slab ``p``: rows of ``Q`` values combined."""
     form, off, width = sg[2], sg[3], sg[4]
-    q_ = orow.shape[0]
-    if form == DIFF:
-        first, last = _row(xv, lo, hi, p, i + off), _row(xv, lo, hi, p, i + off + width - 1)
-        div = d[i]
-        for q in range(q_):
-            acc[q] = (last[q] - first[q]) / div
-    else:
-        src = _row(xv, lo, hi, p, i + off)
-        wk = w[0, i]
-        for q in range(q_):
-            acc[q] = wk * src[q]
-        for k in range(1, width):
-            src = _row(xv, lo, hi, p, i + off + k)
-            wk = w[k, i]
+    q_ = ov.shape[1]
+    for i in range(i_first, i_stop):
+        orow = ov[i]
+        if form == DIFF:
+            first, last = _row(xv, lo, hi, p, i + off), _row(xv, lo, hi, p, i + off + width - 1)
+            div = d[i]
+            if not add:
+                for q in range(q_):
+                    orow[q] = (last[q] - first[q]) / div
+                continue
             for q in range(q_):
-                acc[q] = acc[q] + wk * src[q]
-    _put(orow, acc, add)
+                acc[q] = (last[q] - first[q]) / div
+            _put(orow, acc[:q_], add)
+            continue
+        for q0 in range(0, q_, _BLOCK):
+            q1 = min(q_, q0 + _BLOCK)
+            buf = acc[: q1 - q0]
+            src, wk = _row(xv, lo, hi, p, i + off)[q0:q1], w[0, i]
+            for q in range(q1 - q0):
+                buf[q] = wk * src[q]
+            for k in range(1, width):
+                src, wk = _row(xv, lo, hi, p, i + off + k)[q0:q1], w[k, i]
+                for q in range(q1 - q0):
+                    buf[q] = buf[q] + wk * src[q]
+            _put(orow[q0:q1], buf, add)
 
 
 @_njit
@@ -156,34 +166,59 @@ def _at(xr, lo, hi, j):  # type: ignore[no-untyped-def]
 
 
 @_njit
-def _line(xr, lo, hi, sg, w, d, acc, orow, add):  # type: ignore[no-untyped-def]
-    """One segment of a line along the last axis (contiguous points)."""
+def _line_point(xr, lo, hi, i, form, off, width, w, d):  # type: ignore[no-untyped-def]
+    if form == DIFF:
+        return (_at(xr, lo, hi, i + off + width - 1) - _at(xr, lo, hi, i + off)) / d[i]
+    v = w[0, i] * _at(xr, lo, hi, i + off)
+    for k in range(1, width):
+        v = v + w[k, i] * _at(xr, lo, hi, i + off + k)
+    return v
+
+
+@_njit
+def _lines(x2, lo2, hi2, sg, w, d, acc, o2, add):  # type: ignore[no-untyped-def]
+    """One segment of every line along the last axis (contiguous points)."""
     first, stop, form, off, width = sg[0], sg[1], sg[2], sg[3], sg[4]
-    n = xr.shape[0]
+    n = x2.shape[1]
+    # [a, b): the points whose stencil lies inside the line; loops over slices from 0,
+    # indices LLVM knows are in range, so that it vectorises them
     a, b = max(first, -off), min(stop, n - off - width + 1)
-    if a < b:
-        if form == DIFF:
-            for i in range(a, b):
-                acc[i] = (xr[i + off + width - 1] - xr[i + off]) / d[i]
-        else:
-            for i in range(a, b):
-                acc[i] = w[0, i] * xr[i + off]
-            for k in range(1, width):
-                for i in range(a, b):
-                    acc[i] = acc[i] + w[k, i] * xr[i + off + k]
-        _put(orow[a:b], acc[a:b], add)
-    else:
+    if a >= b:
         a = b = stop
-    for i in range(first, stop):
-        if a <= i < b:
-            continue
-        if form == DIFF:
-            v = (_at(xr, lo, hi, i + off + width - 1) - _at(xr, lo, hi, i + off)) / d[i]
-        else:
-            v = w[0, i] * _at(xr, lo, hi, i + off)
-            for k in range(1, width):
-                v = v + w[k, i] * _at(xr, lo, hi, i + off + k)
-        orow[i] = orow[i] + v if add else v
+    m = b - a
+    for p in range(x2.shape[0]):
+        xr, orow = x2[p], o2[p]
+        if m and form == DIFF and not add:
+            hi_, lo_ = xr[a + off + width - 1 : b + off + width - 1], xr[a + off : b + off]
+            dv, ob = d[a:b], orow[a:b]
+            for j in range(m):
+                ob[j] = (hi_[j] - lo_[j]) / dv[j]
+        elif m:
+            _fast_line(xr, a, b, form, off, width, w, d, acc[:m])
+            _put(orow[a:b], acc[:m], add)
+        for i in range(first, a):
+            v = _line_point(xr, lo2[p], hi2[p], i, form, off, width, w, d)
+            orow[i] = orow[i] + v if add else v
+        for i in range(b, stop):
+            v = _line_point(xr, lo2[p], hi2[p], i, form, off, width, w, d)
+            orow[i] = orow[i] + v if add else v
+
+
+@_njit
+def _fast_line(xr, a, b, form, off, width, w, d, out):  # type: ignore[no-untyped-def]
+    m = b - a
+    if form == DIFF:
+        hi_, lo_, dv = xr[a + off + width - 1 : b + off + width - 1], xr[a + off : b + off], d[a:b]
+        for j in range(m):
+            out[j] = (hi_[j] - lo_[j]) / dv[j]
+        return
+    src, wk = xr[a + off : b + off], w[0, a:b]
+    for j in range(m):
+        out[j] = wk[j] * src[j]
+    for k in range(1, width):
+        src, wk = xr[a + off + k : b + off + k], w[k, a:b]
+        for j in range(m):
+            out[j] = out[j] + wk[j] * src[j]
 
 
 _announced: set[str] = set()
