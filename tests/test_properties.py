@@ -18,7 +18,7 @@ from tests.strategies import chunking, chunkings, spacing
 # every numeric case runs with the numpy kernels and with the fused numba kernels
 pytestmark = pytest.mark.usefixtures("engine")
 
-DTYPES = ["f8", "f8", "f4", "c16", "i2", "u1"]
+DTYPES = ["f8", "f8", "f4", "f4", "c16", "f2", "i2", "u1"]
 
 
 @st.composite

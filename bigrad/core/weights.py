@@ -35,7 +35,6 @@ Rules:
 
 from __future__ import annotations
 
-import itertools
 from dataclasses import dataclass
 from typing import Any
 
@@ -149,6 +148,14 @@ class Layout:
         spans = [(g + o, g + o + w) for g in points for o, w in [self.reads(g)]]
         return min(s for s, _ in spans), max(e for _, e in spans)
 
+    def runs(self) -> list[tuple[int, int, tuple[int, int]]]:
+        """``(first, stop, (offset, width))``: the runs of points that read alike."""
+        lo, hi = self.edges
+        n = self.n
+        runs = [(0, min(lo, n), (0, self.side)), (lo, n - hi, self.center),
+                (max(n - hi, lo), n, (1 - self.side, self.side))]  # fmt: skip
+        return [(a, b, r) for a, b, r in runs if a < b]
+
     @property
     def min_points(self) -> int:
         """The fewest points the axis needs for every stencil to fit."""
@@ -160,24 +167,31 @@ class Layout:
 
 @dataclass(frozen=True, eq=False)
 class AxisRules:
-    """The rule of every output point in ``[start, stop)`` of an axis of length ``n``.
+    """The rule of every output point in ``[start, start + m)`` of an axis of length ``n``.
 
-    Arrays run over those points: ``form`` (:data:`SUM` or :data:`DIFF`), ``offset`` and
-    ``width`` of the points read (relative to the point), ``weights`` (``width`` rows,
-    zero-padded, of the compute dtype) and ``divisor`` (of the compute dtype).
+    ``segs`` holds runs of points that share a rule's shape, one row
+    ``(first, stop, form, offset, width)`` each, in local indices (0 is ``start``):
+    ``form`` is :data:`SUM` or :data:`DIFF`, ``offset`` and ``width`` say which points
+    are read, relative to the point.  On an evenly spaced axis every point of a run has
+    the same weights, stored once per run (``weights`` ``(width, runs)``, ``divisor``
+    ``(runs,)``); otherwise they are stored per point (``varying``: ``(width, m)`` and
+    ``(m,)``).  Weights and divisors are of the compute dtype; unused entries are 0 / 1.
     """
 
     n: int
-    form: np.ndarray
-    offset: np.ndarray
-    width: np.ndarray
+    segs: np.ndarray
     weights: np.ndarray
     divisor: np.ndarray
+    varying: bool
     start: int = 0
 
     @property
+    def size(self) -> int:
+        return int(self.segs[-1, 1]) if len(self.segs) else 0
+
+    @property
     def stop(self) -> int:
-        return self.start + len(self.form)
+        return self.start + self.size
 
     @property
     def dtype(self) -> np.dtype[Any]:
@@ -188,30 +202,33 @@ class AxisRules:
         """The same rules for the points ``[start, stop)`` only (small task payloads)."""
         if (start, stop) == (self.start, self.stop):
             return self
-        s = slice(start - self.start, stop - self.start)
-        return AxisRules(
-            self.n, self.form[s], self.offset[s], self.width[s],
-            self.weights[:, s], self.divisor[s], start,
-        )  # fmt: skip
+        lo, hi = start - self.start, stop - self.start
+        keep = (self.segs[:, 1] > lo) & (self.segs[:, 0] < hi)
+        segs = self.segs[keep].copy()
+        segs[:, 0] = np.maximum(segs[:, 0], lo) - lo
+        segs[:, 1] = np.minimum(segs[:, 1], hi) - lo
+        if self.varying:
+            weights, divisor = self.weights[:, lo:hi], self.divisor[lo:hi]
+        else:
+            weights, divisor = self.weights[:, keep], self.divisor[keep]
+        return AxisRules(self.n, segs, weights, divisor, self.varying, start)
 
     def segments(self) -> list[tuple[int, int, int, int, int]]:
-        """Runs of points that share a rule's shape: ``(first, stop, form, offset,
-        width)`` in local indices."""
-        key = np.stack([self.form, self.offset, self.width])
-        m = key.shape[1]
-        if m == 0:
-            return []
-        cuts = np.flatnonzero((key[:, 1:] != key[:, :-1]).any(axis=0)) + 1
-        bounds = [0, *cuts.tolist(), m]
-        return [
-            (a, b, int(key[0, a]), int(key[1, a]), int(key[2, a]))
-            for a, b in itertools.pairwise(bounds)
-        ]
+        """The runs, as tuples of ints."""
+        return [tuple(int(v) for v in row) for row in self.segs]  # type: ignore[misc]
+
+    def point(self, i: int) -> tuple[int, int, int, np.ndarray, Any]:
+        """``(form, offset, width, weights, divisor)`` of local point ``i``."""
+        s = int(np.flatnonzero((self.segs[:, 0] <= i) & (i < self.segs[:, 1]))[0])
+        col = i if self.varying else s
+        form, off, width = (int(v) for v in self.segs[s, 2:])
+        return form, off, width, self.weights[:width, col], self.divisor[col]
 
     def __repr__(self) -> str:
         return (
             f"AxisRules(n={self.n}, points=[{self.start}, {self.stop}), "
-            f"width<={self.weights.shape[0]}, dtype={self.dtype})"
+            f"width<={self.weights.shape[0]}, dtype={self.dtype}"
+            f"{', per point' if self.varying else ''})"
         )
 
 
@@ -320,46 +337,59 @@ def _as_float_coordinate(x: np.ndarray) -> np.ndarray:
     return x
 
 
-def _table(n: int, width: int, dtype: np.dtype[Any]) -> dict[str, np.ndarray]:
-    return {
-        "form": np.full(n, SUM, dtype=np.int8),
-        "offset": np.zeros(n, dtype=np.int64),
-        "width": np.zeros(n, dtype=np.int64),
-        "weights": np.zeros((width, n), dtype=dtype),
-        "divisor": np.ones(n, dtype=dtype),
-    }
+class _Builder:
+    """Collects runs of points with their weights (per run, or per point)."""
 
+    def __init__(self, n: int, width: int, dtype: np.dtype[Any], varying: bool) -> None:
+        self.n, self.dtype, self.varying = n, dtype, varying
+        self.segs: list[tuple[int, int, int, int, int]] = []
+        cols = n if varying else 0
+        self.weights = np.zeros((width, cols), dtype=dtype)
+        self.divisor = np.ones(cols, dtype=dtype)
+        self.runs: list[tuple[Any, Any]] = []
 
-def _rules(n: int, t: dict[str, np.ndarray]) -> AxisRules:
-    return AxisRules(n, t["form"], t["offset"], t["width"], t["weights"], t["divisor"])
+    def add(self, first: int, stop: int, form: int, offset: int, width: int,
+            weights: Any = (), divisor: Any = 1) -> None:  # fmt: skip
+        if first >= stop:
+            return
+        self.segs.append((first, stop, form, offset, width))
+        if self.varying:
+            for k, w in enumerate(weights):
+                self.weights[k, first:stop] = w
+            self.divisor[first:stop] = divisor
+        else:
+            self.runs.append((weights, divisor))
 
-
-def _set(t: dict[str, np.ndarray], where: Any, form: int, offset: int, width: int,
-         weights: Any = None, divisor: Any = None) -> None:  # fmt: skip
-    t["form"][where] = form
-    t["offset"][where] = offset
-    t["width"][where] = width
-    if weights is not None:
-        for k, w in enumerate(weights):
-            t["weights"][k, where] = w
-    if divisor is not None:
-        t["divisor"][where] = divisor
+    def rules(self) -> AxisRules:
+        order = np.argsort([s[0] for s in self.segs], kind="stable")
+        segs = np.array([self.segs[i] for i in order], dtype=np.int64).reshape(-1, 5)
+        weights, divisor = self.weights, self.divisor
+        if not self.varying:
+            weights = np.zeros((weights.shape[0], len(order)), dtype=self.dtype)
+            divisor = np.ones(len(order), dtype=self.dtype)
+            for col, i in enumerate(order):
+                w, d = self.runs[i]
+                weights[: len(w), col] = w
+                divisor[col] = d
+        return AxisRules(self.n, segs, weights, divisor, self.varying)
 
 
 def _numpy_uniform(n: int, dx: Any, edge_order: int, periodic: bool,
                    data: np.dtype[Any]) -> AxisRules:  # fmt: skip
     """numpy's formulas for a scalar step: the scalar objects themselves set the
     compute dtype, as in ``np.gradient``."""
-    t = _table(n, 3, compute_dtype(data, 2.0 * dx))
-    _set(t, slice(None), DIFF, -1, 3, divisor=2.0 * dx)
-    if not periodic:
-        if edge_order == 1:
-            _set(t, 0, DIFF, 0, 2, divisor=dx)
-            _set(t, n - 1, DIFF, -1, 2, divisor=dx)
-        else:
-            _set(t, 0, SUM, 0, 3, weights=(-1.5 / dx, 2.0 / dx, -0.5 / dx))
-            _set(t, n - 1, SUM, -2, 3, weights=(0.5 / dx, -2.0 / dx, 1.5 / dx))
-    return _rules(n, t)
+    b = _Builder(n, 3, compute_dtype(data, 2.0 * dx), varying=False)
+    if periodic:
+        b.add(0, n, DIFF, -1, 3, divisor=2.0 * dx)
+        return b.rules()
+    b.add(1, n - 1, DIFF, -1, 3, divisor=2.0 * dx)
+    if edge_order == 1:
+        b.add(0, 1, DIFF, 0, 2, divisor=dx)
+        b.add(n - 1, n, DIFF, -1, 2, divisor=dx)
+    else:
+        b.add(0, 1, SUM, 0, 3, weights=(-1.5 / dx, 2.0 / dx, -0.5 / dx))
+        b.add(n - 1, n, SUM, -2, 3, weights=(0.5 / dx, -2.0 / dx, 1.5 / dx))
+    return b.rules()
 
 
 def _numpy_nonuniform(n: int, d: np.ndarray, edge_order: int, periodic: bool,
@@ -367,17 +397,17 @@ def _numpy_nonuniform(n: int, d: np.ndarray, edge_order: int, periodic: bool,
     """numpy's formulas for coordinate steps ``d`` (``n + 1`` of them when periodic)."""
     dx1, dx2 = d[:-1], d[1:]
     a = -(dx2) / (dx1 * (dx1 + dx2))
-    b = (dx2 - dx1) / (dx1 * dx2)
+    b_ = (dx2 - dx1) / (dx1 * dx2)
     c = dx1 / (dx2 * (dx1 + dx2))
-    t = _table(n, 3, compute_dtype(data, a))
-    inner = slice(None) if periodic else slice(1, n - 1)
-    _set(t, inner, SUM, -1, 3, weights=(a, b, c))
+    b = _Builder(n, 3, compute_dtype(data, a), varying=True)
     if periodic:
-        return _rules(n, t)
+        b.add(0, n, SUM, -1, 3, weights=(a, b_, c))
+        return b.rules()
+    b.add(1, n - 1, SUM, -1, 3, weights=(a, b_, c))
     if edge_order == 1:
-        _set(t, 0, DIFF, 0, 2, divisor=d[0])
-        _set(t, n - 1, DIFF, -1, 2, divisor=d[-1])
-        return _rules(n, t)
+        b.add(0, 1, DIFF, 0, 2, divisor=d[0])
+        b.add(n - 1, n, DIFF, -1, 2, divisor=d[-1])
+        return b.rules()
     dx1, dx2 = d[0], d[1]
     first = (
         -(2.0 * dx1 + dx2) / (dx1 * (dx1 + dx2)),
@@ -390,38 +420,29 @@ def _numpy_nonuniform(n: int, d: np.ndarray, edge_order: int, periodic: bool,
         -(dx2 + dx1) / (dx1 * dx2),
         (2.0 * dx2 + dx1) / (dx2 * (dx1 + dx2)),
     )
-    _set(t, 0, SUM, 0, 3, weights=first)
-    _set(t, n - 1, SUM, -2, 3, weights=last)
-    return _rules(n, t)
+    b.add(0, 1, SUM, 0, 3, weights=first)
+    b.add(n - 1, n, SUM, -2, 3, weights=last)
+    return b.rules()
 
 
 def _fornberg_rules(layout: Layout, spec: StencilSpec, x: np.ndarray | None, h: Any,
                     reach: int, data: np.dtype[Any]) -> AxisRules:  # fmt: skip
-    """Fornberg weights for every point: on the unit grid scaled by ``h ** order``
-    (uniform), or on the coordinate ``x`` (extended by ``reach`` points when periodic)."""
-    n = layout.n
-    t = _table(n, max(layout.center[1], layout.side), compute_dtype(data, np.float64(1.0)))
-    shapes = [layout.reads(g) for g in range(n)]
-    for (off, width), idx in _group(shapes).items():
-        _set(t, idx, SUM, off, width)
+    """Fornberg weights: on the unit grid scaled by ``h ** order`` (uniform, once per
+    run), or on the coordinate ``x`` (extended by ``reach`` points when periodic)."""
+    width = max(layout.center[1], layout.side)
+    b = _Builder(layout.n, width, compute_dtype(data, np.float64(1.0)), x is not None)
+    for first, stop, (off, w) in layout.runs():
         if x is None:
-            w = fornberg(np.arange(off, off + width, dtype=np.float64), spec.order)
-            t["weights"][:width, idx] = (w / float(h) ** spec.order)[:, None]
+            unit = fornberg(np.arange(off, off + w, dtype=np.float64), spec.order)
+            b.add(first, stop, SUM, off, w, weights=unit / float(h) ** spec.order)
             continue
-        g = np.asarray(idx) + reach
-        nodes = x[g[:, None] + off + np.arange(width)] - x[g][:, None]
+        g = np.arange(first, stop) + reach
+        nodes = x[g[:, None] + off + np.arange(w)] - x[g][:, None]
         # weights on nodes scaled to unit size, for conditioning, then scaled back
         scale = np.abs(nodes).max(axis=1)
-        w = fornberg(nodes / scale[:, None], spec.order) / scale[:, None] ** spec.order
-        t["weights"][:width, idx] = w.T
-    return _rules(n, t)
-
-
-def _group(shapes: list[tuple[int, int]]) -> dict[tuple[int, int], list[int]]:
-    out: dict[tuple[int, int], list[int]] = {}
-    for g, s in enumerate(shapes):
-        out.setdefault(s, []).append(g)
-    return out
+        weights = fornberg(nodes / scale[:, None], spec.order) / scale[:, None] ** spec.order
+        b.add(first, stop, SUM, off, w, weights=weights.T)
+    return b.rules()
 
 
 def axis_rules(
@@ -456,7 +477,7 @@ def axis_rules(
     >>> r.segments()  # (first, stop, form, offset, width): DIFF is 1
     [(0, 1, 1, 0, 2), (1, 4, 1, -1, 3), (4, 5, 1, -1, 2)]
     >>> r = axis_rules(4, np.array([0.0, 1.0, 3.0, 6.0]), StencilSpec(), np.dtype(np.float64))
-    >>> r.weights[:, 1]  # weights of x[0], x[1], x[2] for the derivative at x[1]
+    >>> r.point(1)[3]  # weights of x[0], x[1], x[2] for the derivative at x[1]
     array([-0.66666667,  0.5       ,  0.16666667])
     """
     data = np.dtype(data)

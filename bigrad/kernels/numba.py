@@ -36,15 +36,17 @@ __all__ = ["SUPPORTED", "apply_block"]
 SUPPORTED = frozenset({"f4", "f8"})
 
 # comp columns: what each component is and where its pieces lie in the packed arrays
-_AXIS0, _P, _N, _Q, _LO, _L, _HI, _H, _OUT, _ADD, _SEG0, _SEG1 = range(12)
+_AXIS0, _P, _N, _Q, _LO, _L, _HI, _H, _OUT, _ADD, _SEG0, _SEG1, _VAR = range(13)
 
 
 _njit = numba.njit(cache=True, nogil=True)
+#: values combined at a time: the accumulator stays in the first-level cache
+_BLOCK = 1024
 
 
 @_njit
 def _plane(x, hbuf, comp, seg, weights, divisor, outs, i0):  # type: ignore[no-untyped-def]
-    acc = np.empty(x.shape[1], dtype=weights.dtype)
+    acc = np.empty(_BLOCK, dtype=weights.dtype)
     for c in range(comp.shape[0]):
         _component(x, hbuf, comp[c], seg, weights[c], divisor[c], outs[comp[c, _OUT]], i0, acc)
 
@@ -68,7 +70,7 @@ def _parallel(x, hbuf, comp, seg, weights, divisor, outs):  # type: ignore[no-un
 def _component(x, hbuf, cm, seg, w, d, out, i0, acc):  # type: ignore[no-untyped-def]
     n0, r = x.shape
     p_, n, q_, nl, nh = cm[_P], cm[_N], cm[_Q], cm[_L], cm[_H]
-    add = cm[_ADD] != 0
+    add, var, s0 = cm[_ADD] != 0, cm[_VAR] != 0, cm[_SEG0]
     if cm[_AXIS0]:
         # along the first axis: only point i0, from whole planes
         xv = x.reshape((1, n0, r))
@@ -77,7 +79,7 @@ def _component(x, hbuf, cm, seg, w, d, out, i0, acc):  # type: ignore[no-untyped
         ov = out.reshape((1, n0, r))
         for s in range(cm[_SEG0], cm[_SEG1]):
             if seg[s, 0] <= i0 < seg[s, 1]:
-                _rows(xv, lo, hi, 0, i0, i0 + 1, seg[s], w, d, acc, ov[0], add)
+                _rows(xv, lo, hi, 0, i0, i0 + 1, seg[s], s - s0, var, w, d, acc, ov[0], add)
         return
     size_lo, size_hi = p_ * nl * q_, p_ * nh * q_
     lo_flat = hbuf[cm[_LO] + i0 * size_lo : cm[_LO] + (i0 + 1) * size_lo]
@@ -90,14 +92,14 @@ def _component(x, hbuf, cm, seg, w, d, out, i0, acc):  # type: ignore[no-untyped
             out[i0].reshape((p_, n)),
         )
         for s in range(cm[_SEG0], cm[_SEG1]):
-            _lines(xl, lol, hil, seg[s], w, d, acc, ol, add)
+            _lines(xl, lol, hil, seg[s], s - s0, var, w, d, acc, ol, add)
         return
     xv = x[i0].reshape((p_, n, q_))
     lo, hi = lo_flat.reshape((p_, nl, q_)), hi_flat.reshape((p_, nh, q_))
     ov = out[i0].reshape((p_, n, q_))
     for p in range(p_):
         for s in range(cm[_SEG0], cm[_SEG1]):
-            _rows(xv, lo, hi, p, seg[s, 0], seg[s, 1], seg[s], w, d, acc, ov[p], add)
+            _rows(xv, lo, hi, p, seg[s, 0], seg[s, 1], seg[s], s - s0, var, w, d, acc, ov[p], add)
 
 
 @_njit
@@ -110,36 +112,33 @@ def _row(xv, lo, hi, p, j):  # type: ignore[no-untyped-def]
     return xv[p, j]
 
 
-#: values of a row combined at a time: the accumulator stays in the first-level cache
-_BLOCK = 1024
-
-
 @_njit
-def _rows(xv, lo, hi, p, i_first, i_stop, sg, w, d, acc, ov, add):  # type: ignore[no-untyped-def]
-    """Points ``[i_first, i_stop)`` of slab ``p``: rows of ``Q`` values combined."""
+def _rows(xv, lo, hi, p, i_first, i_stop, sg, sl, var, w, d, acc, ov, add):  # type: ignore[no-untyped-def]
+    """Points ``[i_first, i_stop)`` of slab ``p`` (in run ``sl``): rows of ``Q`` values
+    combined."""
     form, off, width = sg[2], sg[3], sg[4]
     q_ = ov.shape[1]
     for i in range(i_first, i_stop):
         orow = ov[i]
+        col = i if var else sl
         if form == DIFF:
             first, last = _row(xv, lo, hi, p, i + off), _row(xv, lo, hi, p, i + off + width - 1)
-            div = d[i]
+            div = d[col]
             if not add:
                 for q in range(q_):
                     orow[q] = (last[q] - first[q]) / div
                 continue
             for q in range(q_):
-                acc[q] = (last[q] - first[q]) / div
-            _put(orow, acc[:q_], add)
+                orow[q] = orow[q] + (last[q] - first[q]) / div
             continue
         for q0 in range(0, q_, _BLOCK):
             q1 = min(q_, q0 + _BLOCK)
             buf = acc[: q1 - q0]
-            src, wk = _row(xv, lo, hi, p, i + off)[q0:q1], w[0, i]
+            src, wk = _row(xv, lo, hi, p, i + off)[q0:q1], w[0, col]
             for q in range(q1 - q0):
                 buf[q] = wk * src[q]
             for k in range(1, width):
-                src, wk = _row(xv, lo, hi, p, i + off + k)[q0:q1], w[k, i]
+                src, wk = _row(xv, lo, hi, p, i + off + k)[q0:q1], w[k, col]
                 for q in range(q1 - q0):
                     buf[q] = buf[q] + wk * src[q]
             _put(orow[q0:q1], buf, add)
@@ -166,17 +165,17 @@ def _at(xr, lo, hi, j):  # type: ignore[no-untyped-def]
 
 
 @_njit
-def _line_point(xr, lo, hi, i, form, off, width, w, d):  # type: ignore[no-untyped-def]
+def _line_point(xr, lo, hi, i, col, form, off, width, w, d):  # type: ignore[no-untyped-def]
     if form == DIFF:
-        return (_at(xr, lo, hi, i + off + width - 1) - _at(xr, lo, hi, i + off)) / d[i]
-    v = w[0, i] * _at(xr, lo, hi, i + off)
+        return (_at(xr, lo, hi, i + off + width - 1) - _at(xr, lo, hi, i + off)) / d[col]
+    v = w[0, col] * _at(xr, lo, hi, i + off)
     for k in range(1, width):
-        v = v + w[k, i] * _at(xr, lo, hi, i + off + k)
+        v = v + w[k, col] * _at(xr, lo, hi, i + off + k)
     return v
 
 
 @_njit
-def _lines(x2, lo2, hi2, sg, w, d, acc, o2, add):  # type: ignore[no-untyped-def]
+def _lines(x2, lo2, hi2, sg, sl, var, w, d, acc, o2, add):  # type: ignore[no-untyped-def]
     """One segment of every line along the last axis (contiguous points)."""
     first, stop, form, off, width = sg[0], sg[1], sg[2], sg[3], sg[4]
     n = x2.shape[1]
@@ -188,37 +187,52 @@ def _lines(x2, lo2, hi2, sg, w, d, acc, o2, add):  # type: ignore[no-untyped-def
     m = b - a
     for p in range(x2.shape[0]):
         xr, orow = x2[p], o2[p]
-        if m and form == DIFF and not add:
-            hi_, lo_ = xr[a + off + width - 1 : b + off + width - 1], xr[a + off : b + off]
-            dv, ob = d[a:b], orow[a:b]
+        if m and form == DIFF and not add and not var:
+            hi_, lo_, ob = (
+                xr[a + off + width - 1 : b + off + width - 1],
+                xr[a + off : b + off],
+                orow[a:b],
+            )
+            dv = d[sl]
             for j in range(m):
-                ob[j] = (hi_[j] - lo_[j]) / dv[j]
-        elif m:
-            _fast_line(xr, a, b, form, off, width, w, d, acc[:m])
-            _put(orow[a:b], acc[:m], add)
+                ob[j] = (hi_[j] - lo_[j]) / dv
+        else:
+            for j0 in range(a, b, _BLOCK):
+                j1 = min(b, j0 + _BLOCK)
+                _fast_line(xr, j0, j1, sl, var, form, off, width, w, d, acc[: j1 - j0])
+                _put(orow[j0:j1], acc[: j1 - j0], add)
         for i in range(first, a):
-            v = _line_point(xr, lo2[p], hi2[p], i, form, off, width, w, d)
+            v = _line_point(xr, lo2[p], hi2[p], i, i if var else sl, form, off, width, w, d)
             orow[i] = orow[i] + v if add else v
         for i in range(b, stop):
-            v = _line_point(xr, lo2[p], hi2[p], i, form, off, width, w, d)
+            v = _line_point(xr, lo2[p], hi2[p], i, i if var else sl, form, off, width, w, d)
             orow[i] = orow[i] + v if add else v
 
 
 @_njit
-def _fast_line(xr, a, b, form, off, width, w, d, out):  # type: ignore[no-untyped-def]
+def _fast_line(xr, a, b, sl, var, form, off, width, w, d, out):  # type: ignore[no-untyped-def]
+    """Points ``[a, b)`` of a line, whose stencils lie inside it, into ``out``."""
     m = b - a
     if form == DIFF:
-        hi_, lo_, dv = xr[a + off + width - 1 : b + off + width - 1], xr[a + off : b + off], d[a:b]
-        for j in range(m):
-            out[j] = (hi_[j] - lo_[j]) / dv[j]
+        hi_, lo_ = xr[a + off + width - 1 : b + off + width - 1], xr[a + off : b + off]
+        if var:
+            dv = d[a:b]
+            for j in range(m):
+                out[j] = (hi_[j] - lo_[j]) / dv[j]
+        else:
+            for j in range(m):
+                out[j] = (hi_[j] - lo_[j]) / d[sl]
         return
-    src, wk = xr[a + off : b + off], w[0, a:b]
-    for j in range(m):
-        out[j] = wk[j] * src[j]
-    for k in range(1, width):
-        src, wk = xr[a + off + k : b + off + k], w[k, a:b]
-        for j in range(m):
-            out[j] = out[j] + wk[j] * src[j]
+    for k in range(width):
+        src = xr[a + off + k : b + off + k]
+        if var:
+            wk = w[k, a:b]
+            for j in range(m):
+                out[j] = wk[j] * src[j] if k == 0 else out[j] + wk[j] * src[j]
+        else:
+            c = w[k, sl]
+            for j in range(m):
+                out[j] = c * src[j] if k == 0 else out[j] + c * src[j]
 
 
 _announced: set[str] = set()
@@ -236,11 +250,17 @@ def _pack(
     """The arrays the kernel takes: halos in one buffer, rules padded to one table."""
     shape = x.shape
     ctype = rules[0].dtype
-    nmax = max(len(r.form) for r in rules)
+    nmax = max(max(r.weights.shape[1], 1) for r in rules)
     kmax = max(r.weights.shape[0] for r in rules)
-    comp = np.zeros((len(axes), 12), dtype=np.int64)
-    weights = np.zeros((len(axes), kmax, nmax), dtype=ctype)
-    divisor = np.ones((len(axes), nmax), dtype=ctype)
+    comp = np.zeros((len(axes), 13), dtype=np.int64)
+    if len(rules) == 1:
+        # one component (a long line, or the Zarr stream's one axis at a time): its
+        # tables as they are, not copied
+        weights = np.ascontiguousarray(rules[0].weights)[None]
+        divisor = np.ascontiguousarray(rules[0].divisor)[None]
+    else:
+        weights = np.zeros((len(axes), kmax, nmax), dtype=ctype)
+        divisor = np.ones((len(axes), nmax), dtype=ctype)
     parts: list[np.ndarray] = []
     segs: list[tuple[int, int, int, int, int]] = []
     used = 0
@@ -255,10 +275,12 @@ def _pack(
             used += flat.size
         found = r.segments()
         comp[c] = (axis == 0, p_, shape[axis], q_, starts[0], lo.shape[axis], starts[1],
-                   hi.shape[axis], out_index[c], add[c], len(segs), len(segs) + len(found))  # fmt: skip
+                   hi.shape[axis], out_index[c], add[c], len(segs), len(segs) + len(found),
+                   r.varying)  # fmt: skip
         segs.extend(found)
-        weights[c, : r.weights.shape[0], : r.weights.shape[1]] = r.weights
-        divisor[c, : len(r.divisor)] = r.divisor
+        if len(rules) > 1:
+            weights[c, : r.weights.shape[0], : r.weights.shape[1]] = r.weights
+            divisor[c, : len(r.divisor)] = r.divisor
     hbuf = np.concatenate(parts) if parts else np.empty(0, x.dtype)
     seg = np.array(segs, dtype=np.int64).reshape(-1, 5)
     return hbuf, comp, seg, weights, divisor

@@ -26,6 +26,13 @@ def _weighted(terms: list[Any], weights: list[Any]) -> Any:
     return acc
 
 
+def _combine(form: int, terms: list[Any], weights: list[Any], divisor: Any) -> Any:
+    """One rule applied to its terms (points, or whole slices of them)."""
+    if form == DIFF:
+        return (terms[-1] - terms[0]) / divisor
+    return _weighted(terms, weights)
+
+
 def _store(out: Any, where: Any, value: Any, add: bool) -> None:
     out[where] = out[where] + value if add else value
 
@@ -47,24 +54,21 @@ def apply_axis(f: Any, lo: Any, hi: Any, axis: int, rules: AxisRules, out: Any, 
         return f[index(axis, j)]
 
     bshape = [1] * f.ndim
-    for first, stop, form, off, width in rules.segments():
+    for s, (first, stop, form, off, width) in enumerate(rules.segments()):
         # the points whose whole stencil lies inside the block: whole-array slices
         a, b = max(first, -off), min(stop, m - off - width + 1)
         if a < b:
             bshape[axis] = b - a
-            spans = [f[index(axis, slice(a + off + k, b + off + k))] for k in range(width)]
-            if form == DIFF:
-                value = (spans[-1] - spans[0]) / rules.divisor[a:b].reshape(bshape)
+            if rules.varying:
+                ws = [rules.weights[k, a:b].reshape(bshape) for k in range(width)]
+                div = rules.divisor[a:b].reshape(bshape)
             else:
-                value = _weighted(
-                    spans, [rules.weights[k, a:b].reshape(bshape) for k in range(width)]
-                )
-            _store(out, index(axis, slice(a, b)), value, add)
+                ws, div = [rules.weights[k, s] for k in range(width)], rules.divisor[s]
+            spans = [f[index(axis, slice(a + off + k, b + off + k))] for k in range(width)]
+            _store(out, index(axis, slice(a, b)), _combine(form, spans, ws, div), add)
         # the others, next to the block's faces, plane by plane
         for i in [*range(first, min(a, stop)), *range(max(b, first, a), stop)]:
             planes = [plane(i + off + k) for k in range(width)]
-            if form == DIFF:
-                value = (planes[-1] - planes[0]) / rules.divisor[i]
-            else:
-                value = _weighted(planes, [rules.weights[k, i] for k in range(width)])
-            _store(out, index(axis, i), value, add)
+            col = i if rules.varying else s
+            ws = [rules.weights[k, col] for k in range(width)]
+            _store(out, index(axis, i), _combine(form, planes, ws, rules.divisor[col]), add)
