@@ -12,6 +12,7 @@ from typing import Any
 
 __all__ = [
     "DATETIME_UNITS",
+    "derivative_attrs",
     "gradient_attrs",
     "gradient_name",
     "gradient_units",
@@ -46,22 +47,25 @@ _SYMBOL_POWER = re.compile(r"^([A-Za-z_%]+)(-?\d+)?$")
 _REPLACED = ("units", "long_name", "standard_name")
 
 
-def gradient_name(variable: Hashable, dim: Hashable) -> str:
-    """Name of the gradient of ``variable`` along ``dim``: ``"dT_dlon"`` for ``T``, ``lon``."""
-    return f"d{variable}_d{dim}"
+def gradient_name(variable: Hashable, dim: Hashable, order: int = 1) -> str:
+    """Name of the derivative of ``variable`` along ``dim``: ``"dT_dlon"`` for ``T``,
+    ``lon`` (``"d2T_dlon2"`` for a second derivative)."""
+    if order == 1:
+        return f"d{variable}_d{dim}"
+    return f"d{order}{variable}_d{dim}{order}"
 
 
-def _inverse(units: str) -> str:
+def _inverse(units: str, order: int = 1) -> str:
     match = _SYMBOL_POWER.match(units)
     if match is None:
-        return f"({units})-1"
+        return f"({units})-{order}"
     symbol, power = match.groups()
-    inverse = -int(power) if power else -1
+    inverse = -(int(power) if power else 1) * order
     return symbol if inverse == 1 else f"{symbol}{inverse}"
 
 
-def gradient_units(units: Any, coord_units: Any) -> str | None:
-    """Units of a derivative, or ``None`` when either units is unknown.
+def gradient_units(units: Any, coord_units: Any, order: int = 1) -> str | None:
+    """Units of a derivative of ``order``, or ``None`` when either units is unknown.
 
     >>> gradient_units("K", "m")
     'K m-1'
@@ -69,13 +73,15 @@ def gradient_units(units: Any, coord_units: Any) -> str | None:
     'm s-1 s-1'
     >>> gradient_units("1", "km2")
     'km-2'
+    >>> gradient_units("K", "m", order=2)
+    'K m-2'
     """
     if not isinstance(units, str) or not isinstance(coord_units, str):
         return None
     units, coord_units = units.strip(), coord_units.strip()
     if not units or not coord_units:
         return None
-    inverse = _inverse(coord_units)
+    inverse = _inverse(coord_units, order)
     return inverse if units == "1" else f"{units} {inverse}"
 
 
@@ -116,4 +122,32 @@ def gradient_attrs(
     units = gradient_units(attrs.get("units"), coord_units)
     if units is not None:
         out["units"] = units
+    return out
+
+
+def derivative_attrs(
+    attrs: Mapping[Hashable, Any],
+    name: Hashable | None,
+    dims: list[Hashable],
+    coord_units: list[Any],
+    order: int,
+) -> dict[Hashable, Any]:
+    """Attributes of a derivative of ``order`` along ``dims[0]``, or (several dims) of
+    the Laplacian along ``dims``: as :func:`gradient_attrs`, with ``long_name``
+    "second derivative of X along DIM" or "laplacian of X along DIM1, DIM2", and
+    ``units`` only where every dim has the same units.
+
+    >>> derivative_attrs({"units": "K"}, "T", ["x", "y"], ["m", "m"], 2)
+    {'long_name': 'laplacian of T along x, y', 'units': 'K m-2'}
+    """
+    if order == 1 and len(dims) == 1:
+        return gradient_attrs(attrs, name, dims[0], coord_units[0])
+    out = {k: v for k, v in attrs.items() if k not in _REPLACED}
+    label = attrs.get("standard_name") or attrs.get("long_name") or name
+    what = "laplacian" if len(dims) > 1 else "second derivative"
+    along = ", ".join(map(str, dims))
+    out["long_name"] = f"{what} of {label} along {along}" if label else f"{what} along {along}"
+    units = {gradient_units(attrs.get("units"), u, order) for u in coord_units}
+    if len(units) == 1 and None not in units:
+        out["units"] = units.pop()
     return out

@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from bigrad._attrs import DATETIME_UNITS, gradient_attrs, gradient_name, is_cf_longitude
+from bigrad._attrs import DATETIME_UNITS, derivative_attrs, gradient_name, is_cf_longitude
 from bigrad.core.args import is_dask
-from bigrad.core.weights import check_coordinate
-from bigrad.operators import gradient
+from bigrad.core.weights import StencilSpec, check_coordinate
+from bigrad.operators import apply
 
 __all__ = [
     "Spacing",
@@ -26,6 +26,7 @@ __all__ = [
     "differentiable",
     "resolve",
     "select_variables",
+    "variable_derivatives",
     "variable_gradients",
 ]
 
@@ -235,11 +236,24 @@ def variable_gradients(
     spacings: list[Spacing],
     edge_order: int,
 ) -> dict[str, xr.Variable]:
-    """``{d{name}_d{key}: gradient}`` for each spacing whose dimension ``var`` has.
+    """``{d{name}_d{key}: gradient}`` for each spacing whose dimension ``var`` has."""
+    return variable_derivatives(var, name, spacings, StencilSpec(edge_order=edge_order))
 
-    One :func:`bigrad.gradient` call (one graph, the data read once) for all of them,
-    except that datetime data along dimensions whose datetime units differ is converted,
-    as xarray converts it, once per unit.
+
+def variable_derivatives(
+    var: xr.Variable,
+    name: Hashable | None,
+    spacings: list[Spacing],
+    spec: StencilSpec,
+    add: bool = False,
+) -> dict[str, xr.Variable]:
+    """``{d{name}_d{key}: derivative}`` (``d2{name}_d{key}2`` for a second
+    derivative) for each spacing whose dimension ``var`` has (with ``add``,
+    ``{name: their sum}``: the Laplacian).
+
+    One call (one graph, the data read once) for all of them, except that datetime
+    data along dimensions whose datetime units differ is converted, as xarray converts
+    it, once per unit.
     """
     present = [sp for sp in spacings if sp.dim in var.dims]
     if not present:
@@ -251,28 +265,31 @@ def variable_gradients(
             "give numbers, datetimes or cftime dates"
         )
     datetime_data = _contains_datetime_like(var)
+    if datetime_data and spec.order > 1:
+        raise TypeError(f"variable {label!r} holds dates; only first derivatives apply to it")
     groups: dict[Any, list[Spacing]] = {}
     for sp in present:
         groups.setdefault(sp.datetime_unit if datetime_data else None, []).append(sp)
     out: dict[str, xr.Variable] = {}
     for unit, group in groups.items():
         data = var._to_numeric(datetime_unit=unit).data if datetime_data else var.data
-        axes, wrapped, periods = axis_arguments(var, group)
-        try:
-            result = gradient(
-                data,
-                *(sp.spacing for sp in group),
-                axis=axes,
-                edge_order=edge_order,
-                periodic=wrapped,
-                period=periods or None,
-            )
-        except (ValueError, TypeError) as err:
-            # bigrad's messages number axes; say which variable and dims they are
-            where = ", ".join(f"axis {a} = {sp.dim!r}" for a, sp in zip(axes, group, strict=True))
-            raise type(err)(f"differentiating {label!r} ({where}): {err}") from err
-        results = result if len(group) > 1 else (result,)
+        results = _call(data, var, label, group, spec, add)
+        if add:
+            attrs = derivative_attrs(var.attrs, name, [sp.key for sp in group],
+                                     [sp.units for sp in group], spec.order)  # fmt: skip
+            return {str(label): xr.Variable(var.dims, results[0], attrs)}
         for sp, grad in zip(group, results, strict=True):
-            attrs = gradient_attrs(var.attrs, name, sp.key, sp.units)
-            out[gradient_name(label, sp.key)] = xr.Variable(var.dims, grad, attrs)
+            attrs = derivative_attrs(var.attrs, name, [sp.key], [sp.units], spec.order)
+            out[gradient_name(label, sp.key, spec.order)] = xr.Variable(var.dims, grad, attrs)
     return out
+
+
+def _call(data: Any, var: xr.Variable, label: Hashable, group: list[Spacing],
+          spec: StencilSpec, add: bool) -> list[Any]:  # fmt: skip
+    axes, wrapped, periods = axis_arguments(var, group)
+    try:
+        return apply(data, [sp.spacing for sp in group], axes, spec, wrapped, periods or None, add)
+    except (ValueError, TypeError) as err:
+        # bigrad's messages number axes; say which variable and dims they are
+        where = ", ".join(f"axis {a} = {sp.dim!r}" for a, sp in zip(axes, group, strict=True))
+        raise type(err)(f"differentiating {label!r} ({where}): {err}") from err

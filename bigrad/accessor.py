@@ -19,7 +19,14 @@ from typing import Any
 
 import xarray as xr
 
-from bigrad._xarray import UNNAMED, resolve, select_variables, variable_gradients
+from bigrad._xarray import (
+    UNNAMED,
+    resolve,
+    select_variables,
+    variable_derivatives,
+    variable_gradients,
+)
+from bigrad.core.args import check_spec
 
 __all__ = ["DataArrayAccessor", "DatasetAccessor"]
 
@@ -71,7 +78,7 @@ class DataArrayAccessor:
         -------
         xarray.DataArray
             The derivative, with attributes as described in
-            :func:`bigrad._attrs.gradient_attrs` (``units`` such as "K m-1", and
+            :func:`bigrad._attrs.derivative_attrs` (``units`` such as "K m-1", and
             ``long_name`` "gradient of ... along ...").
 
         Raises
@@ -119,6 +126,95 @@ class DataArrayAccessor:
         spacings = resolve(da, dims, datetime_unit, periodic, period)
         grads = variable_gradients(da.variable, da.name, spacings, edge_order)
         return xr.Dataset(grads, coords=da.coords)
+
+    def derivative(
+        self,
+        dim: Hashable,
+        order: int = 1,
+        accuracy: int = 2,
+        datetime_unit: str | None = None,
+        periodic: bool | Names = False,
+        period: Period = None,
+    ) -> xr.DataArray:
+        """The derivative of ``order`` along one dimension, to ``accuracy``.
+
+        The stencils of :func:`bigrad.derivative`, the coordinate as spacing; same
+        dims, coords and name as ``da.differentiate(dim)``, for numpy- or dask-backed
+        data of any chunking.  ``order=1, accuracy=2`` equals
+        ``da.differentiate(dim, edge_order=2)``.
+
+        Parameters
+        ----------
+        dim : hashable
+            A dimension, or a 1-D coordinate along one.
+        order : {1, 2}, optional
+            The derivative's order.
+        accuracy : {2, 4, 6}, optional
+            The order of accuracy of every stencil, the ends included.
+        datetime_unit, periodic, period
+            As in :meth:`differentiate`.
+
+        Returns
+        -------
+        xarray.DataArray
+            With ``units`` such as "K m-2" for a second derivative and a ``long_name``.
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr, bigrad
+        >>> x = xr.DataArray(np.arange(6.0), dims="x", attrs={"units": "m"})
+        >>> T = xr.DataArray(x.values**2, coords={"x": x}, name="T", attrs={"units": "K"})
+        >>> d2 = T.bigrad.derivative("x", order=2)
+        >>> d2.values, d2.attrs["units"]
+        (array([2., 2., 2., 2., 2., 2.]), 'K m-2')
+        """
+        if periodic is True:
+            periodic = dim
+        spacings = resolve(self._obj, [dim], datetime_unit, periodic, period)
+        da = self._obj
+        spec = check_spec(order, accuracy)
+        (value,) = variable_derivatives(da.variable, da.name, spacings, spec).values()
+        return xr.DataArray(value, coords=da.coords, name=da.name)
+
+    def laplacian(
+        self,
+        dims: Names = None,
+        accuracy: int = 2,
+        periodic: bool | Names = None,
+        period: Period = None,
+    ) -> xr.DataArray:
+        """The Laplacian: the sum of the second derivatives along ``dims`` (all by
+        default), computed in one pass, each as :meth:`derivative` with ``order=2``.
+
+        Parameters
+        ----------
+        dims : hashable or list of hashable, optional
+            Dimensions (or 1-D coordinates) to sum over; all by default.
+        accuracy : {2, 4, 6}, optional
+            The order of accuracy of every stencil.
+        periodic, period
+            As in :meth:`gradient`.
+
+        Returns
+        -------
+        xarray.DataArray
+            Same dims, coords and name; ``units`` such as "K m-2" when every dim has
+            the same units, ``long_name`` "laplacian of ...".
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr, bigrad
+        >>> y, x = np.meshgrid(np.arange(5.0), np.arange(6.0), indexing="ij")
+        >>> f = xr.DataArray(x**2 + y**2, dims=("y", "x"))
+        >>> float(f.bigrad.laplacian()[2, 2])
+        4.0
+        """
+        da = self._obj
+        spacings = resolve(da, dims, None, periodic, period)
+        spec = check_spec(2, accuracy)
+        out = variable_derivatives(da.variable, da.name, spacings, spec, add=True)
+        (value,) = out.values()
+        return xr.DataArray(value, coords=da.coords, name=da.name)
 
 
 @xr.register_dataset_accessor("bigrad")

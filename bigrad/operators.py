@@ -3,7 +3,7 @@
 This module takes and returns arrays only, never xarray objects (the accessor in
 :mod:`bigrad.accessor` does the name and coordinate bookkeeping).  Every operator is
 a :class:`~bigrad.core.args.GradientArgs` (axes, spacings, stencil, periodic axes) and
-whether its components are summed; :func:`prepare` turns that into a halo plan and
+whether its components are summed (:func:`apply`); :func:`prepare` turns that into a halo plan and
 per-axis rules, which every executor (in memory here, :mod:`bigrad.dask`, the Zarr
 stream) runs the same way.
 """
@@ -19,10 +19,10 @@ import numpy as np
 from bigrad.core.args import GradientArgs, check_spec, is_dask, parse_args
 from bigrad.core.blocks import extract_faces, halos_from_faces
 from bigrad.core.plan import GradientPlan, plan_gradient
-from bigrad.core.weights import AxisRules, axis_rules
+from bigrad.core.weights import AxisRules, StencilSpec, axis_rules
 from bigrad.kernels import block_derivatives, computable_dtype
 
-__all__ = ["derivative", "gradient", "laplacian", "prepare"]
+__all__ = ["apply", "derivative", "gradient", "laplacian", "prepare"]
 
 
 def prepare(
@@ -65,21 +65,28 @@ def _in_memory(f: np.ndarray, plan: GradientPlan, rules: list[AxisRules], add: b
     return block_derivatives(f, halos, rules, axes, add=add)
 
 
-def _run(f: Any, args_of: Any, add: bool = False) -> list[Any]:
-    """Check the arguments (``args_of(shape, dtype)``), plan, and execute."""
+def apply(
+    f: Any,
+    varargs: Sequence[Any],
+    axis: Any,
+    spec: StencilSpec,
+    periodic: Any = False,
+    period: Any = None,
+    add: bool = False,
+) -> list[Any]:
+    """The one entry every front end calls: check the arguments, plan, and execute.
+
+    Returns one array per axis of ``axis`` (one in all, their sum, with ``add``), of
+    ``f``'s kind: numpy in memory, or dask (lazy, the input's chunks).
+    """
     lazy = is_dask(f)
     if not lazy:
         f = np.asanyarray(f)
-    args = args_of(f.shape, f.dtype)
-    if lazy:
-        if any(np.isnan(c) for cs in f.chunks for c in cs):
-            raise ValueError("f has unknown chunk sizes; call f.compute_chunk_sizes() first")
-        chunks = f.chunks
-    else:
-        chunks = tuple((n,) for n in f.shape)
-    plan, rules = prepare(args, f.shape, chunks, f.dtype, eager=not lazy)
+    args = parse_args(f.shape, f.dtype, varargs, axis, spec, periodic, period)
+    chunks = f.chunks if lazy else tuple((n,) for n in f.shape)
     if not args.axes:
         return []
+    plan, rules = prepare(args, f.shape, chunks, f.dtype, eager=not lazy)
     if lazy:
         from bigrad.dask import derivatives_graph
 
@@ -155,12 +162,7 @@ def gradient(
     >>> d.chunks, d.compute()
     (((1, 3, 1),), array([0.5, 1.5, 2.5, 3.5, 4.5]))
     """
-    spec = check_spec(edge_order=edge_order)
-
-    def args_of(shape: tuple[int, ...], dtype: np.dtype[Any]) -> GradientArgs:
-        return parse_args(shape, dtype, varargs, axis, spec, periodic, period)
-
-    outs = _run(f, args_of)
+    outs = apply(f, varargs, axis, check_spec(edge_order=edge_order), periodic, period)
     return outs[0] if len(outs) == 1 else tuple(outs)
 
 
@@ -218,16 +220,12 @@ def derivative(
     array([0. , 0.6, 1.2, 1.8, 2.4, 3. , 3.6, 4.2, 4.8, 5.4, 6. ])
     """
     spec = check_spec(order, accuracy)
-    varargs = () if spacing is None else (spacing,)
-
-    def args_of(shape: tuple[int, ...], dtype: np.dtype[Any]) -> GradientArgs:
-        return parse_args(shape, dtype, varargs, axis, spec, periodic, period)
-
     if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
         raise TypeError(
             f"axis must be one integer, got {axis!r}; use laplacian or gradient for several"
         )
-    (out,) = _run(f, args_of)
+    varargs = () if spacing is None else (spacing,)
+    (out,) = apply(f, varargs, axis, spec, periodic, period)
     return out
 
 
@@ -270,12 +268,7 @@ def laplacian(
     >>> bigrad.laplacian(x**2 + 3 * y**2).round(12)[0]
     array([8., 8., 8., 8., 8., 8.])
     """
-    spec = check_spec(2, accuracy)
-
-    def args_of(shape: tuple[int, ...], dtype: np.dtype[Any]) -> GradientArgs:
-        return parse_args(shape, dtype, varargs, axis, spec, periodic, period)
-
-    outs = _run(f, args_of, add=True)
+    outs = apply(f, varargs, axis, check_spec(2, accuracy), periodic, period, add=True)
     if not outs:
         raise ValueError("axis is empty; give at least one axis to sum over")
     return outs[0]

@@ -15,9 +15,9 @@ import math
 import os
 import threading
 import warnings
-from collections.abc import Callable, Hashable, Sequence
+from collections.abc import Callable, Hashable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any, Literal
+from typing import Any, Literal, NamedTuple
 
 import numpy as np
 import xarray as xr
@@ -26,10 +26,17 @@ import zarr
 from bigrad import _cluster, _store, kernels
 from bigrad._attrs import gradient_name
 from bigrad._stream import TaskRunner, stream_gradient
-from bigrad._xarray import Spacing, _as_names, axis_arguments, differentiable, resolve
+from bigrad._xarray import (
+    Spacing,
+    _as_names,
+    axis_arguments,
+    differentiable,
+    resolve,
+    variable_derivatives,
+)
 from bigrad.core.args import check_spec, parse_args
 from bigrad.core.plan import GradientPlan
-from bigrad.core.weights import AxisRules
+from bigrad.core.weights import AxisRules, StencilSpec
 from bigrad.operators import prepare
 
 __all__ = ["IncompleteStoreError", "gradient_zarr", "open_gradient"]
@@ -43,6 +50,20 @@ STATUS_ATTR = "bigrad:status"
 _MODES = ("w-", "w", "resume")
 #: key marking that the target's metadata and coordinates are all written
 _META_DONE = f"{_store.MARK_PREFIX}/metadata-written"
+
+
+class _Axes(NamedTuple):
+    """How coordinates become spacings: :func:`bigrad._xarray.resolve`'s arguments."""
+
+    datetime_unit: str | None
+    periodic: Any
+    period: Any
+
+
+def _jsonable(period: Any) -> Any:
+    if isinstance(period, Mapping):
+        return {str(k): float(v) for k, v in period.items()}
+    return None if period is None else float(period)
 
 
 @dataclass(frozen=True)
@@ -76,7 +97,7 @@ def _write_unit(ds: xr.Dataset, name: Hashable) -> tuple[int, ...]:
 
 
 def _select(
-    ds: xr.Dataset, variables: Names, dims: Names, edge_order: int, periodic: Any
+    ds: xr.Dataset, variables: Names, dims: Names, spec: StencilSpec, axes: _Axes
 ) -> tuple[xr.Dataset, list[Spacing], list[Hashable]]:
     """The accessor's output (lazy, for names, attrs and layout), its spacings, and the
     variables differentiated."""
@@ -84,7 +105,7 @@ def _select(
         raise ValueError("dims is empty; name at least one dimension")
     if variables is None:
         # datetimes and strings are not streamed; numbers only, with one of the dims
-        spacings = resolve(ds, dims, None, periodic, None)
+        spacings = resolve(ds, dims, *axes)
         wanted = {sp.dim for sp in spacings}
         names: list[Hashable] = [
             k
@@ -114,16 +135,29 @@ def _select(
     for name in names:
         if name in ds.data_vars:
             ds[name] = ds[name].chunk(-1)
-    grads = ds.bigrad.gradient(dims=dims, variables=names, edge_order=edge_order, periodic=periodic)
-    spacings = resolve(ds, dims, None, periodic, None)
-    return grads, spacings, names
+    spacings = resolve(ds, dims, *axes)
+    grads: dict[Hashable, Any] = {}
+    for name in names:
+        if name not in ds.data_vars:
+            raise ValueError(
+                f"variables names {name!r}, which is not a data variable; the data "
+                f"variables are {tuple(ds.data_vars)}"
+            )
+        found = variable_derivatives(ds[name].variable, name, spacings, spec)
+        if not found:
+            raise ValueError(
+                f"variable {name!r} has dims {ds[name].dims}, none of the requested "
+                f"{tuple(sp.dim for sp in spacings)}"
+            )
+        grads.update(found)
+    return xr.Dataset(grads, coords=ds.coords, attrs=dict(ds.attrs)), spacings, names
 
 
 def _plan_variable(
     var: xr.Variable,
     name: Hashable,
     spacings: list[Spacing],
-    edge_order: int,
+    spec: StencilSpec,
     unit: tuple[int, ...],
 ) -> _Job:
     # the same arguments the accessor hands bigrad.gradient, with the rules built
@@ -138,7 +172,7 @@ def _plan_variable(
         var.dtype,
         spacing_values,
         axes,
-        check_spec(edge_order=edge_order),
+        spec,
         wrapped,
         periods or None,
     )
@@ -146,7 +180,7 @@ def _plan_variable(
         tuple(min(u, n - s) for s in range(0, n, u)) for n, u in zip(var.shape, unit, strict=True)
     )
     plan, rules = prepare(args, var.shape, chunks, var.dtype)
-    outputs = tuple(gradient_name(name, sp.key) for sp in present)
+    outputs = tuple(gradient_name(name, sp.key, spec.order) for sp in present)
     return _Job(name, outputs, plan, tuple(rules))
 
 
@@ -179,14 +213,16 @@ def _fingerprint(store: Any, names: list[Hashable]) -> str:
 def _job_record(
     src: _store.Location,
     jobs: list[_Job],
-    edge_order: int,
+    spec: StencilSpec,
     periodic: Any,
     fingerprint: str,
 ) -> dict[str, Any]:
     return {
         "source": str(src),
         "outputs": {str(j.variable): list(j.outputs) for j in jobs},
-        "edge_order": edge_order,
+        "edge_order": spec.edge_order,
+        "order": spec.order,
+        "accuracy": spec.accuracy,
         "periodic": periodic
         if periodic in (None, True, False)
         else sorted(map(str, periodic))
@@ -257,6 +293,10 @@ def gradient_zarr(
     mode: Mode = "w-",
     progress: bool | Callable[[int, int], None] = False,
     *,
+    order: int = 1,
+    accuracy: int = 2,
+    period: float | Mapping[Hashable, float] | None = None,
+    datetime_unit: str | None = None,
     threads: int | None = None,
     memory: int = 512 * 2**20,
     scheduler: Any = None,
@@ -280,7 +320,8 @@ def gradient_zarr(
         Dimensions (or 1-D coordinates) to differentiate along; all by default.
         Spacing comes from the coordinates as in ``Dataset.differentiate``.
     edge_order : {1, 2}, optional
-        Accuracy of the one-sided differences at the ends.
+        Accuracy of numpy's one-sided differences at the ends (first derivatives of
+        accuracy 2 only).
     periodic : bool, hashable or list of hashable, optional
         Dimensions that wrap round (``True``: all); the period of a CF longitude is
         inferred as 360.
@@ -288,6 +329,16 @@ def gradient_zarr(
         ``"w-"`` refuses an existing target, ``"w"`` replaces a Zarr store (never a
         directory that is not one), ``"resume"`` finishes an interrupted run of the
         same job, skipping the blocks it wrote (a missing target starts afresh).
+    order : {1, 2}, keyword-only
+        The derivatives' order: outputs ``d{var}_d{dim}`` or ``d2{var}_d{dim}2``.
+    accuracy : {2, 4, 6}, keyword-only
+        Order of accuracy of the stencils (as :func:`bigrad.derivative`); ``order=1,
+        accuracy=2`` is ``np.gradient``'s.
+    period : float or mapping of {hashable: float}, keyword-only
+        Period of periodic coordinates other than a CF longitude, e.g. ``{"x": 100.0}``.
+    datetime_unit : str, keyword-only
+        Unit of a time coordinate's spacing (``"h"``, ``"D"``, ...), as in
+        ``Dataset.differentiate``.
     progress : bool or callable, optional
         ``True`` draws a progress bar on stderr; a callable is called as
         ``progress(blocks_done, blocks_total)`` after each block.
@@ -344,7 +395,9 @@ def gradient_zarr(
             "other; write the gradients to a separate store"
         )
     src_store, ds, zarr_format = _open_source(src_loc)
-    grads, spacings, names = _select(ds, variables, dims, edge_order, periodic)
+    spec = check_spec(order, accuracy, edge_order)
+    axes = _Axes(datetime_unit, periodic, period)
+    grads, spacings, names = _select(ds, variables, dims, spec, axes)
     # a second, undecoded-chunk view: blocks are read through xarray's decoding (masking,
     # scale/offset) without dask and without caching whole arrays
     with warnings.catch_warnings():
@@ -358,7 +411,7 @@ def gradient_zarr(
             zarr_format=zarr_format,
         )
     jobs = [
-        _plan_variable(reader[name].variable, name, spacings, edge_order, _write_unit(ds, name))
+        _plan_variable(reader[name].variable, name, spacings, spec, _write_unit(ds, name))
         for name in names
     ]
     # the kernels load while the target is set up and the first blocks are read (here,
@@ -366,7 +419,8 @@ def gradient_zarr(
     kinds = {(reader[j.variable].dtype, reader[j.variable].ndim) for j in jobs}
     for dtype, ndim in kinds if scheduler is None else ():
         threading.Thread(target=_preload, args=(dtype, ndim), daemon=True).start()
-    job = _job_record(src_loc, jobs, edge_order, periodic, _fingerprint(src_store, names))
+    job = _job_record(src_loc, jobs, spec, periodic, _fingerprint(src_store, names))
+    job.update(period=_jsonable(period), datetime_unit=datetime_unit)
     store, resumed = _prepare_target(tgt_loc, mode, job)
     if not resumed:
         template = grads.assign_attrs({STATUS_ATTR: "incomplete: bigrad gradient_zarr running"})

@@ -213,12 +213,14 @@ def test_small_memory_budget_reads_some_blocks_twice(tmp_path: Path) -> None:
     assert contents(tmp_path / "a.zarr") == contents(tmp_path / "b.zarr")
     assert_close(out_small.dT_dtime, out_big.dT_dtime)
     # the stream itself: with room for one block, faces are read ahead separately
-    from bigrad.zarr_io import _plan_variable, _Reader, _select
+    from bigrad.core.weights import StencilSpec
+    from bigrad.zarr_io import _Axes, _plan_variable, _Reader, _select
 
     source = xr.open_zarr(src)
-    _, spacings, _ = _select(source, "T", None, 1, None)
+    spec = StencilSpec(edge_order=1)
+    _, spacings, _ = _select(source, "T", None, spec, _Axes(None, None, None))
     reader = xr.open_dataset(src, engine="zarr", chunks=None, cache=False)
-    job = _plan_variable(reader.T.variable, "T", spacings, 1, (2, 3, 3))
+    job = _plan_variable(reader.T.variable, "T", spacings, spec, (2, 3, 3))
     group = zarr.open_group(tmp_path / "a.zarr", mode="r+")
     targets = [group[o] for o in job.outputs]
     n_blocks = int(np.prod(job.plan.numblocks))
