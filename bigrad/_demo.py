@@ -19,7 +19,7 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, Final
 
 import dask.array as da
 import numpy as np
@@ -34,7 +34,7 @@ __all__ = ["DemoSummary", "analytic", "demo_dataset", "run_demo"]
 N_LAT, N_LON = 361, 720
 DAY_NS = 86400e9
 #: one-sided differences at the first and last day of second order (see the docstring)
-EDGE_ORDER = 2
+EDGE_ORDER: Final = 2
 #: read-ahead of the gradient, bytes (gradient_zarr's default)
 MEMORY = 512 * 2**20
 #: how each component is differenced, printed after its error
