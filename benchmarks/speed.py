@@ -54,7 +54,7 @@ import xarray as xr
 from dask.highlevelgraph import HighLevelGraph
 
 import bigrad
-from bigrad._kernels import result_dtype
+from bigrad.kernels import result_dtype
 
 
 @dataclass(frozen=True)

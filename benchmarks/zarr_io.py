@@ -125,8 +125,8 @@ def _copy3(source: str, target: str, threads: int, runner: Any = None) -> None:
     import xarray as xr
     import zarr
 
-    from bigrad._plan import plan_gradient
     from bigrad._stream import stream_gradient
+    from bigrad.core.plan import plan_gradient
     from bigrad.zarr_io import _Reader
 
     reader = xr.open_dataset(source, engine="zarr", chunks=None, cache=False)
@@ -135,7 +135,7 @@ def _copy3(source: str, target: str, threads: int, runner: Any = None) -> None:
         tuple(min(c, n - s) for s in range(0, n, c))
         for n, c in zip(src.shape, src.chunks, strict=True)
     )
-    plan = plan_gradient(src.shape, chunks, axes=(), edge_order=1)
+    plan = plan_gradient(src.shape, chunks, {})
     group = zarr.open_group(target, mode="w")
     outs = [
         group.create_array(

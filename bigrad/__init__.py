@@ -1,15 +1,22 @@
-"""bigrad: ``np.gradient`` for arrays far too large for memory.
+"""bigrad: derivatives of N-D arrays far too large for memory.
 
 Chunks exchange thin halos with their neighbours, every stencil is computed locally,
-and numbers equal numpy's.
+and ``gradient``'s numbers equal numpy's bit for bit.
 """
 
 from __future__ import annotations
 
 # imported for its side effect: registers the ``.bigrad`` accessor on xarray objects
 from bigrad import accessor as _accessor  # noqa: F401
-from bigrad.gradient import gradient
+from bigrad.operators import derivative, gradient, laplacian
 from bigrad.zarr_io import IncompleteStoreError, gradient_zarr, open_gradient
 
-__all__ = ["IncompleteStoreError", "gradient", "gradient_zarr", "open_gradient"]
+__all__ = [
+    "IncompleteStoreError",
+    "derivative",
+    "gradient",
+    "gradient_zarr",
+    "laplacian",
+    "open_gradient",
+]
 __version__ = "0.1.0"

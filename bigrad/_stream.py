@@ -44,15 +44,10 @@ from typing import Any, Protocol
 
 import numpy as np
 
-from bigrad._kernels import (
-    Piece,
-    extract_faces,
-    gradient_block,
-    halos_from_faces,
-    result_dtype,
-)
-from bigrad._plan import GradientPlan
-from bigrad._stencil import AxisStencil
+from bigrad.core.blocks import Piece, extract_faces, halos_from_faces
+from bigrad.core.plan import GradientPlan
+from bigrad.core.weights import AxisRules
+from bigrad.kernels import block_derivatives, result_dtype
 
 __all__ = [
     "BlockSpec",
@@ -123,17 +118,17 @@ class ThreadRunner:
 
 @dataclass(frozen=True)
 class BlockSpec:
-    """What one block needs: its region, its neighbours' faces, its stencils."""
+    """What one block needs: its region, its neighbours' faces, its rules."""
 
     region: tuple[slice, ...]
     axes: tuple[int, ...]
     neighbours: tuple[Block, ...]
     lo: tuple[tuple[Piece, ...], ...]
     hi: tuple[tuple[Piece, ...], ...]
-    stencils: tuple[AxisStencil, ...]
+    rules: tuple[AxisRules, ...]
 
 
-def block_specs(plan: GradientPlan, stencils: Sequence[AxisStencil]) -> dict[Block, BlockSpec]:
+def block_specs(plan: GradientPlan, rules: Sequence[AxisRules]) -> dict[Block, BlockSpec]:
     """Every block's :class:`BlockSpec`, in C order."""
     starts = [(0, *itertools.accumulate(cs)) for cs in plan.chunks]
     out = {}
@@ -141,8 +136,7 @@ def block_specs(plan: GradientPlan, stencils: Sequence[AxisStencil]) -> dict[Blo
         region = tuple(slice(s[i], s[i + 1]) for s, i in zip(starts, idx, strict=True))
         halo = plan.halo_sources(idx)
         local = [
-            st.restrict(*ap.bounds(idx[ap.axis]))
-            for ap, st in zip(plan.axes, stencils, strict=True)
+            r.restrict(*ap.bounds(idx[ap.axis])) for ap, r in zip(plan.axes, rules, strict=True)
         ]
         out[idx] = BlockSpec(
             region,
@@ -173,7 +167,7 @@ def stream_gradient(
     source: Any,
     targets: Sequence[Any],
     plan: GradientPlan,
-    stencils: Sequence[AxisStencil],
+    rules: Sequence[AxisRules],
     *,
     skip: set[Block] | frozenset[Block] = frozenset(),
     on_done: Callable[[Block], None] = lambda block: None,
@@ -189,8 +183,8 @@ def stream_gradient(
     ----------
     source, targets : zarr.Array
         The input and one output per axis of ``plan``, all chunked as ``plan``'s blocks.
-    plan, stencils
-        The halo exchange and the per-axis stencils of the gradient.
+    plan, rules
+        The halo exchange and the per-axis rules of the derivatives.
     skip : set of block indices
         Blocks already written (a resumed run); only their faces are read, if needed.
     on_done : callable
@@ -214,7 +208,7 @@ def stream_gradient(
         Number of block reads done (more than the blocks when the budget forced
         faces-only reads).
     """
-    specs = block_specs(plan, stencils)
+    specs = block_specs(plan, rules)
     todo = [i for i in specs if i not in skip]
     todo_set = set(todo)
     consumers: Counter[Block] = Counter(n for i in todo for n in specs[i].neighbours)
@@ -383,7 +377,7 @@ class _Gradient:
     ) -> Iterator[Any]:
         halos = halos_from_faces(block, spec.axes, spec.lo, spec.hi, bundles)
         reuse = self._reuse and type(block) is np.ndarray
-        for axis, halo, stencil in zip(spec.axes, halos, spec.stencils, strict=True):
+        for axis, halo, rules in zip(spec.axes, halos, spec.rules, strict=True):
             out = [self._buffer(block.shape, result_dtype(block.dtype))] if reuse else None
-            (value,) = gradient_block(block, [halo], [stencil], [axis], parallel=False, out=out)
+            (value,) = block_derivatives(block, [halo], [rules], [axis], parallel=False, out=out)
             yield value

@@ -15,10 +15,10 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from bigrad._args import is_dask
 from bigrad._attrs import DATETIME_UNITS, gradient_attrs, gradient_name, is_cf_longitude
-from bigrad._stencil import check_coordinate
-from bigrad.gradient import gradient
+from bigrad.core.args import is_dask
+from bigrad.core.weights import check_coordinate
+from bigrad.operators import gradient
 
 __all__ = [
     "Spacing",

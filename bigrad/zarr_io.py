@@ -23,14 +23,14 @@ import numpy as np
 import xarray as xr
 import zarr
 
-from bigrad import _cluster, _kernels, _store
-from bigrad._args import parse_args
+from bigrad import _cluster, _store, kernels
 from bigrad._attrs import gradient_name
-from bigrad._plan import GradientPlan, plan_gradient
-from bigrad._stencil import AxisStencil
 from bigrad._stream import TaskRunner, stream_gradient
 from bigrad._xarray import Spacing, _as_names, axis_arguments, differentiable, resolve
-from bigrad.gradient import _stencils
+from bigrad.core.args import check_spec, parse_args
+from bigrad.core.plan import GradientPlan
+from bigrad.core.weights import AxisRules
+from bigrad.operators import prepare
 
 __all__ = ["IncompleteStoreError", "gradient_zarr", "open_gradient"]
 
@@ -52,7 +52,7 @@ class _Job:
     variable: Hashable
     outputs: tuple[str, ...]
     plan: GradientPlan
-    stencils: tuple[AxisStencil, ...]
+    rules: tuple[AxisRules, ...]
 
 
 def _open_source(loc: _store.Location) -> tuple[Any, xr.Dataset, int]:
@@ -126,7 +126,7 @@ def _plan_variable(
     edge_order: int,
     unit: tuple[int, ...],
 ) -> _Job:
-    # the same arguments the accessor hands bigrad.gradient, with the stencils built
+    # the same arguments the accessor hands bigrad.gradient, with the rules built
     # eagerly: the stream computes blocks itself instead of through a dask graph
     present = [sp for sp in spacings if sp.dim in var.dims]
     axes, wrapped, periods = axis_arguments(var, present)
@@ -134,15 +134,20 @@ def _plan_variable(
         np.asarray(sp.spacing) if np.ndim(sp.spacing) else sp.spacing for sp in present
     ]
     args = parse_args(
-        var.shape, var.dtype, spacing_values, axes, edge_order, wrapped, periods or None
+        var.shape,
+        var.dtype,
+        spacing_values,
+        axes,
+        check_spec(edge_order=edge_order),
+        wrapped,
+        periods or None,
     )
     chunks = tuple(
         tuple(min(u, n - s) for s in range(0, n, u)) for n, u in zip(var.shape, unit, strict=True)
     )
-    plan = plan_gradient(var.shape, chunks, args.axes, args.edge_order, args.periodic)
-    stencils = tuple(_stencils(args, var.shape, eager=True))
+    plan, rules = prepare(args, var.shape, chunks, var.dtype)
     outputs = tuple(gradient_name(name, sp.key) for sp in present)
-    return _Job(name, outputs, plan, stencils)
+    return _Job(name, outputs, plan, tuple(rules))
 
 
 def _encoding(src: xr.Variable, out_dtype: np.dtype[Any], zarr_format: int) -> dict[str, Any]:
@@ -433,7 +438,7 @@ def _stream_all(
             _Reader(reader[j.variable].variable),
             [group[out] for out in j.outputs],
             j.plan,
-            j.stencils,
+            j.rules,
             skip=done,
             on_done=on_done,
             threads=n_threads,
@@ -447,7 +452,7 @@ def _preload(dtype: Any, ndim: int) -> None:
     # only a head start: whatever goes wrong here goes wrong again, and is reported,
     # when the blocks are computed
     with contextlib.suppress(Exception):
-        _kernels.preload(dtype, ndim)
+        kernels.preload(dtype, ndim)
 
 
 class _Reader:

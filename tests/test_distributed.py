@@ -16,7 +16,8 @@ import numpy as np
 import pytest
 
 import bigrad
-from bigrad._plan import plan_gradient
+from bigrad.core.plan import plan_gradient
+from bigrad.core.weights import StencilSpec
 from tests.helpers import assert_matches_numpy, periodic_reference
 from tests.zarr_helpers import contents, sample_dataset, write_store
 
@@ -114,7 +115,8 @@ def test_zarr_on_cluster_moves_faces_only(client: Any, tmp_path: Path) -> None:
     assert all(str(k).startswith(("_faces_of-", "_read_faces-")) for k in keys), keys
     # the most faces can cost: every block fetching every bundle it reads from another
     # worker (one plane per side here), plus distributed's per-object size overhead
-    plan = plan_gradient(shape, tuple((c, c) for c in chunks), (0, 1, 2), 1, (2,))
+    lays = {a: StencilSpec(edge_order=1).layouts(shape[a], a == 2, True) for a in range(3)}
+    plan = plan_gradient(shape, tuple((c, c) for c in chunks), lays)
     plane = {axis: 4 * math.prod(chunks) // chunks[axis] for axis in range(3)}
     bundle = {b: sum((f + la) * plane[a] for a, f, la in plan.faces(b)) for b in plan.blocks()}
     bound = sum(bundle[n] + 1024 for b in plan.blocks() for n in plan.halo_sources(b).neighbours)

@@ -222,9 +222,9 @@ def test_small_memory_budget_reads_some_blocks_twice(tmp_path: Path) -> None:
     group = zarr.open_group(tmp_path / "a.zarr", mode="r+")
     targets = [group[o] for o in job.outputs]
     n_blocks = int(np.prod(job.plan.numblocks))
-    reads_big = stream_gradient(_Reader(reader.T.variable), targets, job.plan, job.stencils)
+    reads_big = stream_gradient(_Reader(reader.T.variable), targets, job.plan, job.rules)
     reads_small = stream_gradient(
-        _Reader(reader.T.variable), targets, job.plan, job.stencils, budget=1, threads=1
+        _Reader(reader.T.variable), targets, job.plan, job.rules, budget=1, threads=1
     )
     assert reads_big == n_blocks < reads_small
 

@@ -1,14 +1,15 @@
-"""The dask graph of a chunked gradient: the only module that builds dask graphs.
+"""The dask graph of chunked derivatives: the only module that builds dask graphs.
 
-Per input block three layers of tasks, whatever the number of gradient axes::
+Per input block three layers of tasks, whatever the number of axes::
 
     faces   block -> the thin planes it hands its neighbours (copies)
-    block   block + its neighbours' faces -> every requested component, in one pass
-    d{axis} one getitem per component, so that each component is a dask array whose
+    block   block + its neighbours' faces -> every requested output, in one pass
+    d{i}    one getitem per output, so that each output is a dask array whose
             chunks are the input's
 
 so an all-axes gradient of a 3-D array has 1 (input) + 1 + 1 + 3 = 6 tasks per chunk.
-A lazy coordinate adds one task per axis that turns it into a stencil.
+A lazy coordinate adds one task per axis that turns it into rules.  A layer's declared
+dependencies are exactly the layers its tasks read, so graphs pass dask's ``validate``.
 """
 
 from __future__ import annotations
@@ -24,14 +25,15 @@ from dask.array.utils import meta_from_array
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
-from bigrad._kernels import extract_faces, gradient_block, halos_from_faces, result_dtype
-from bigrad._plan import GradientPlan
-from bigrad._stencil import AxisStencil
+from bigrad.core.blocks import extract_faces, halos_from_faces
+from bigrad.core.plan import GradientPlan
+from bigrad.core.weights import AxisRules
+from bigrad.kernels import block_derivatives, result_dtype
 
-__all__ = ["gradient_graph"]
+__all__ = ["RulesBuilder", "derivatives_graph"]
 
-#: How a lazy coordinate becomes a stencil: called on the computed coordinate.
-StencilBuilder = Callable[[np.ndarray], AxisStencil]
+#: How a lazy coordinate becomes rules: called on the computed coordinate.
+RulesBuilder = Callable[[np.ndarray], AxisRules]
 
 
 @dataclass(frozen=True)
@@ -39,6 +41,7 @@ class _BlockSpec:
     """Static payload of one block task (an object, so dask never looks inside it)."""
 
     axes: tuple[int, ...]
+    add: bool
     bounds: tuple[tuple[int, int], ...]
     #: per axis, the lo and hi pieces as (index into the face bundles, first, count)
     lo: tuple[tuple[tuple[int, bool, int], ...], ...]
@@ -46,51 +49,54 @@ class _BlockSpec:
 
 
 def _block_task(
-    block: Any, bundles: list[dict[tuple[int, bool], Any]], stencils: list[Any], spec: _BlockSpec
+    block: Any, bundles: list[dict[tuple[int, bool], Any]], rules: list[Any], spec: _BlockSpec
 ) -> tuple[Any, ...]:
     halos = halos_from_faces(block, spec.axes, spec.lo, spec.hi, bundles)
-    restricted = [st.restrict(*b) for st, b in zip(stencils, spec.bounds, strict=True)]
+    restricted = [r.restrict(*b) for r, b in zip(rules, spec.bounds, strict=True)]
     # one thread per task: dask runs blocks side by side, and numba's default
     # threading layer must not be entered from several threads at once
-    return tuple(gradient_block(block, halos, restricted, spec.axes, parallel=False))
+    outs = block_derivatives(block, halos, restricted, spec.axes, add=spec.add, parallel=False)
+    return tuple(outs)
 
 
-def _stencil_task(chunks: list[np.ndarray], build: StencilBuilder) -> AxisStencil:
+def _rules_task(chunks: list[np.ndarray], build: RulesBuilder) -> AxisRules:
     return build(np.concatenate(chunks))
 
 
-def gradient_graph(
+def derivatives_graph(
     x: da.Array,
     plan: GradientPlan,
-    stencils: Sequence[AxisStencil | tuple[da.Array, StencilBuilder]],
+    rules: Sequence[AxisRules | tuple[da.Array, RulesBuilder]],
+    add: bool = False,
 ) -> list[da.Array]:
-    """Build the lazy gradient of ``x`` along the axes of ``plan``.
+    """Build the lazy derivatives of ``x`` along the axes of ``plan`` (their sum, one
+    array, with ``add``).
 
-    ``stencils`` holds, per axis, a ready stencil or a lazy coordinate with the function
-    that turns its values into one.
+    ``rules`` holds, per axis, ready rules or a lazy coordinate with the function that
+    turns its values into rules.
     """
     axes = tuple(ap.axis for ap in plan.axes)
-    token = tokenize(x.name, plan, stencils)
+    token = tokenize(x.name, plan, rules, add)
     faces_name = f"bigrad-faces-{token}"
     block_name = f"bigrad-block-{token}"
     x_layers = set(x.__dask_layers__())
     layers: dict[str, Any] = dict(x.dask.layers)
     deps: dict[str, set[str]] = {k: set(v) for k, v in x.dask.dependencies.items()}
 
-    stencil_refs: list[Any] = []
-    stencil_layers: set[str] = set()
-    for ap, st in zip(plan.axes, stencils, strict=True):
-        if isinstance(st, AxisStencil):
-            stencil_refs.append(st)
+    rule_refs: list[Any] = []
+    rule_layers: set[str] = set()
+    for i, r in enumerate(rules):
+        if isinstance(r, AxisRules):
+            rule_refs.append(r)
             continue
-        coord, build = st
-        name = f"bigrad-stencil-{ap.axis}-{token}"
+        coord, build = r
+        name = f"bigrad-rules-{i}-{token}"
         layers.update(coord.dask.layers)
         deps.update({k: set(v) for k, v in coord.dask.dependencies.items()})
-        layers[name] = {(name,): (_stencil_task, list(coord.__dask_keys__()), build)}
+        layers[name] = {(name,): (_rules_task, list(coord.__dask_keys__()), build)}
         deps[name] = set(coord.__dask_layers__())
-        stencil_layers.add(name)
-        stencil_refs.append((name,))
+        rule_layers.add(name)
+        rule_refs.append((name,))
 
     faces: dict[Any, Any] = {}
     for idx in plan.blocks():
@@ -103,23 +109,27 @@ def gradient_graph(
         halo = plan.halo_sources(idx)
         bundle_keys = [(faces_name, *n) for n in halo.neighbours]
         bounds = [ap.bounds(idx[ap.axis]) for ap in plan.axes]
-        spec_b = _BlockSpec(axes, tuple(bounds), halo.lo, halo.hi)
+        spec_b = _BlockSpec(axes, add, tuple(bounds), halo.lo, halo.hi)
         local = [
-            st.restrict(*bd) if isinstance(st, AxisStencil) else st
-            for st, bd in zip(stencil_refs, bounds, strict=True)
+            r.restrict(*bd) if isinstance(r, AxisRules) else r
+            for r, bd in zip(rule_refs, bounds, strict=True)
         ]
         blocks[(block_name, *idx)] = (_block_task, (x.name, *idx), bundle_keys, local, spec_b)
 
-    layers[faces_name] = faces
-    deps[faces_name] = set(x_layers)
+    block_deps = {*x_layers, *rule_layers}
+    if faces:
+        # a plan without halos (every axis one chunk, none periodic) has no faces layer
+        layers[faces_name] = faces
+        deps[faces_name] = set(x_layers)
+        block_deps.add(faces_name)
     layers[block_name] = blocks
-    deps[block_name] = {*x_layers, faces_name, *stencil_layers}
+    deps[block_name] = block_deps
 
     otype = result_dtype(x.dtype)
     meta = meta_from_array(x._meta, ndim=x.ndim, dtype=otype)
     outs = []
-    for i, axis in enumerate(axes):
-        name = f"bigrad-d{axis}-{token}"
+    for i in range(1 if add else len(axes)):
+        name = f"bigrad-d{i}-{token}"
         layer: dict[Any, Any] = {
             (name, *idx): (operator.getitem, (block_name, *idx), i) for idx in plan.blocks()
         }

@@ -1,4 +1,5 @@
-"""Argument checking for :func:`bigrad.gradient`, before any work starts.
+"""Argument checking for the array functions (:func:`bigrad.gradient`,
+:func:`bigrad.derivative`, :func:`bigrad.laplacian`), before any work starts.
 
 Every error names the argument at fault and says what to do.  Exception types follow
 numpy's: ``TypeError`` for a wrong number or kind of argument, ``ValueError`` (numpy's
@@ -19,7 +20,9 @@ from typing import Any
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
-__all__ = ["GradientArgs", "is_dask", "parse_args"]
+from bigrad.core.weights import ACCURACIES, ORDERS, StencilSpec
+
+__all__ = ["GradientArgs", "check_spec", "is_dask", "parse_args"]
 
 #: dtype kinds np.gradient can difference: integers, floats, complex, timedelta, datetime
 _NUMERIC_KINDS = "iufcmM"
@@ -37,9 +40,23 @@ class GradientArgs:
 
     axes: tuple[int, ...]
     spacings: tuple[Any, ...]
-    edge_order: int
+    spec: StencilSpec
     periodic: tuple[int, ...]
     periods: Mapping[int, Any] = field(default_factory=dict)
+
+    @property
+    def edge_order(self) -> int:
+        return self.spec.edge_order
+
+    def uniform(self, i: int) -> bool | None:
+        """Whether axis ``axes[i]`` is evenly spaced (None: a lazy coordinate, unknown)."""
+        dx = self.spacings[i]
+        if is_dask(dx):
+            return None
+        if np.ndim(dx) == 0:
+            return True
+        d = np.diff(np.asarray(dx))
+        return bool((d == d[0]).all())
 
 
 def _check_dtype(dtype: np.dtype[Any]) -> None:
@@ -202,39 +219,64 @@ def _periods(
     return given
 
 
+def _choice(name: str, value: Any, allowed: tuple[int, ...]) -> int:
+    text = ", ".join(map(str, allowed[:-1])) + f" or {allowed[-1]}"
+    if isinstance(value, (bool, np.bool_)) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be {text}, got {value!r}")
+    if value not in allowed:
+        raise ValueError(f"{name} must be {text}, got {value!r}")
+    return int(value)
+
+
+def check_spec(order: Any = 1, accuracy: Any = 2, edge_order: Any = 2) -> StencilSpec:
+    """The checked :class:`StencilSpec`, or an error naming the argument at fault."""
+    return StencilSpec(
+        _choice("order", order, ORDERS),
+        _choice("accuracy", accuracy, ACCURACIES),
+        _choice("edge_order", edge_order, (1, 2)),
+    )
+
+
+def _check_length(
+    spec: StencilSpec, axis: int, n: int, periodic: bool, uniform: bool | None
+) -> None:
+    if math.isnan(n):
+        raise ValueError("f has unknown chunk sizes; call f.compute_chunk_sizes() first")
+    need = max(lay.min_points for lay in spec.layouts(n, periodic, uniform))
+    if periodic and spec.is_numpy:
+        need = 2  # numpy's three points wrap onto two
+    if n >= need:
+        return
+    if spec.is_numpy and not periodic:
+        raise ValueError(
+            f"Shape of array too small to calculate a numerical gradient: axis {axis} has "
+            f"{n} point(s), at least edge_order + 1 = {need} are required "
+            "(lower edge_order, or mark the axis periodic)"
+        )
+    what = "periodic axis" if periodic else "axis"
+    raise ValueError(
+        f"{what} {axis} has {n} point(s), too few for a derivative of order {spec.order} "
+        f"and accuracy {spec.accuracy}, whose stencils need {need}; lower accuracy"
+    )
+
+
 def parse_args(
     shape: tuple[int, ...],
     dtype: np.dtype[Any],
     varargs: Sequence[Any],
     axis: Any,
-    edge_order: Any,
+    spec: StencilSpec,
     periodic: Any,
     period: Any,
 ) -> GradientArgs:
-    """Check the arguments of :func:`bigrad.gradient` for an array of ``shape``/``dtype``."""
+    """Check the arguments of an array function for an array of ``shape``/``dtype``."""
     ndim = len(shape)
-    order: Any = edge_order
     axes = tuple(range(ndim)) if axis is None else normalize_axis_tuple(axis, ndim)
     spacings = _spacings(varargs, axes, shape)
-    if isinstance(order, (bool, np.bool_)) or not isinstance(order, numbers.Integral):
-        raise TypeError(f"edge_order must be 1 or 2, got {order!r}")
-    if order not in (1, 2):
-        raise ValueError(f"edge_order must be 1 or 2, got {order!r}")
-    order = int(order)
     _check_dtype(np.dtype(dtype))
     wrapped = _periodic_axes(periodic, axes, ndim)
-    for a in axes:
-        n = shape[a]
-        if a in wrapped:
-            if n < 2:
-                raise ValueError(
-                    f"periodic axis {a} has {n} point(s); a periodic axis needs at least 2"
-                )
-        elif n < order + 1:
-            raise ValueError(
-                f"Shape of array too small to calculate a numerical gradient: axis {a} has "
-                f"{n} point(s), at least edge_order + 1 = {order + 1} are required "
-                "(lower edge_order, or mark the axis periodic)"
-            )
     periods = _periods(period, wrapped, dict(zip(axes, spacings, strict=True)), shape)
-    return GradientArgs(axes, spacings, order, wrapped, periods)
+    args = GradientArgs(axes, spacings, spec, wrapped, periods)
+    for i, a in enumerate(axes):
+        _check_length(spec, a, shape[a], a in wrapped, args.uniform(i))
+    return args

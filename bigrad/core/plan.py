@@ -1,11 +1,12 @@
-"""Planning: from shape, chunks, axes, edge order and periodic axes to the halo exchange.
+"""Planning: from shape, chunks, axes and each axis's stencil layout to the halo exchange.
 
 No data and no dask here: a plan says, for every block, which planes it needs from which
-neighbour along each gradient axis, and how deep a face every block must hand out.  It
-is computed once, tested on its own, then executed by :mod:`bigrad._graph` (or, for an
-in-memory array, by :func:`bigrad.gradient` directly).
+neighbour along each differentiated axis, and how deep a face every block must hand out.
+It is computed once, tested on its own, then executed by :mod:`bigrad.dask` (or, for an
+in-memory array, directly).
 
-Along one axis a block ``[s, e)`` needs the points its stencils touch::
+Along one axis a block ``[s, e)`` needs the points its stencils read
+(:meth:`bigrad.core.weights.Layout.read_range`); for ``np.gradient``::
 
     interior point g        g-1  g  g+1
     first point, order 1      0  1
@@ -13,11 +14,13 @@ Along one axis a block ``[s, e)`` needs the points its stencils touch::
     last point, order 2     n-3 n-2 n-1
     periodic                g-1  g  g+1   (mod n)
 
-so the halo is one plane on each side, except where a block smaller than the stencil
-sits at an end: then the planes come from further neighbours.  Only faces along the
-gradient axes are exchanged: no corners, nothing along other axes.
+so the halo is one plane on each side (three for accuracy 6), except where a block
+smaller than the stencil sits at an end: then the planes come from further neighbours.
+Only faces along the differentiated axes are exchanged: no corners, nothing along other
+axes.
 
->>> p = plan_axis(0, (1, 1, 3), edge_order=2, periodic=False)
+>>> from bigrad.core.weights import Layout
+>>> p = plan_axis(0, (1, 1, 3), (Layout(5, False, (-1, 3), 3),))
 >>> p.hi[0]  # the first point needs f[1] and f[2]: one plane from each of blocks 1 and 2
 (HaloPiece(block=1, first=True, count=1), HaloPiece(block=2, first=True, count=1))
 >>> p.lo[2], p.hi[2]
@@ -30,8 +33,10 @@ import bisect
 import functools
 import itertools
 import math
-from collections.abc import Iterator, Sequence
+from collections.abc import Iterator, Mapping, Sequence
 from dataclasses import dataclass
+
+from bigrad.core.weights import Layout
 
 __all__ = [
     "AxisPlan",
@@ -53,26 +58,20 @@ class HaloPiece:
     count: int
 
 
-def halo_range(start: int, stop: int, n: int, edge_order: int, periodic: bool) -> tuple[int, int]:
-    """Global indices ``[lo, hi)`` that block ``[start, stop)`` reads (may pass the ends
-    of a periodic axis: read them modulo ``n``).
+def halo_range(start: int, stop: int, layouts: Sequence[Layout]) -> tuple[int, int]:
+    """Global indices ``[lo, hi)`` that block ``[start, stop)`` reads under any of
+    ``layouts`` (may pass the ends of a periodic axis: read them modulo ``n``).
 
-    >>> halo_range(0, 1, 10, edge_order=2, periodic=False)
+    >>> from bigrad.core.weights import Layout
+    >>> halo_range(0, 1, [Layout(10, False, (-1, 3), 3)])
     (0, 3)
-    >>> halo_range(0, 4, 10, edge_order=1, periodic=True)
-    (-1, 5)
+    >>> halo_range(0, 4, [Layout(10, True, (-3, 7), 7)])
+    (-3, 7)
     """
     if start == stop:
         return start, stop
-    if periodic:
-        return start - 1, stop + 1
-    lo = start - 1 if start > 0 else 0
-    hi = stop + 1 if stop < n else n
-    if stop == n:
-        lo = min(lo, n - 1 - edge_order)
-    if start == 0:
-        hi = max(hi, edge_order + 1)
-    return lo, hi
+    spans = [lay.read_range(start, stop) for lay in layouts]
+    return min(lo for lo, _ in spans), max(hi for _, hi in spans)
 
 
 @dataclass(frozen=True)
@@ -86,7 +85,6 @@ class AxisPlan:
 
     axis: int
     chunks: tuple[int, ...]
-    edge_order: int
     periodic: bool
     lo: tuple[tuple[HaloPiece, ...], ...]
     hi: tuple[tuple[HaloPiece, ...], ...]
@@ -118,15 +116,17 @@ def _pieces(indices: Sequence[int], starts: Sequence[int], first: bool) -> tuple
     return tuple(HaloPiece(b, first, len(list(run))) for b, run in itertools.groupby(blocks))
 
 
-def plan_axis(axis: int, chunks: Sequence[int], edge_order: int, periodic: bool) -> AxisPlan:
-    """Plan the halo exchange along one axis chunked as ``chunks``."""
+def plan_axis(axis: int, chunks: Sequence[int], layouts: Sequence[Layout]) -> AxisPlan:
+    """Plan the halo exchange along one axis chunked as ``chunks``, for stencils laid
+    out as any of ``layouts``."""
     chunks = tuple(int(c) for c in chunks)
     n = sum(chunks)
+    periodic = any(lay.periodic for lay in layouts)
     starts = [0, *itertools.accumulate(chunks)][:-1]
     lo: list[tuple[HaloPiece, ...]] = []
     hi: list[tuple[HaloPiece, ...]] = []
     for s, size in zip(starts, chunks, strict=True):
-        need_lo, need_hi = halo_range(s, s + size, n, edge_order, periodic)
+        need_lo, need_hi = halo_range(s, s + size, layouts)
         lo.append(_pieces([g % n for g in range(need_lo, s)], starts, first=False))
         hi.append(_pieces([g % n for g in range(s + size, need_hi)], starts, first=True))
     first_depth = [0] * len(chunks)
@@ -135,7 +135,7 @@ def plan_axis(axis: int, chunks: Sequence[int], edge_order: int, periodic: bool)
         depth = first_depth if piece.first else last_depth
         depth[piece.block] = max(depth[piece.block], piece.count)
     return AxisPlan(
-        axis, chunks, edge_order, periodic, tuple(lo), tuple(hi),
+        axis, chunks, periodic, tuple(lo), tuple(hi),
         tuple(first_depth), tuple(last_depth),
     )  # fmt: skip
 
@@ -178,7 +178,9 @@ class GradientPlan:
         """Where ``block``'s halo comes from: the neighbours whose faces it reads and,
         per gradient axis, its lo and hi pieces as ``(neighbour index, first, count)``.
 
-        >>> plan_gradient((4,), ((2, 2),), axes=(0,), edge_order=1).halo_sources((1,))
+        >>> from bigrad.core.weights import StencilSpec
+        >>> lay = StencilSpec(edge_order=1).layouts(4, False, True)
+        >>> plan_gradient((4,), ((2, 2),), {0: lay}).halo_sources((1,))
         BlockHalo(neighbours=((0,),), lo=(((0, False, 1),),), hi=((),))
         """
         neighbours: list[tuple[int, ...]] = []
@@ -207,19 +209,21 @@ class GradientPlan:
 def plan_gradient(
     shape: Sequence[int],
     chunks: Sequence[Sequence[int]],
-    axes: Sequence[int],
-    edge_order: int,
-    periodic: Sequence[int] = (),
+    layouts: Mapping[int, Sequence[Layout]],
 ) -> GradientPlan:
-    """Plan the gradient of an array of ``shape`` chunked as ``chunks`` along ``axes``.
+    """Plan the derivatives of an array of ``shape`` chunked as ``chunks``, along the
+    axes of ``layouts`` (axis -> the stencil layouts used along it), in that order.
 
-    Arguments are assumed valid (see :mod:`bigrad._args`).
+    Arguments are assumed valid (see :mod:`bigrad.core.args`).
 
-    >>> plan_gradient((4, 6), ((2, 2), (3, 3)), axes=(0, 1), edge_order=1)
+    >>> from bigrad.core.weights import StencilSpec
+    >>> spec = StencilSpec()
+    >>> plan_gradient((4, 6), ((2, 2), (3, 3)), {0: spec.layouts(4, False, True),
+    ...                                          1: spec.layouts(6, False, True)})
     GradientPlan(shape=(4, 6), blocks=(2, 2) (4), axes=[0, 1])
     """
     return GradientPlan(
         tuple(int(s) for s in shape),
         tuple(tuple(int(c) for c in cs) for cs in chunks),
-        tuple(plan_axis(a, chunks[a], edge_order, a in periodic) for a in axes),
+        tuple(plan_axis(a, chunks[a], lays) for a, lays in layouts.items()),
     )

@@ -1,0 +1,481 @@
+"""Stencil weights along one axis: any derivative order and accuracy, numpy's own formulas.
+
+Pure numpy: nothing here knows about chunks, dask or xarray.  Two layers:
+
+* :class:`StencilSpec` and :class:`Layout` say, without data, which points every output
+  point reads (the halo plan needs only this);
+* :func:`axis_rules` turns a spacing (a scalar step or a coordinate array) into an
+  :class:`AxisRules` table: per output point a *form*, the offset and width of the points
+  it reads, and its weights or divisor.  The kernels apply the table.
+
+Two forms exist, so that ``np.gradient``'s numbers come out bit for bit::
+
+    DIFF   out[i] = (f[i+off+width-1] - f[i+off]) / divisor[i]     numpy's differences
+    SUM    out[i] = w[0,i]*f[i+off] + w[1,i]*f[i+off+1] + ...     (left to right)
+
+Weights and divisors are stored in the *compute dtype*: the dtype numpy's own arithmetic
+would use for data of this dtype with these scalars (a Python float step is "weak" and
+keeps float32 data in float32; a numpy float64 step promotes it), so the kernels repeat
+numpy's operations exactly.
+
+Rules:
+
+* ``order=1, accuracy=2`` (``np.gradient``): numpy's formulas, interior
+  ``(f[i+1] - f[i-1]) / (2*dx)`` or ``a*f[i-1] + b*f[i] + c*f[i+1]`` on non-uniform
+  coordinates, one-sided differences of ``edge_order`` 1 or 2 at the ends.
+* any other order and accuracy: Fornberg's weights.  Uniform spacing takes findiff's
+  stencils (central with ``2*floor((order+1)/2) - 1 + accuracy`` points inside, one-sided
+  at the ends with as many points, one more for even orders).  Non-uniform coordinates
+  take ``order + accuracy`` points everywhere, so every point is exact for polynomials
+  of degree ``order + accuracy - 1`` (an even order's interior stencil leans one point
+  forward).
+* periodic axes: the interior stencil everywhere, wrapping round; a coordinate array is
+  extended by its ``period``.
+"""
+
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+__all__ = [
+    "DIFF",
+    "SUM",
+    "AxisRules",
+    "Layout",
+    "StencilSpec",
+    "axis_rules",
+    "check_coordinate",
+    "compute_dtype",
+    "fornberg",
+]
+
+#: form of a rule: ``SUM`` of weighted points, or numpy's ``DIFF``erence over a divisor
+SUM, DIFF = 0, 1
+
+ORDERS = (1, 2)
+ACCURACIES = (2, 4, 6)
+
+
+@dataclass(frozen=True)
+class StencilSpec:
+    """What is computed along an axis: the derivative ``order`` to ``accuracy``.
+
+    ``edge_order`` applies to ``order=1, accuracy=2`` only, which is ``np.gradient``
+    with numpy's one-sided differences of that order at the ends.
+    """
+
+    order: int = 1
+    accuracy: int = 2
+    edge_order: int = 2
+
+    @property
+    def is_numpy(self) -> bool:
+        """Whether numpy's gradient formulas apply."""
+        return self.order == 1 and self.accuracy == 2
+
+    def layout(self, n: int, periodic: bool, uniform: bool) -> Layout:
+        """The points every output point reads on an axis of ``n`` points."""
+        if self.is_numpy:
+            return Layout(n, periodic, (-1, 3), self.edge_order + 1)
+        central = 2 * ((self.order + 1) // 2) - 1 + self.accuracy
+        side = central + (1 if self.order % 2 == 0 else 0)
+        if uniform:
+            return Layout(n, periodic, (-(central // 2), central), side)
+        width = self.order + self.accuracy
+        return Layout(n, periodic, (-((width - 1) // 2), width), side)
+
+    def layouts(self, n: int, periodic: bool, uniform: bool | None) -> tuple[Layout, ...]:
+        """The layouts a plan must serve: both when uniformity is not known yet
+        (a lazy coordinate)."""
+        if uniform is None:
+            return tuple(dict.fromkeys(self.layout(n, periodic, u) for u in (True, False)))
+        return (self.layout(n, periodic, uniform),)
+
+
+@dataclass(frozen=True)
+class Layout:
+    """Which points each output point reads along an axis of ``n`` points (no data).
+
+    Inside, point ``g`` reads ``center[1]`` points from ``g + center[0]``.  Where that
+    stencil would leave the axis (and the axis is not periodic) a one-sided stencil of
+    ``side`` points is used: from ``g`` forwards near the start, ending at ``g`` near
+    the end, as findiff does.
+
+    >>> lay = Layout(10, False, (-1, 3), 3)
+    >>> [lay.reads(g) for g in (0, 5, 9)]
+    [(0, 3), (-1, 3), (-2, 3)]
+    >>> lay.read_range(0, 1), lay.read_range(4, 6)
+    ((0, 3), (3, 7))
+    """
+
+    n: int
+    periodic: bool
+    center: tuple[int, int]
+    side: int
+
+    @property
+    def edges(self) -> tuple[int, int]:
+        """How many points at the start and at the end take one-sided stencils."""
+        if self.periodic:
+            return 0, 0
+        off, width = self.center
+        return -off, off + width - 1
+
+    def reads(self, g: int) -> tuple[int, int]:
+        """``(offset, width)``: point ``g`` reads ``[g + offset, g + offset + width)``."""
+        lo, hi = self.edges
+        if g < lo:
+            return 0, self.side
+        if g >= self.n - hi:
+            return 1 - self.side, self.side
+        return self.center
+
+    def read_range(self, start: int, stop: int) -> tuple[int, int]:
+        """Global ``[lo, hi)`` that the points ``[start, stop)`` read (on a periodic axis
+        it may pass the ends: read it modulo ``n``)."""
+        if start >= stop:
+            return start, stop
+        lo_edge, hi_edge = self.edges
+        # the edge points, and the first and last interior point (the interior reads
+        # a window that moves with the point)
+        points = set(range(start, min(stop, lo_edge)))
+        points.update(range(max(start, self.n - hi_edge), stop))
+        first, last = max(start, lo_edge), min(stop, self.n - hi_edge) - 1
+        points.update(g for g in (first, last) if first <= g <= last)
+        spans = [(g + o, g + o + w) for g in points for o, w in [self.reads(g)]]
+        return min(s for s, _ in spans), max(e for _, e in spans)
+
+    @property
+    def min_points(self) -> int:
+        """The fewest points the axis needs for every stencil to fit."""
+        if self.periodic:
+            return max(2, self.center[1])
+        lo, hi = self.edges
+        return max(self.side, lo + self.side - 1, hi + self.side - 1)
+
+
+@dataclass(frozen=True, eq=False)
+class AxisRules:
+    """The rule of every output point in ``[start, stop)`` of an axis of length ``n``.
+
+    Arrays run over those points: ``form`` (:data:`SUM` or :data:`DIFF`), ``offset`` and
+    ``width`` of the points read (relative to the point), ``weights`` (``width`` rows,
+    zero-padded, of the compute dtype) and ``divisor`` (of the compute dtype).
+    """
+
+    n: int
+    form: np.ndarray
+    offset: np.ndarray
+    width: np.ndarray
+    weights: np.ndarray
+    divisor: np.ndarray
+    start: int = 0
+
+    @property
+    def stop(self) -> int:
+        return self.start + len(self.form)
+
+    @property
+    def dtype(self) -> np.dtype[Any]:
+        """The compute dtype."""
+        return self.weights.dtype
+
+    def restrict(self, start: int, stop: int) -> AxisRules:
+        """The same rules for the points ``[start, stop)`` only (small task payloads)."""
+        if (start, stop) == (self.start, self.stop):
+            return self
+        s = slice(start - self.start, stop - self.start)
+        return AxisRules(
+            self.n, self.form[s], self.offset[s], self.width[s],
+            self.weights[:, s], self.divisor[s], start,
+        )  # fmt: skip
+
+    def segments(self) -> list[tuple[int, int, int, int, int]]:
+        """Runs of points that share a rule's shape: ``(first, stop, form, offset,
+        width)`` in local indices."""
+        key = np.stack([self.form, self.offset, self.width])
+        m = key.shape[1]
+        if m == 0:
+            return []
+        cuts = np.flatnonzero((key[:, 1:] != key[:, :-1]).any(axis=0)) + 1
+        bounds = [0, *cuts.tolist(), m]
+        return [
+            (a, b, int(key[0, a]), int(key[1, a]), int(key[2, a]))
+            for a, b in itertools.pairwise(bounds)
+        ]
+
+    def __repr__(self) -> str:
+        return (
+            f"AxisRules(n={self.n}, points=[{self.start}, {self.stop}), "
+            f"width<={self.weights.shape[0]}, dtype={self.dtype})"
+        )
+
+
+def compute_dtype(data: np.dtype[Any], scalar: Any) -> np.dtype[Any]:
+    """The dtype numpy computes in for ``data`` combined with ``scalar`` (a Python number
+    is weak, a numpy scalar or array is not).  Time deltas are scaled by float64.
+
+    >>> compute_dtype(np.dtype(np.float32), 0.5), compute_dtype(np.dtype(np.float32), np.float64(0.5))
+    (dtype('float32'), dtype('float64'))
+    """
+    if data.kind == "m":
+        return np.dtype(np.float64)
+    if isinstance(scalar, np.ndarray):
+        scalar = scalar.dtype
+    return np.result_type(data, scalar)
+
+
+def fornberg(nodes: np.ndarray, order: int) -> np.ndarray:
+    """Weights of the ``order``-th derivative at 0 from values at ``nodes`` (last axis;
+    leading axes are independent stencils), by Fornberg's recursion (Math. Comp. 1988).
+
+    >>> fornberg(np.array([-1.0, 0.0, 1.0]), 2)
+    array([ 1., -2.,  1.])
+    """
+    x = np.asarray(nodes, dtype=np.float64)
+    w = x.shape[-1]
+    c = np.zeros((*x.shape[:-1], w, order + 1))
+    c[..., 0, 0] = 1.0
+    c1 = np.ones(x.shape[:-1])
+    c4 = x[..., 0]
+    for i in range(1, w):
+        c2 = np.ones(x.shape[:-1])
+        c5, c4 = c4, x[..., i]
+        for j in range(i):
+            c3 = x[..., i] - x[..., j]
+            c2 = c2 * c3
+            if j == i - 1:
+                for k in range(min(i, order), 0, -1):
+                    c[..., i, k] = c1 * (k * c[..., i - 1, k - 1] - c5 * c[..., i - 1, k]) / c2
+                c[..., i, 0] = -c1 * c5 * c[..., i - 1, 0] / c2
+            for k in range(min(i, order), 0, -1):
+                c[..., j, k] = (c4 * c[..., j, k] - k * c[..., j, k - 1]) / c3
+            c[..., j, 0] = c4 * c[..., j, 0] / c3
+        c1 = c2
+    return c[..., order]
+
+
+def check_coordinate(x: np.ndarray, label: str, strict: bool = False) -> None:
+    """Raise ``ValueError`` if a coordinate would make ``np.gradient`` return inf or nan
+    (or, with ``strict``, if it is not strictly monotonic, as wider stencils need).
+
+    ``label`` names the argument in the message, e.g. ``"coordinate for axis 1"``.
+    """
+    bad = np.flatnonzero(~np.isfinite(x))
+    if bad.size:
+        i = int(bad[0])
+        raise ValueError(
+            f"{label} has a non-finite value {x[i].item()!r} at index {i}; "
+            "coordinates must be finite numbers"
+        )
+    d = np.diff(x)
+    zero = np.flatnonzero(d == 0)
+    if zero.size:
+        i = int(zero[0])
+        raise ValueError(
+            f"{label} repeats the value {x[i].item()!r} at indices {i} and {i + 1}; "
+            "spacing must be non-zero (use strictly increasing or decreasing coordinates)"
+        )
+    # a stencil also divides by x[i+1] - x[i-1]: a coordinate that steps back onto its
+    # previous value gives numpy an inf there too
+    back = np.flatnonzero(d[:-1] + d[1:] == 0)
+    if back.size:
+        i = int(back[0])
+        raise ValueError(
+            f"{label} returns to the value {x[i].item()!r} at indices {i} and {i + 2}; "
+            "coordinates must be strictly increasing or decreasing"
+        )
+    turn = np.flatnonzero(np.sign(d[1:]) != np.sign(d[:-1]))
+    if strict and turn.size:
+        i = int(turn[0]) + 1
+        raise ValueError(
+            f"{label} turns back at index {i} (value {x[i].item()!r}); wider stencils need "
+            "coordinates that are strictly increasing or decreasing"
+        )
+
+
+def periodic_extension(x: np.ndarray, period: Any, reach: int = 1) -> np.ndarray:
+    """``x`` with ``reach`` wrapped points before and after, for a periodic axis.
+
+    >>> periodic_extension(np.array([0.0, 90.0, 180.0, 270.0]), 360.0)
+    array([-90.,   0.,  90., 180., 270., 360.])
+    """
+    sign = -1 if x.size > 1 and x[-1] < x[0] else 1
+    step = sign * period
+    k = min(reach, x.size)
+    before = (x[x.size - k :] - step).astype(x.dtype, copy=False)
+    after = (x[:k] + step).astype(x.dtype, copy=False)
+    return np.concatenate([before, x, after])
+
+
+def _as_float_coordinate(x: np.ndarray) -> np.ndarray:
+    # numpy converts integer coordinates to float64 before differencing to avoid
+    # modular arithmetic (unsigned decreasing coordinates, big jumps)
+    if np.issubdtype(x.dtype, np.integer):
+        return x.astype(np.float64)
+    return x
+
+
+def _table(n: int, width: int, dtype: np.dtype[Any]) -> dict[str, np.ndarray]:
+    return {
+        "form": np.full(n, SUM, dtype=np.int8),
+        "offset": np.zeros(n, dtype=np.int64),
+        "width": np.zeros(n, dtype=np.int64),
+        "weights": np.zeros((width, n), dtype=dtype),
+        "divisor": np.ones(n, dtype=dtype),
+    }
+
+
+def _rules(n: int, t: dict[str, np.ndarray]) -> AxisRules:
+    return AxisRules(n, t["form"], t["offset"], t["width"], t["weights"], t["divisor"])
+
+
+def _set(t: dict[str, np.ndarray], where: Any, form: int, offset: int, width: int,
+         weights: Any = None, divisor: Any = None) -> None:  # fmt: skip
+    t["form"][where] = form
+    t["offset"][where] = offset
+    t["width"][where] = width
+    if weights is not None:
+        for k, w in enumerate(weights):
+            t["weights"][k, where] = w
+    if divisor is not None:
+        t["divisor"][where] = divisor
+
+
+def _numpy_uniform(n: int, dx: Any, edge_order: int, periodic: bool,
+                   data: np.dtype[Any]) -> AxisRules:  # fmt: skip
+    """numpy's formulas for a scalar step: the scalar objects themselves set the
+    compute dtype, as in ``np.gradient``."""
+    t = _table(n, 3, compute_dtype(data, 2.0 * dx))
+    _set(t, slice(None), DIFF, -1, 3, divisor=2.0 * dx)
+    if not periodic:
+        if edge_order == 1:
+            _set(t, 0, DIFF, 0, 2, divisor=dx)
+            _set(t, n - 1, DIFF, -1, 2, divisor=dx)
+        else:
+            _set(t, 0, SUM, 0, 3, weights=(-1.5 / dx, 2.0 / dx, -0.5 / dx))
+            _set(t, n - 1, SUM, -2, 3, weights=(0.5 / dx, -2.0 / dx, 1.5 / dx))
+    return _rules(n, t)
+
+
+def _numpy_nonuniform(n: int, d: np.ndarray, edge_order: int, periodic: bool,
+                      data: np.dtype[Any]) -> AxisRules:  # fmt: skip
+    """numpy's formulas for coordinate steps ``d`` (``n + 1`` of them when periodic)."""
+    dx1, dx2 = d[:-1], d[1:]
+    a = -(dx2) / (dx1 * (dx1 + dx2))
+    b = (dx2 - dx1) / (dx1 * dx2)
+    c = dx1 / (dx2 * (dx1 + dx2))
+    t = _table(n, 3, compute_dtype(data, a))
+    inner = slice(None) if periodic else slice(1, n - 1)
+    _set(t, inner, SUM, -1, 3, weights=(a, b, c))
+    if periodic:
+        return _rules(n, t)
+    if edge_order == 1:
+        _set(t, 0, DIFF, 0, 2, divisor=d[0])
+        _set(t, n - 1, DIFF, -1, 2, divisor=d[-1])
+        return _rules(n, t)
+    dx1, dx2 = d[0], d[1]
+    first = (
+        -(2.0 * dx1 + dx2) / (dx1 * (dx1 + dx2)),
+        (dx1 + dx2) / (dx1 * dx2),
+        -dx1 / (dx2 * (dx1 + dx2)),
+    )
+    dx1, dx2 = d[-2], d[-1]
+    last = (
+        (dx2) / (dx1 * (dx1 + dx2)),
+        -(dx2 + dx1) / (dx1 * dx2),
+        (2.0 * dx2 + dx1) / (dx2 * (dx1 + dx2)),
+    )
+    _set(t, 0, SUM, 0, 3, weights=first)
+    _set(t, n - 1, SUM, -2, 3, weights=last)
+    return _rules(n, t)
+
+
+def _fornberg_rules(layout: Layout, spec: StencilSpec, x: np.ndarray | None, h: Any,
+                    reach: int, data: np.dtype[Any]) -> AxisRules:  # fmt: skip
+    """Fornberg weights for every point: on the unit grid scaled by ``h ** order``
+    (uniform), or on the coordinate ``x`` (extended by ``reach`` points when periodic)."""
+    n = layout.n
+    t = _table(n, max(layout.center[1], layout.side), compute_dtype(data, np.float64(1.0)))
+    shapes = [layout.reads(g) for g in range(n)]
+    for (off, width), idx in _group(shapes).items():
+        _set(t, idx, SUM, off, width)
+        if x is None:
+            w = fornberg(np.arange(off, off + width, dtype=np.float64), spec.order)
+            t["weights"][:width, idx] = (w / float(h) ** spec.order)[:, None]
+            continue
+        g = np.asarray(idx) + reach
+        nodes = x[g[:, None] + off + np.arange(width)] - x[g][:, None]
+        # weights on nodes scaled to unit size, for conditioning, then scaled back
+        scale = np.abs(nodes).max(axis=1)
+        w = fornberg(nodes / scale[:, None], spec.order) / scale[:, None] ** spec.order
+        t["weights"][:width, idx] = w.T
+    return _rules(n, t)
+
+
+def _group(shapes: list[tuple[int, int]]) -> dict[tuple[int, int], list[int]]:
+    out: dict[tuple[int, int], list[int]] = {}
+    for g, s in enumerate(shapes):
+        out.setdefault(s, []).append(g)
+    return out
+
+
+def axis_rules(
+    n: int,
+    spacing: Any,
+    spec: StencilSpec,
+    data: np.dtype[Any],
+    periodic: bool = False,
+    period: Any = None,
+    label: str = "coordinate",
+) -> AxisRules:
+    """Build the rules of one axis of ``n`` points.
+
+    Parameters
+    ----------
+    n : int
+        Length of the axis (at least the spec's layout's ``min_points``).
+    spacing : scalar or 1-D numpy array
+        A uniform step, or the coordinate of every point (length ``n``).
+    spec : StencilSpec
+        Derivative order, accuracy and (for numpy's gradient) edge order.
+    data : numpy.dtype
+        The dtype the kernels will compute on (integers already float64).
+    periodic, period : bool, scalar
+        Wrap round; ``period`` is needed with a coordinate.
+    label : str
+        How error messages name the coordinate.
+
+    Examples
+    --------
+    >>> r = axis_rules(5, 0.5, StencilSpec(edge_order=1), np.dtype(np.float64))
+    >>> r.segments()  # (first, stop, form, offset, width): DIFF is 1
+    [(0, 1, 1, 0, 2), (1, 4, 1, -1, 3), (4, 5, 1, -1, 2)]
+    >>> r = axis_rules(4, np.array([0.0, 1.0, 3.0, 6.0]), StencilSpec(), np.dtype(np.float64))
+    >>> r.weights[:, 1]  # weights of x[0], x[1], x[2] for the derivative at x[1]
+    array([-0.66666667,  0.5       ,  0.16666667])
+    """
+    data = np.dtype(data)
+    if np.ndim(spacing) == 0:
+        layout = spec.layout(n, periodic, True)
+        if spec.is_numpy:
+            return _numpy_uniform(n, spacing, spec.edge_order, periodic, data)
+        return _fornberg_rules(layout, spec, None, spacing, 0, data)
+    x = _as_float_coordinate(np.asarray(spacing))
+    check_coordinate(x, label, strict=not spec.is_numpy)
+    reach = 0
+    if periodic:
+        reach = max(max(-lay.center[0], sum(lay.center) - 1) for lay in spec.layouts(n, True, None))
+        x = periodic_extension(x, period, reach)
+        check_coordinate(x, f"{label} extended by period={period!r}", not spec.is_numpy)
+    d = np.diff(x)
+    if (d == d[0]).all():
+        # numpy reduces an evenly spaced coordinate to its scalar step
+        return axis_rules(n, d[0], spec, data, periodic, None, label)
+    if spec.is_numpy:
+        return _numpy_nonuniform(n, d, spec.edge_order, periodic, data)
+    return _fornberg_rules(spec.layout(n, periodic, False), spec, x, None, reach, data)

@@ -1,0 +1,196 @@
+"""Block kernels: one block and the halo planes beside it -> every requested output.
+
+:func:`block_derivatives` is the one entry point for every executor (in-memory arrays,
+dask tasks, the Zarr stream).  Plain numpy blocks of real or complex floats (integers
+become float64) go to the numba kernel (:mod:`bigrad.kernels.numba`), everything else
+(float16, time deltas, masked arrays and other subclasses, duck arrays) to the numpy
+reference (:mod:`bigrad.kernels.numpy`); both give identical numbers.
+``BIGRAD_ENGINE=numpy`` (or ``numba``) forces one path.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Sequence
+from typing import Any, Literal
+
+import numpy as np
+
+from bigrad.core.weights import AxisRules, StencilSpec, axis_rules
+from bigrad.kernels import numpy as _reference
+
+__all__ = [
+    "ENGINES",
+    "as_computable",
+    "block_derivatives",
+    "computable_dtype",
+    "preload",
+    "resolve_engine",
+    "result_dtype",
+]
+
+Engine = Literal["auto", "numba", "numpy"]
+#: accepted values of ``engine`` and of the ``BIGRAD_ENGINE`` environment variable
+ENGINES: tuple[Engine, ...] = ("auto", "numba", "numpy")
+
+
+def result_dtype(dtype: np.dtype[Any]) -> np.dtype[Any]:
+    """The dtype ``np.gradient`` returns for input of ``dtype``."""
+    dtype = np.dtype(dtype)
+    if dtype.kind == "M":
+        return np.dtype(dtype.str.replace("M8", "m8"))
+    if dtype.kind in "mfc":
+        return dtype
+    return np.dtype(np.float64)
+
+
+def computable_dtype(dtype: np.dtype[Any]) -> np.dtype[Any]:
+    """The dtype numpy differences data of ``dtype`` in: integers as float64, datetimes
+    as time deltas."""
+    dtype = np.dtype(dtype)
+    if dtype.kind in "iu":
+        return np.dtype(np.float64)
+    if dtype.kind == "M":
+        return result_dtype(dtype)
+    return dtype
+
+
+def as_computable(a: Any) -> Any:
+    """The array numpy differences: integers as float64, datetimes as timedeltas."""
+    kind = a.dtype.kind
+    if kind in "iu":
+        return a.astype(np.float64)
+    if kind == "M":
+        return a.view(result_dtype(a.dtype))
+    return a
+
+
+def resolve_engine(engine: str | None = None) -> Engine:
+    """``engine``, or ``BIGRAD_ENGINE`` when None (default ``"auto"``), checked.
+
+    ``"auto"`` and ``"numba"`` use the numba kernel where it applies; ``"numpy"`` the
+    reference kernel always.
+    """
+    name = engine if engine is not None else os.environ.get("BIGRAD_ENGINE", "auto")
+    for known in ENGINES:
+        if name == known:
+            return known
+    raise ValueError(f"engine must be one of {ENGINES}, got {name!r}")
+
+
+def _numba_applies(f: Any, halos: Sequence[tuple[Any, Any]], rules: Sequence[AxisRules],
+                   outs: Sequence[Any]) -> bool:  # fmt: skip
+    # subclasses (masked arrays, matrices) and duck arrays keep their own semantics
+    arrays = [f, *outs, *(h for pair in halos for h in pair)]
+    if not all(type(a) is np.ndarray for a in arrays):
+        return False
+    from bigrad.kernels import numba as _numba
+
+    return (
+        f.dtype.str[1:] in _numba.SUPPORTED
+        and len({r.dtype for r in rules}) == 1
+        and f.flags.c_contiguous
+        and all(o.flags.c_contiguous for o in outs)
+    )
+
+
+def _c_order(f: Any, halos: Sequence[tuple[Any, Any]], axes: Sequence[int], outs: list[Any]) -> Any:
+    """A Fortran-ordered block and its outputs seen transposed (C order), else as is."""
+    fortran = type(f) is np.ndarray and f.ndim > 1 and not f.flags.c_contiguous
+    if (
+        fortran
+        and f.flags.f_contiguous
+        and all(type(o) is np.ndarray and o.flags.f_contiguous for o in outs)
+    ):
+        t = [(lo.T, hi.T) for lo, hi in halos]
+        return f.T, t, [f.ndim - 1 - a for a in axes], [o.T for o in outs]
+    return f, halos, axes, outs
+
+
+def block_derivatives(
+    f: Any,
+    halos: Sequence[tuple[Any, Any]],
+    rules: Sequence[AxisRules],
+    axes: Sequence[int],
+    *,
+    add: bool = False,
+    engine: str | None = None,
+    parallel: bool = True,
+    out: Sequence[Any] | None = None,
+) -> list[Any]:
+    """Differentiate one block along each of ``axes``.
+
+    Parameters
+    ----------
+    f : array
+        The block, as stored (integers and datetimes are converted here).
+    halos : sequence of (lo, hi)
+        For each axis, the planes just before and just after the block along it.
+    rules : sequence of AxisRules
+        For each axis, its rules restricted to this block's points.
+    axes : sequence of int
+        The axes to differentiate along (an axis may repeat with other rules).
+    add : bool, optional
+        Return the sum of the components (added in ``axes`` order) instead of each.
+    engine : {"auto", "numba", "numpy"}, optional
+        Which kernel to use (see :func:`resolve_engine`); ``BIGRAD_ENGINE`` by default.
+    parallel : bool, optional
+        Let the numba kernel use all of numba's threads.  Off inside dask tasks.
+    out : sequence of arrays, optional
+        Arrays shaped like ``f`` and of dtype :func:`result_dtype` to write into.
+
+    Returns
+    -------
+    list of arrays
+        One array shaped like ``f`` per axis (one in all with ``add``), of dtype
+        :func:`result_dtype`.
+    """
+    otype = result_dtype(f.dtype)
+    n_out = 1 if add else len(axes)
+    if out is not None:
+        _check_out(f, n_out, otype, out)
+        outs = list(out)
+    else:
+        outs = [np.empty_like(f, dtype=otype) for _ in range(n_out)]
+    index = [0] * len(axes) if add else list(range(len(axes)))
+    adds = [add and c > 0 for c in range(len(axes))]
+    x = as_computable(f)
+    if x.size == 0:
+        return outs
+    if type(x) is np.ndarray and not (x.flags.c_contiguous or x.flags.f_contiguous):
+        x = np.ascontiguousarray(x)  # a strided view: one copy, then one fast pass
+    halos = [(as_computable(lo), as_computable(hi)) for lo, hi in halos]
+    xc, hc, ac, oc = _c_order(x, halos, axes, outs)
+    if resolve_engine(engine) != "numpy" and _numba_applies(xc, hc, rules, oc):
+        from bigrad.kernels import numba as _numba
+
+        _numba.apply_block(xc, hc, rules, ac, oc, index, adds, parallel)
+        return outs
+    for axis, (lo, hi), r, i, a in zip(axes, halos, rules, index, adds, strict=True):
+        _reference.apply_axis(x, lo, hi, axis, r, outs[i], a)
+    return outs
+
+
+def _check_out(f: Any, n_out: int, otype: np.dtype[Any], out: Sequence[Any]) -> None:
+    if len(out) != n_out:
+        raise ValueError(f"out has {len(out)} arrays for {n_out} outputs; give one per output")
+    for o in out:
+        if o.shape != f.shape or o.dtype != otype:
+            raise ValueError(
+                f"out arrays must have the block's shape {f.shape} and dtype {otype}, "
+                f"got {o.shape} {o.dtype}"
+            )
+
+
+def preload(dtype: Any, ndim: int) -> None:
+    """Load (or compile) the kernel that blocks of ``dtype`` and ``ndim`` will use one
+    axis at a time (as the Zarr stream does), with coordinate-derived rules.
+
+    Run in a thread of its own, loading overlaps with a job's set-up and first reads
+    instead of stalling the first block.
+    """
+    f = np.zeros((4,) * ndim, dtype=dtype)
+    rules = axis_rules(4, np.float64(1.0), StencilSpec(), computable_dtype(f.dtype))
+    for axis in range(ndim):
+        empty = f[(slice(None),) * axis + (slice(0, 0),)]
+        block_derivatives(f, [(empty, empty)], [rules], [axis], parallel=False)

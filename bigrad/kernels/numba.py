@@ -1,0 +1,314 @@
+"""The numba kernel: a block, its halo planes and per-axis rule tables -> every output,
+in one pass over the block.
+
+One design for every stencil: the block is seen as 2-D ``(n0, R)``, C-contiguous, and
+taken one plane ``i0`` of its first axis at a time (planes in parallel with ``prange``
+for in-memory arrays).  For each plane every component is computed while the plane is
+in cache: along the first axis from whole neighbouring planes, along any other axis
+``a`` with the plane seen as ``(P, n_a, Q)``.  Rows of ``Q`` points (or, along the last
+axis, runs of points) are combined with the rules' weights in plain loops that LLVM
+vectorises; points whose stencil reaches past the block read the halo planes instead.
+
+The arithmetic is :mod:`bigrad.core.weights`' (a ``DIFF`` in the data's dtype divided
+in the compute dtype, a ``SUM`` of products in the compute dtype, left to right), the
+same as the numpy reference kernel's, so the two give identical numbers.
+
+Compilation is lazy, per dtype and number of outputs, and cached on disk.
+"""
+
+from __future__ import annotations
+
+import sys
+import threading
+from collections.abc import Sequence
+from typing import Any
+
+import numba
+import numpy as np
+from numba import prange
+
+from bigrad.core.weights import DIFF, AxisRules
+
+__all__ = ["SUPPORTED", "apply_block"]
+
+#: data dtypes (after integers become float64) the kernel compiles for; others go to numpy
+#: (complex among them: numba's complex arithmetic is not numpy's to the last bit)
+SUPPORTED = frozenset({"f4", "f8"})
+
+# comp columns: what each component is and where its pieces lie in the packed arrays
+_AXIS0, _P, _N, _Q, _LO, _L, _HI, _H, _OUT, _ADD, _SEG0, _SEG1 = range(12)
+
+
+_njit = numba.njit(cache=True, nogil=True)
+
+
+@_njit
+def _plane(x, hbuf, comp, seg, weights, divisor, outs, i0):  # type: ignore[no-untyped-def]
+    acc = np.empty(x.shape[1], dtype=weights.dtype)
+    for c in range(comp.shape[0]):
+        _component(x, hbuf, comp[c], seg, weights[c], divisor[c], outs[comp[c, _OUT]], i0, acc)
+
+
+# one thread per call inside dask tasks (dask runs blocks side by side, and numba's
+# threading layer must not be entered from several threads at once); planes in
+# parallel for in-memory arrays
+@_njit
+def _serial(x, hbuf, comp, seg, weights, divisor, outs):  # type: ignore[no-untyped-def]
+    for i0 in range(x.shape[0]):
+        _plane(x, hbuf, comp, seg, weights, divisor, outs, i0)
+
+
+@numba.njit(cache=True, nogil=True, parallel=True)
+def _parallel(x, hbuf, comp, seg, weights, divisor, outs):  # type: ignore[no-untyped-def]
+    for i0 in prange(x.shape[0]):
+        _plane(x, hbuf, comp, seg, weights, divisor, outs, i0)
+
+
+@_njit
+def _component(x, hbuf, cm, seg, w, d, out, i0, acc):  # type: ignore[no-untyped-def]
+    n0, r = x.shape
+    p_, n, q_, nl, nh = cm[_P], cm[_N], cm[_Q], cm[_L], cm[_H]
+    add = cm[_ADD] != 0
+    if cm[_AXIS0]:
+        # along the first axis: only point i0, from whole planes
+        xv = x.reshape((1, n0, r))
+        lo = hbuf[cm[_LO] : cm[_LO] + nl * r].reshape((1, nl, r))
+        hi = hbuf[cm[_HI] : cm[_HI] + nh * r].reshape((1, nh, r))
+        ov = out.reshape((1, n0, r))
+        for s in range(cm[_SEG0], cm[_SEG1]):
+            if seg[s, 0] <= i0 < seg[s, 1]:
+                _rows(xv, lo, hi, 0, i0, i0 + 1, seg[s], w, d, acc, ov[0], add)
+        return
+    size_lo, size_hi = p_ * nl * q_, p_ * nh * q_
+    lo_flat = hbuf[cm[_LO] + i0 * size_lo : cm[_LO] + (i0 + 1) * size_lo]
+    hi_flat = hbuf[cm[_HI] + i0 * size_hi : cm[_HI] + (i0 + 1) * size_hi]
+    if q_ == 1:
+        xl = x[i0].reshape((p_, n))
+        lol, hil, ol = (
+            lo_flat.reshape((p_, nl)),
+            hi_flat.reshape((p_, nh)),
+            out[i0].reshape((p_, n)),
+        )
+        for s in range(cm[_SEG0], cm[_SEG1]):
+            _lines(xl, lol, hil, seg[s], w, d, acc, ol, add)
+        return
+    xv = x[i0].reshape((p_, n, q_))
+    lo, hi = lo_flat.reshape((p_, nl, q_)), hi_flat.reshape((p_, nh, q_))
+    ov = out[i0].reshape((p_, n, q_))
+    for p in range(p_):
+        for s in range(cm[_SEG0], cm[_SEG1]):
+            _rows(xv, lo, hi, p, seg[s, 0], seg[s, 1], seg[s], w, d, acc, ov[p], add)
+
+
+@_njit
+def _row(xv, lo, hi, p, j):  # type: ignore[no-untyped-def]
+    n = xv.shape[1]
+    if j < 0:
+        return lo[p, lo.shape[1] + j]
+    if j >= n:
+        return hi[p, j - n]
+    return xv[p, j]
+
+
+#: values of a row combined at a time: the accumulator stays in the first-level cache
+_BLOCK = 1024
+
+
+@_njit
+def _rows(xv, lo, hi, p, i_first, i_stop, sg, w, d, acc, ov, add):  # type: ignore[no-untyped-def]
+    """Points ``[i_first, i_stop)`` of slab ``p``: rows of ``Q`` values combined."""
+    form, off, width = sg[2], sg[3], sg[4]
+    q_ = ov.shape[1]
+    for i in range(i_first, i_stop):
+        orow = ov[i]
+        if form == DIFF:
+            first, last = _row(xv, lo, hi, p, i + off), _row(xv, lo, hi, p, i + off + width - 1)
+            div = d[i]
+            if not add:
+                for q in range(q_):
+                    orow[q] = (last[q] - first[q]) / div
+                continue
+            for q in range(q_):
+                acc[q] = (last[q] - first[q]) / div
+            _put(orow, acc[:q_], add)
+            continue
+        for q0 in range(0, q_, _BLOCK):
+            q1 = min(q_, q0 + _BLOCK)
+            buf = acc[: q1 - q0]
+            src, wk = _row(xv, lo, hi, p, i + off)[q0:q1], w[0, i]
+            for q in range(q1 - q0):
+                buf[q] = wk * src[q]
+            for k in range(1, width):
+                src, wk = _row(xv, lo, hi, p, i + off + k)[q0:q1], w[k, i]
+                for q in range(q1 - q0):
+                    buf[q] = buf[q] + wk * src[q]
+            _put(orow[q0:q1], buf, add)
+
+
+@_njit
+def _put(orow, acc, add):  # type: ignore[no-untyped-def]
+    if add:
+        for q in range(orow.shape[0]):
+            orow[q] = orow[q] + acc[q]
+    else:
+        for q in range(orow.shape[0]):
+            orow[q] = acc[q]
+
+
+@_njit
+def _at(xr, lo, hi, j):  # type: ignore[no-untyped-def]
+    n = xr.shape[0]
+    if j < 0:
+        return lo[lo.shape[0] + j]
+    if j >= n:
+        return hi[j - n]
+    return xr[j]
+
+
+@_njit
+def _line_point(xr, lo, hi, i, form, off, width, w, d):  # type: ignore[no-untyped-def]
+    if form == DIFF:
+        return (_at(xr, lo, hi, i + off + width - 1) - _at(xr, lo, hi, i + off)) / d[i]
+    v = w[0, i] * _at(xr, lo, hi, i + off)
+    for k in range(1, width):
+        v = v + w[k, i] * _at(xr, lo, hi, i + off + k)
+    return v
+
+
+@_njit
+def _lines(x2, lo2, hi2, sg, w, d, acc, o2, add):  # type: ignore[no-untyped-def]
+    """One segment of every line along the last axis (contiguous points)."""
+    first, stop, form, off, width = sg[0], sg[1], sg[2], sg[3], sg[4]
+    n = x2.shape[1]
+    # [a, b): the points whose stencil lies inside the line; loops over slices from 0,
+    # indices LLVM knows are in range, so that it vectorises them
+    a, b = max(first, -off), min(stop, n - off - width + 1)
+    if a >= b:
+        a = b = stop
+    m = b - a
+    for p in range(x2.shape[0]):
+        xr, orow = x2[p], o2[p]
+        if m and form == DIFF and not add:
+            hi_, lo_ = xr[a + off + width - 1 : b + off + width - 1], xr[a + off : b + off]
+            dv, ob = d[a:b], orow[a:b]
+            for j in range(m):
+                ob[j] = (hi_[j] - lo_[j]) / dv[j]
+        elif m:
+            _fast_line(xr, a, b, form, off, width, w, d, acc[:m])
+            _put(orow[a:b], acc[:m], add)
+        for i in range(first, a):
+            v = _line_point(xr, lo2[p], hi2[p], i, form, off, width, w, d)
+            orow[i] = orow[i] + v if add else v
+        for i in range(b, stop):
+            v = _line_point(xr, lo2[p], hi2[p], i, form, off, width, w, d)
+            orow[i] = orow[i] + v if add else v
+
+
+@_njit
+def _fast_line(xr, a, b, form, off, width, w, d, out):  # type: ignore[no-untyped-def]
+    m = b - a
+    if form == DIFF:
+        hi_, lo_, dv = xr[a + off + width - 1 : b + off + width - 1], xr[a + off : b + off], d[a:b]
+        for j in range(m):
+            out[j] = (hi_[j] - lo_[j]) / dv[j]
+        return
+    src, wk = xr[a + off : b + off], w[0, a:b]
+    for j in range(m):
+        out[j] = wk[j] * src[j]
+    for k in range(1, width):
+        src, wk = xr[a + off + k : b + off + k], w[k, a:b]
+        for j in range(m):
+            out[j] = out[j] + wk[j] * src[j]
+
+
+_announced: set[str] = set()
+_lock = threading.Lock()
+
+
+def _pack(
+    x: np.ndarray,
+    halos: Sequence[tuple[np.ndarray, np.ndarray]],
+    rules: Sequence[AxisRules],
+    axes: Sequence[int],
+    out_index: Sequence[int],
+    add: Sequence[bool],
+) -> tuple[np.ndarray, ...]:
+    """The arrays the kernel takes: halos in one buffer, rules padded to one table."""
+    shape = x.shape
+    ctype = rules[0].dtype
+    nmax = max(len(r.form) for r in rules)
+    kmax = max(r.weights.shape[0] for r in rules)
+    comp = np.zeros((len(axes), 12), dtype=np.int64)
+    weights = np.zeros((len(axes), kmax, nmax), dtype=ctype)
+    divisor = np.ones((len(axes), nmax), dtype=ctype)
+    parts: list[np.ndarray] = []
+    segs: list[tuple[int, int, int, int, int]] = []
+    used = 0
+    for c, (axis, (lo, hi), r) in enumerate(zip(axes, halos, rules, strict=True)):
+        p_ = int(np.prod(shape[1:axis])) if axis else 1
+        q_ = int(np.prod(shape[axis + 1 :])) if axis else int(np.prod(shape[1:]))
+        starts = []
+        for h in (lo, hi):
+            starts.append(used)
+            flat = np.ascontiguousarray(h, dtype=x.dtype).reshape(-1)
+            parts.append(flat)
+            used += flat.size
+        found = r.segments()
+        comp[c] = (axis == 0, p_, shape[axis], q_, starts[0], lo.shape[axis], starts[1],
+                   hi.shape[axis], out_index[c], add[c], len(segs), len(segs) + len(found))  # fmt: skip
+        segs.extend(found)
+        weights[c, : r.weights.shape[0], : r.weights.shape[1]] = r.weights
+        divisor[c, : len(r.divisor)] = r.divisor
+    hbuf = np.concatenate(parts) if parts else np.empty(0, x.dtype)
+    seg = np.array(segs, dtype=np.int64).reshape(-1, 5)
+    return hbuf, comp, seg, weights, divisor
+
+
+def apply_block(
+    f: np.ndarray,
+    halos: Sequence[tuple[np.ndarray, np.ndarray]],
+    rules: Sequence[AxisRules],
+    axes: Sequence[int],
+    outs: Sequence[np.ndarray],
+    out_index: Sequence[int],
+    add: Sequence[bool],
+    parallel: bool,
+) -> None:
+    """Compute every component of C-contiguous block ``f`` into ``outs`` in one pass.
+
+    Component ``c`` (along ``axes[c]`` with ``rules[c]`` and halo ``halos[c]``) goes
+    to ``outs[out_index[c]]``, added to it where ``add[c]``; all rules share one
+    compute dtype.
+    """
+    if f.ndim == 1:
+        f = f.reshape(1, -1)
+        halos = [(lo.reshape(1, -1), hi.reshape(1, -1)) for lo, hi in halos]
+        axes = [a + 1 for a in axes]
+    hbuf, comp, seg, weights, divisor = _pack(f, halos, rules, axes, out_index, add)
+    x2 = f.reshape(f.shape[0], -1)
+    o2 = tuple(o.reshape(x2.shape) for o in outs)
+    kernel = _parallel if parallel else _serial
+    args = (x2, hbuf, comp, seg, weights, divisor, o2)
+    _compile(kernel, args)
+    kernel(*args)
+
+
+def _compile(kernel: Any, args: tuple[Any, ...]) -> None:
+    """Load or compile the kernel for these argument types, saying so on stderr once
+    per dtype when that takes long (a first use with an empty cache)."""
+    sig = tuple(numba.typeof(a) for a in args)
+    if sig in kernel.overloads:
+        return
+    with _lock:
+        name = f"{args[0].dtype}"
+        timer = None
+        if name not in _announced:
+            _announced.add(name)
+            message = f"bigrad: compiling kernels for {name} data (first use, once)\n"
+            timer = threading.Timer(1.0, lambda: sys.stderr.write(message))
+            timer.start()
+        try:
+            kernel.compile(sig)
+        finally:
+            if timer is not None:
+                timer.cancel()

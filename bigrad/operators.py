@@ -1,0 +1,281 @@
+"""Array functions: ``gradient``, ``derivative`` and ``laplacian`` of numpy and dask arrays.
+
+This module takes and returns arrays only, never xarray objects (the accessor in
+:mod:`bigrad.accessor` does the name and coordinate bookkeeping).  Every operator is
+a :class:`~bigrad.core.args.GradientArgs` (axes, spacings, stencil, periodic axes) and
+whether its components are summed; :func:`prepare` turns that into a halo plan and
+per-axis rules, which every executor (in memory here, :mod:`bigrad.dask`, the Zarr
+stream) runs the same way.
+"""
+
+from __future__ import annotations
+
+import functools
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from bigrad.core.args import GradientArgs, check_spec, is_dask, parse_args
+from bigrad.core.blocks import extract_faces, halos_from_faces
+from bigrad.core.plan import GradientPlan, plan_gradient
+from bigrad.core.weights import AxisRules, axis_rules
+from bigrad.kernels import block_derivatives, computable_dtype
+
+__all__ = ["derivative", "gradient", "laplacian", "prepare"]
+
+
+def prepare(
+    args: GradientArgs, shape: tuple[int, ...], chunks: Sequence[Sequence[int]],
+    dtype: np.dtype[Any], eager: bool = True,
+) -> tuple[GradientPlan, list[Any]]:  # fmt: skip
+    """The halo plan and, per axis, its :class:`AxisRules` (or, for a lazy coordinate
+    when not ``eager``, the coordinate and the function that makes its rules)."""
+    layouts = {
+        a: args.spec.layouts(shape[a], a in args.periodic, args.uniform(i))
+        for i, a in enumerate(args.axes)
+    }
+    plan = plan_gradient(shape, chunks, layouts)
+    rules: list[Any] = []
+    for axis, spacing in zip(args.axes, args.spacings, strict=True):
+        build = functools.partial(
+            axis_rules,
+            shape[axis],
+            spec=args.spec,
+            data=computable_dtype(dtype),
+            periodic=axis in args.periodic,
+            period=args.periods.get(axis),
+            label=f"coordinate for axis {axis}",
+        )
+        if is_dask(spacing) and not eager:
+            rules.append((spacing, build))
+        else:
+            rules.append(build(np.asarray(spacing) if is_dask(spacing) else spacing))
+    return plan, rules
+
+
+def _in_memory(f: np.ndarray, plan: GradientPlan, rules: list[AxisRules], add: bool) -> list[Any]:
+    # the whole array is one block; only periodic axes have a halo, taken from its ends
+    whole = (0,) * f.ndim
+    bundles = [extract_faces(f, plan.faces(whole))]
+    lo = [[(0, p.first, p.count) for p in ap.lo[0]] for ap in plan.axes]
+    hi = [[(0, p.first, p.count) for p in ap.hi[0]] for ap in plan.axes]
+    axes = [ap.axis for ap in plan.axes]
+    halos = halos_from_faces(f, axes, lo, hi, bundles)
+    return block_derivatives(f, halos, rules, axes, add=add)
+
+
+def _run(f: Any, args_of: Any, add: bool = False) -> list[Any]:
+    """Check the arguments (``args_of(shape, dtype)``), plan, and execute."""
+    lazy = is_dask(f)
+    if not lazy:
+        f = np.asanyarray(f)
+    args = args_of(f.shape, f.dtype)
+    if lazy:
+        if any(np.isnan(c) for cs in f.chunks for c in cs):
+            raise ValueError("f has unknown chunk sizes; call f.compute_chunk_sizes() first")
+        chunks = f.chunks
+    else:
+        chunks = tuple((n,) for n in f.shape)
+    plan, rules = prepare(args, f.shape, chunks, f.dtype, eager=not lazy)
+    if not args.axes:
+        return []
+    if lazy:
+        from bigrad.dask import derivatives_graph
+
+        return derivatives_graph(f, plan, rules, add)
+    return _in_memory(f, plan, rules, add)
+
+
+def gradient(
+    f: Any,
+    *varargs: Any,
+    axis: int | tuple[int, ...] | None = None,
+    edge_order: int = 1,
+    periodic: bool | int | tuple[int, ...] = False,
+    period: float | dict[int, float] | None = None,
+) -> Any:
+    """Return the gradient of an N-dimensional array, as ``np.gradient`` does.
+
+    Second-order central differences in the interior, first- or second-order one-sided
+    differences at the ends, or wrap-around central differences on periodic axes.  The
+    numbers are numpy's, bit for bit.  A dask array is differentiated lazily, chunk by
+    chunk, each chunk reading only thin faces of its neighbours; the result has the
+    input's chunks.
+
+    Parameters
+    ----------
+    f : array_like or dask.array.Array
+        Samples of a function.  Integers give float64; float16/32/64, complex,
+        datetime64 (giving timedelta64) and timedelta64 keep numpy's result dtype.
+    *varargs : scalar or 1-D array, optional
+        Spacing: none (unit spacing), one scalar for all axes, or one scalar or
+        coordinate array (numpy or dask, possibly non-uniform) per axis in ``axis``.
+    axis : None, int or tuple of int, optional
+        Axes to differentiate along (negative counts from the end); all by default.
+    edge_order : {1, 2}, optional
+        Accuracy of the one-sided differences at the ends of non-periodic axes.
+    periodic : bool, int or tuple of int, optional
+        Axes that wrap round (``True``: all of ``axis``), such as longitude.  A periodic
+        axis uses central differences at both ends; ``edge_order`` does not apply.
+    period : float or dict of {int: float}, optional
+        Length of the period of periodic axes that have a coordinate array, e.g.
+        ``360.0`` for longitude in degrees; one number for all, or per axis.  With a
+        scalar spacing the period is implied and may be left out.
+
+    Returns
+    -------
+    ndarray or dask.array.Array, or tuple of them
+        One array per axis (a tuple when there are several), of the input's kind.
+
+    Raises
+    ------
+    ValueError, TypeError
+        For invalid arguments, before any work starts.  Values of a lazy (dask)
+        coordinate are checked when its rules are computed.
+
+    See Also
+    --------
+    numpy.gradient, dask.array.gradient, derivative
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import bigrad
+    >>> f = np.array([1.0, 2.0, 4.0, 7.0, 11.0])
+    >>> bigrad.gradient(f)
+    array([1. , 1.5, 2.5, 3.5, 4. ])
+    >>> bigrad.gradient(f, periodic=True)
+    array([-4.5,  1.5,  2.5,  3.5, -3. ])
+
+    A dask array keeps its chunks, even chunks of one element:
+
+    >>> import dask.array as da
+    >>> d = bigrad.gradient(da.from_array(f, chunks=(1, 3, 1)), edge_order=2)
+    >>> d.chunks, d.compute()
+    (((1, 3, 1),), array([0.5, 1.5, 2.5, 3.5, 4.5]))
+    """
+    spec = check_spec(edge_order=edge_order)
+
+    def args_of(shape: tuple[int, ...], dtype: np.dtype[Any]) -> GradientArgs:
+        return parse_args(shape, dtype, varargs, axis, spec, periodic, period)
+
+    outs = _run(f, args_of)
+    return outs[0] if len(outs) == 1 else tuple(outs)
+
+
+def derivative(
+    f: Any,
+    spacing: Any = None,
+    *,
+    axis: int = -1,
+    order: int = 1,
+    accuracy: int = 2,
+    periodic: bool = False,
+    period: float | None = None,
+) -> Any:
+    """Return the derivative of ``order`` along one axis, to ``accuracy``.
+
+    Central differences inside, one-sided differences of the same accuracy at the ends
+    (findiff's stencils on uniform grids), or wrap-around central differences on a
+    periodic axis.  On a non-uniform coordinate every point uses ``order + accuracy``
+    points, so it is exact for polynomials of degree ``order + accuracy - 1``.
+    ``order=1, accuracy=2`` is ``np.gradient(f, spacing, axis=axis, edge_order=2)``,
+    bit for bit.
+
+    Parameters
+    ----------
+    f : array_like or dask.array.Array
+        Samples of a function.
+    spacing : scalar or 1-D array, optional
+        The step (default 1) or the coordinate of every point along ``axis``.
+    axis : int, optional
+        The axis to differentiate along.
+    order : {1, 2}, optional
+        The derivative's order.
+    accuracy : {2, 4, 6}, optional
+        The order of accuracy of every stencil.
+    periodic : bool, optional
+        Whether the axis wraps round.
+    period : float, optional
+        The period, needed for a periodic axis with a coordinate array.
+
+    Returns
+    -------
+    ndarray or dask.array.Array
+        Of the input's kind, shape (and chunks).
+
+    See Also
+    --------
+    gradient, laplacian
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import bigrad
+    >>> x = np.linspace(0.0, 1.0, 11)
+    >>> bigrad.derivative(x**3, 0.1, order=2, accuracy=4).round(12) + 0.0
+    array([0. , 0.6, 1.2, 1.8, 2.4, 3. , 3.6, 4.2, 4.8, 5.4, 6. ])
+    """
+    spec = check_spec(order, accuracy)
+    varargs = () if spacing is None else (spacing,)
+
+    def args_of(shape: tuple[int, ...], dtype: np.dtype[Any]) -> GradientArgs:
+        return parse_args(shape, dtype, varargs, axis, spec, periodic, period)
+
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
+        raise TypeError(
+            f"axis must be one integer, got {axis!r}; use laplacian or gradient for several"
+        )
+    (out,) = _run(f, args_of)
+    return out
+
+
+def laplacian(
+    f: Any,
+    *varargs: Any,
+    axis: int | tuple[int, ...] | None = None,
+    accuracy: int = 2,
+    periodic: bool | int | tuple[int, ...] = False,
+    period: float | dict[int, float] | None = None,
+) -> Any:
+    """Return the Laplacian: the sum of the second derivatives along ``axis``.
+
+    All second derivatives are computed and summed in one pass over the data (in the
+    order of ``axis``), each with the stencils of :func:`derivative`.
+
+    Parameters
+    ----------
+    f : array_like or dask.array.Array
+        Samples of a function.
+    *varargs : scalar or 1-D array, optional
+        Spacing, as for :func:`gradient`.
+    axis : None, int or tuple of int, optional
+        Axes to sum over; all by default.
+    accuracy : {2, 4, 6}, optional
+        The order of accuracy of every stencil.
+    periodic, period : optional
+        Axes that wrap round and their periods, as for :func:`gradient`.
+
+    Returns
+    -------
+    ndarray or dask.array.Array
+        One array of the input's kind, shape (and chunks).
+
+    Examples
+    --------
+    >>> import numpy as np
+    >>> import bigrad
+    >>> y, x = np.meshgrid(np.arange(5.0), np.arange(6.0), indexing="ij")
+    >>> bigrad.laplacian(x**2 + 3 * y**2).round(12)[0]
+    array([8., 8., 8., 8., 8., 8.])
+    """
+    spec = check_spec(2, accuracy)
+
+    def args_of(shape: tuple[int, ...], dtype: np.dtype[Any]) -> GradientArgs:
+        return parse_args(shape, dtype, varargs, axis, spec, periodic, period)
+
+    outs = _run(f, args_of, add=True)
+    if not outs:
+        raise ValueError("axis is empty; give at least one axis to sum over")
+    return outs[0]
