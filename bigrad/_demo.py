@@ -129,16 +129,16 @@ class DemoSummary:
             "of input (a machine's first run also compiles the kernels, once)",
             f"peak memory {self.peak_rss_bytes / 2**20:.0f} MiB {peak}; blocks read ahead are "
             f"capped at {MEMORY // 2**20} MiB whatever the store's size",
-            f"error against the exact derivatives on {self.days_checked} days (the first and "
-            "last included), relative to each component's largest value; float32 stores T "
-            "to about 1.5e-5 K, and that rounding divided by the step is most of it:",
+            f"error against the exact derivatives on {self.days_checked} days (first and last "
+            "included), relative to each component's largest value;",
+            "most of it is float32's rounding of T (about 1.5e-5 K) divided by the step:",
         ]
         for name, err in self.max_rel_error.items():
             out.append(f"  max error of {name} vs analytic: {err:.1e}  ({_WHY.get(name, '')})")
         worst = max(self.vs_numpy.values(), default=0.0)
         out.append(
-            f"largest difference from np.gradient of the stored data on the same days: "
-            f"{worst:.1e}, relative (bigrad's numbers are numpy's)"
+            f"difference from np.gradient of the stored data on those days: {worst:.1e} "
+            "(bigrad's numbers are numpy's)"
         )
         if self.png:
             out.append(f"quick-look {self.png}")
