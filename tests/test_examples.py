@@ -18,6 +18,7 @@ ARGS = {
     "temperature.py": ["--size", "12"],
     # on a LocalCluster of two worker processes started by the example
     "cluster.py": ["--size", "16"],
+    "resume.py": ["--size", "8"],
 }
 
 
@@ -48,3 +49,8 @@ def test_quickstart_is_accurate() -> None:
 def test_temperature_is_accurate() -> None:
     # at this size a non-periodic (one-sided) seam would err by about 0.03 K/degree
     assert load_example("temperature").main(36) < 0.01
+
+
+def test_resume_is_exact() -> None:
+    # a run stopped half way and resumed holds the values of an uninterrupted run
+    assert load_example("resume").main(8) is True
