@@ -8,6 +8,7 @@ errors (argparse's own), 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 import warnings
 from collections.abc import Sequence
@@ -19,6 +20,8 @@ examples:
   bigrad gradient era5.zarr grads.zarr
   bigrad gradient era5.zarr grads.zarr --var t2m --dim lat --dim lon --periodic lon
   bigrad gradient s3://bucket/in.zarr grads.zarr --edge-order 2 --mode w
+  bigrad gradient era5.zarr d2.zarr --order 2 --accuracy 4 --periodic lon
+  bigrad gradient ocean.zarr grads.zarr --periodic x --period x=4000 --datetime-unit h
   bigrad gradient era5.zarr grads.zarr --mode resume     # after a crash or a kill
   bigrad gradient era5.zarr grads.zarr --scheduler local:4          # 4 worker processes
   bigrad gradient era5.zarr grads.zarr --scheduler tcp://head:8786  # an existing cluster
@@ -100,7 +103,28 @@ def _parser() -> argparse.ArgumentParser:
         "--dim", action="append", dest="dims", metavar="D",
         help="dimension to differentiate along (repeatable; default: all)",
     )  # fmt: skip
-    g.add_argument("--edge-order", type=int, choices=(1, 2), default=1, help="default: 1")
+    g.add_argument(
+        "--edge-order", type=int, choices=(1, 2), default=1,
+        help="accuracy of numpy's one-sided differences at the ends (default: 1)",
+    )  # fmt: skip
+    g.add_argument(
+        "--order", type=int, choices=(1, 2), default=1,
+        help="derivative order: 2 writes d2{var}_d{dim}2 (default: 1)",
+    )  # fmt: skip
+    g.add_argument(
+        "--accuracy", type=int, choices=(2, 4, 6), default=2,
+        help="order of accuracy of the stencils, the ends included (default: 2, numpy's)",
+    )  # fmt: skip
+    g.add_argument(
+        "--period", action="append", type=_period, metavar="DIM=VALUE",
+        help="period of a periodic dimension other than a CF longitude, e.g. x=100 "
+        "(repeatable)",
+    )  # fmt: skip
+    g.add_argument(
+        "--datetime-unit",
+        metavar="UNIT",
+        help="unit of a time coordinate's spacing, e.g. h or D (default: the coordinate's)",
+    )
     g.add_argument(
         "--periodic", action="append", metavar="D",
         help="dimension that wraps round, e.g. lon (repeatable; period 360 for a CF longitude)",
@@ -147,6 +171,20 @@ def _parser() -> argparse.ArgumentParser:
     return parser
 
 
+def _period(text: str) -> tuple[str, float]:
+    """``DIM=VALUE`` of ``--period``."""
+    dim, sep, value = text.partition("=")
+    try:
+        number = float(value)
+    except ValueError:
+        number = float("nan")
+    if not sep or not dim or not math.isfinite(number) or number <= 0:
+        raise argparse.ArgumentTypeError(
+            f"expected DIM=VALUE with a positive number, e.g. lon=360, got {text!r}"
+        )
+    return dim, number
+
+
 def _fail(message: str) -> int:
     print(f"bigrad: error: {message}", file=sys.stderr)
     return 1
@@ -169,6 +207,10 @@ def main(argv: Sequence[str] | None = None) -> int:
                 dims=args.dims,
                 edge_order=args.edge_order,
                 periodic=args.periodic,
+                order=args.order,
+                accuracy=args.accuracy,
+                period=dict(args.period) if args.period else None,
+                datetime_unit=args.datetime_unit,
                 mode=args.mode,
                 progress=show,
                 threads=args.threads,

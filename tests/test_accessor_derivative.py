@@ -92,5 +92,5 @@ def test_bad_arguments_name_the_argument() -> None:
     T = field()
     with pytest.raises(ValueError, match="accuracy must be 2, 4 or 6"):
         T.bigrad.derivative("lat", accuracy=5)
-    with pytest.raises(ValueError, match="'T'.*lat.*too few"):
+    with pytest.raises(ValueError, match=r"'T'.*lat.*too few"):
         T.isel(lat=slice(0, 5)).bigrad.derivative("lat", order=2, accuracy=4)
