@@ -2,8 +2,8 @@
 in one pass over the block.
 
 One design for every stencil: the block is seen as 2-D ``(n0, R)``, C-contiguous, and
-taken one plane ``i0`` of its first axis at a time (planes in parallel with ``prange``
-for in-memory arrays).  For each plane every component is computed while the plane is
+taken one plane ``i0`` of its first axis at a time (runs of planes on a pool of threads
+for in-memory arrays; the kernel releases the GIL).  For each plane every component is computed while the plane is
 in cache: along the first axis from whole neighbouring planes, along any other axis
 ``a`` with the plane seen as ``(P, n_a, Q)``.  Rows of ``Q`` points (or, along the last
 axis, runs of points) are combined with the rules' weights in plain loops that LLVM
@@ -18,14 +18,15 @@ Compilation is lazy, per dtype and number of outputs, and cached on disk.
 
 from __future__ import annotations
 
+import os
 import sys
 import threading
 from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import numba
 import numpy as np
-from numba import prange
 
 from bigrad.core.weights import DIFF, AxisRules
 
@@ -51,18 +52,10 @@ def _plane(x, hbuf, comp, seg, weights, divisor, outs, i0):  # type: ignore[no-u
         _component(x, hbuf, comp[c], seg, weights[c], divisor[c], outs[comp[c, _OUT]], i0, acc)
 
 
-# one thread per call inside dask tasks (dask runs blocks side by side, and numba's
-# threading layer must not be entered from several threads at once); planes in
-# parallel for in-memory arrays
 @_njit
-def _serial(x, hbuf, comp, seg, weights, divisor, outs):  # type: ignore[no-untyped-def]
-    for i0 in range(x.shape[0]):
-        _plane(x, hbuf, comp, seg, weights, divisor, outs, i0)
-
-
-@numba.njit(cache=True, nogil=True, parallel=True)
-def _parallel(x, hbuf, comp, seg, weights, divisor, outs):  # type: ignore[no-untyped-def]
-    for i0 in prange(x.shape[0]):
+def _planes(x, hbuf, comp, seg, weights, divisor, outs, i_first, i_stop):  # type: ignore[no-untyped-def]
+    """Planes ``[i_first, i_stop)`` of every component: the kernel's entry point."""
+    for i0 in range(i_first, i_stop):
         _plane(x, hbuf, comp, seg, weights, divisor, outs, i0)
 
 
@@ -131,6 +124,14 @@ def _rows(xv, lo, hi, p, i_first, i_stop, sg, sl, var, w, d, acc, ov, add):  # t
             for q in range(q_):
                 orow[q] = orow[q] + (last[q] - first[q]) / div
             continue
+        if width == 3 and not add:
+            # numpy's three-point stencils in one pass, same order of operations
+            r0, r1 = _row(xv, lo, hi, p, i + off), _row(xv, lo, hi, p, i + off + 1)
+            r2 = _row(xv, lo, hi, p, i + off + 2)
+            w0, w1, w2 = w[0, col], w[1, col], w[2, col]
+            for q in range(q_):
+                orow[q] = w0 * r0[q] + w1 * r1[q] + w2 * r2[q]
+            continue
         for q0 in range(0, q_, _BLOCK):
             q1 = min(q_, q0 + _BLOCK)
             buf = acc[: q1 - q0]
@@ -196,6 +197,16 @@ def _lines(x2, lo2, hi2, sg, sl, var, w, d, acc, o2, add):  # type: ignore[no-un
             dv = d[sl]
             for j in range(m):
                 ob[j] = (hi_[j] - lo_[j]) / dv
+        elif m and form != DIFF and width == 3 and var and not add:
+            # numpy's non-uniform three-point stencil in one pass, same order of operations
+            s0, s1, s2 = (
+                xr[a + off : b + off],
+                xr[a + off + 1 : b + off + 1],
+                xr[a + off + 2 : b + off + 2],
+            )
+            w0, w1, w2, ob = w[0, a:b], w[1, a:b], w[2, a:b], orow[a:b]
+            for j in range(m):
+                ob[j] = w0[j] * s0[j] + w1[j] * s1[j] + w2[j] * s2[j]
         else:
             for j0 in range(a, b, _BLOCK):
                 j1 = min(b, j0 + _BLOCK)
@@ -237,6 +248,22 @@ def _fast_line(xr, a, b, sl, var, form, off, width, w, d, out):  # type: ignore[
 
 _announced: set[str] = set()
 _lock = threading.Lock()
+_pools: dict[int, ThreadPoolExecutor] = {}
+
+
+def _threads() -> int:
+    """Threads for an in-memory array: ``BIGRAD_THREADS``, else every CPU we may use."""
+    env = os.environ.get("BIGRAD_THREADS")
+    if env:
+        return max(1, int(env))
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
+def _pool(threads: int) -> ThreadPoolExecutor:
+    with _lock:
+        if threads not in _pools:
+            _pools[threads] = ThreadPoolExecutor(threads, thread_name_prefix="bigrad")
+        return _pools[threads]
 
 
 def _pack(
@@ -309,10 +336,19 @@ def apply_block(
     hbuf, comp, seg, weights, divisor = _pack(f, halos, rules, axes, out_index, add)
     x2 = f.reshape(f.shape[0], -1)
     o2 = tuple(o.reshape(x2.shape) for o in outs)
-    kernel = _parallel if parallel else _serial
     args = (x2, hbuf, comp, seg, weights, divisor, o2)
-    _compile(kernel, args)
-    kernel(*args)
+    _compile(_planes, (*args, 0, 0))
+    n0 = x2.shape[0]
+    threads = _threads() if parallel else 1
+    if threads == 1 or n0 == 1:
+        _planes(*args, 0, n0)
+        return
+    # planes handed to threads in many small runs as they ask for them, so that a thread
+    # slowed by its neighbours on the machine does not hold the others up; the kernel
+    # releases the GIL
+    step = max(1, n0 // (8 * threads))
+    runs = [(i, min(n0, i + step)) for i in range(0, n0, step)]
+    list(_pool(threads).map(lambda run: _planes(*args, *run), runs))
 
 
 def _compile(kernel: Any, args: tuple[Any, ...]) -> None:
