@@ -1,4 +1,5 @@
-"""Speed of an all-axes 3-D gradient against the memory-bandwidth floor.
+"""Speed of 3-D derivatives against the memory-bandwidth floor: all-axes gradients,
+derivatives of accuracy 4 and 6 along the last axis, and Laplacians.
 
     LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2 \\
     MALLOC_CONF=dirty_decay_ms:-1,muzzy_decay_ms:-1,oversize_threshold:0 \\
@@ -62,11 +63,22 @@ class Case:
     dtype: str
     uniform: bool
     edge_order: int
+    #: "gradient" (all three axes), "derivative" (first derivative along the last
+    #: axis, to ``accuracy``) or "laplacian" (to ``accuracy``)
+    op: str = "gradient"
+    accuracy: int = 2
 
     @property
     def label(self) -> str:
         kind = "uniform" if self.uniform else "non-uniform"
-        return f"{np.dtype(self.dtype).name} {kind}, edge_order={self.edge_order}"
+        name = np.dtype(self.dtype).name
+        if self.op == "gradient":
+            return f"{name} {kind}, edge_order={self.edge_order}"
+        return f"{name} {kind}, {self.op} acc {self.accuracy}"
+
+    @property
+    def outputs(self) -> int:
+        return 3 if self.op == "gradient" else 1
 
 
 CASES = {
@@ -75,11 +87,14 @@ CASES = {
     "f4-nonuniform-1": Case("f4", False, 1),
     "f4-uniform-2": Case("f4", True, 2),
     "f8-nonuniform-2": Case("f8", False, 2),
+    "f8-uniform-derivative-4": Case("f8", True, 2, "derivative", 4),
+    "f4-nonuniform-derivative-6": Case("f4", False, 2, "derivative", 6),
+    "f8-uniform-laplacian-2": Case("f8", True, 2, "laplacian", 2),
 }
 
+BIGRAD = ("bigrad, numpy input", "bigrad, dask input (persisted)")
 METHODS = (
-    "bigrad, numpy input",
-    "bigrad, dask input (persisted)",
+    *BIGRAD,
     "np.gradient",
     "dask.array.gradient (persisted)",
     "xarray differentiate x3",
@@ -121,7 +136,10 @@ def _coords(inp: Inputs) -> dict[str, np.ndarray]:
 
 
 def _runners(inp: Inputs) -> dict[str, Callable[[], Any]]:
-    x, xd, sp, eo = inp.x, inp.xd, inp.spacings, inp.case.edge_order
+    x, xd, sp, case = inp.x, inp.xd, inp.spacings, inp.case
+    eo = case.edge_order
+    if case.op != "gradient":
+        return _operator_runners(inp)
     xa = xr.DataArray(x, dims=("z", "y", "x"), coords=_coords(inp))
     return {
         METHODS[0]: lambda: bigrad.gradient(x, *sp, edge_order=eo),
@@ -132,16 +150,64 @@ def _runners(inp: Inputs) -> dict[str, Callable[[], Any]]:
     }
 
 
+def _operator_runners(inp: Inputs) -> dict[str, Callable[[], Any]]:
+    """bigrad's derivative or laplacian, and the libraries that compute the same."""
+    x, xd, sp, case = inp.x, inp.xd, inp.spacings, inp.case
+    acc = case.accuracy
+    if case.op == "derivative":
+
+        def ours(v: Any) -> Any:
+            return bigrad.derivative(v, sp[2], axis=-1, accuracy=acc)
+
+    else:
+
+        def ours(v: Any) -> Any:
+            return bigrad.laplacian(v, *sp, accuracy=acc)
+
+    out: dict[str, Callable[[], Any]] = {
+        BIGRAD[0]: lambda: ours(x),
+        BIGRAD[1]: lambda: dask.persist(ours(xd)),
+    }
+    try:
+        import findiff
+    except ImportError:
+        return out
+    if case.op == "derivative":
+        step = sp[2] if case.uniform else None
+        if step is not None:
+            op = findiff.Diff(2, step, acc=acc)
+            out["findiff"] = lambda: op(x)
+    elif case.uniform:
+        lap = findiff.Laplacian(h=list(sp), acc=acc)
+        out["findiff"] = lambda: lap(x)
+        if acc == 2:
+            from scipy import ndimage
+
+            # scipy's Laplacian has unit spacing: the same work, other numbers
+            out["scipy.ndimage.laplace (unit spacing)"] = lambda: ndimage.laplace(x)
+    return out
+
+
 def _tasks_per_chunk(inp: Inputs) -> dict[str, float]:
     sp, eo, xd = inp.spacings, inp.case.edge_order, inp.xd
-    graphs = {
-        METHODS[1]: bigrad.gradient(xd, *sp, edge_order=eo),
-        METHODS[3]: tuple(da.gradient(xd, *sp, edge_order=eo)),
-    }
+    if inp.case.op == "gradient":
+        graphs = {
+            METHODS[1]: bigrad.gradient(xd, *sp, edge_order=eo),
+            METHODS[3]: tuple(da.gradient(xd, *sp, edge_order=eo)),
+        }
+    else:
+        graphs = {BIGRAD[1]: (_lazy_operator(inp),)}
     return {
         k: len(HighLevelGraph.merge(*[a.dask for a in arrs])) / xd.npartitions
         for k, arrs in graphs.items()
     }
+
+
+def _lazy_operator(inp: Inputs) -> da.Array:
+    sp, case = inp.spacings, inp.case
+    if case.op == "derivative":
+        return bigrad.derivative(inp.xd, sp[2], axis=-1, accuracy=case.accuracy)
+    return bigrad.laplacian(inp.xd, *sp, accuracy=case.accuracy)
 
 
 def _timed(fn: Callable[[], Any]) -> float:
@@ -161,7 +227,7 @@ def time_case(inp: Inputs, repeat: int) -> dict[str, Any]:
     # speed on it; the best pair gives the bandwidth
     other = np.ones_like(x)
     pairs = [(d, src) for src in (x, other) for d in (np.empty_like(x), np.empty_like(x))]
-    out_bytes = 3 * result_dtype(x.dtype).itemsize * x.size
+    out_bytes = inp.case.outputs * result_dtype(x.dtype).itemsize * x.size
     traffic = x.nbytes + out_bytes
     runners = _runners(inp)
     times: dict[str, list[float]] = {m: [] for m in ("copy", *runners)}
@@ -254,12 +320,7 @@ def main(
     """Run the benchmark, print its table and return the numbers."""
     cases = cases or list(CASES)
     threads = threads or os.cpu_count() or 1
-    try:
-        import numba
-
-        numba.set_num_threads(threads)
-    except ImportError:
-        pass
+    os.environ["BIGRAD_THREADS"] = str(threads)
     mem: dict[str, float] = {}
     if memory:
         env = {k: v for k, v in os.environ.items() if k not in ("LD_PRELOAD", "MALLOC_CONF")}
@@ -272,7 +333,7 @@ def main(
     results: dict[str, Any] = {}
     allocator = os.environ.get("LD_PRELOAD", "") or "system malloc"
     print(
-        f"all-axes gradient of a 3-D array of ~{size_mib:g} MiB; dask chunks ~{chunk_mib:g} MiB; "
+        f"derivatives of a 3-D array of ~{size_mib:g} MiB; dask chunks ~{chunk_mib:g} MiB; "
         f"{threads} threads (numba and dask); {repeat} rounds after a warm-up; allocator: "
         f"{os.path.basename(allocator)} {os.environ.get('MALLOC_CONF', '')}".rstrip()
     )
@@ -296,7 +357,7 @@ def main(
                 f"{label:<34} {floor_row:<32} {np.median(res['floors']):>9.4f} "
                 f"{_fmt_range(res['floors'], '.4f'):>13} {1.0:>8.2f}"
             )
-            for method in METHODS:
+            for method in res["ratios"]:
                 ts, rs = res["times"][method], res["ratios"][method]
                 extra = mem.get(f"{name}|{method}")
                 extra_s = "" if extra is None else f"{extra:.0f}"
@@ -311,7 +372,7 @@ def main(
             del inp
             gc.collect()
     print("(extra MiB: peak resident memory above the input while the method runs, outputs")
-    print(" included; the outputs alone are 3x the input)")
+    print(" included; the outputs alone are 3x the input for a gradient, 1x otherwise)")
     for label, seconds in latency.items():
         print(f"{label}: {seconds:.2f} s")
     results["memory"] = mem
