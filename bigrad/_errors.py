@@ -107,9 +107,9 @@ def disk_full(error: OSError, target: Path, needed: int) -> DiskFullError:
     """
     free = shutil.disk_usage(target).free if target.exists() else 0
     written = _du(target)
-    where = error.filename or target
+    where = f" (writing {error.filename})" if error.filename else ""
     message = (
-        f"no space left on the device of {target} (writing {where}): the outputs take up "
+        f"no space left on the device of {target}{where}: the outputs take up "
         f"to {_size(needed)} uncompressed, {_size(written)} are written, {_size(free)} "
         "free; free some space, then finish with --mode resume (mode='resume')"
     )

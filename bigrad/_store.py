@@ -52,6 +52,8 @@ MARK_PREFIX = ".bigrad"
 JOB_KEY = f"{MARK_PREFIX}/job.json"
 DONE_PREFIX = f"{MARK_PREFIX}/done"
 FINISHED_KEY = f"{MARK_PREFIX}/finished"
+#: the outputs' attributes as they must be once the run is finished
+ATTRS_KEY = f"{MARK_PREFIX}/attrs.json"
 #: files in a target's directory that are not its content (the run's lock)
 _NOT_CONTENT = frozenset({LOCK_NAME})
 
@@ -237,15 +239,17 @@ def delete_keys(store: Store, keys: Iterable[str]) -> None:
 
 def clear_marks(store: Store, step: Callable[[str], None] = lambda name: None) -> None:
     """Remove the marks of an unfinished run, in an order that a kill at any point
-    leaves resumable: the job record after every other mark but the finished one (so
-    the target still reads as unfinished), the finished mark last (so a resume
-    interrupted here only finishes).  ``step`` is called after each stage."""
+    leaves resumable: the job record after every other mark but those a resume needs
+    to finish (so the target still reads as unfinished), the finished mark and the
+    final attributes last (so a resume interrupted here only finishes).  ``step`` is
+    called after each stage."""
     keys = _keys(store, f"{MARK_PREFIX}/")
-    delete_keys(store, [k for k in keys if k not in (JOB_KEY, FINISHED_KEY)])
+    last = (FINISHED_KEY, ATTRS_KEY)
+    delete_keys(store, [k for k in keys if k != JOB_KEY and k not in last])
     step("marks-cleared")
     delete_keys(store, [k for k in keys if k == JOB_KEY])
     step("job-removed")
-    delete_keys(store, [k for k in keys if k == FINISHED_KEY])
+    delete_keys(store, [k for k in keys if k in last])
     if isinstance(store, LocalStore):
         # empty directories are not keys; leave none behind
         for sub in sorted((store.root / MARK_PREFIX).rglob("*"), reverse=True):

@@ -55,8 +55,6 @@ _STATUS = (
 _META_DONE = f"{_store.MARK_PREFIX}/metadata-written"
 #: the size and time of every source file when the run began (bigrad._manifest)
 _SOURCE_KEY = f"{_store.MARK_PREFIX}/source.json"
-#: the outputs' attributes as they must be once the run is finished
-_ATTRS_KEY = f"{_store.MARK_PREFIX}/attrs.json"
 
 _log = logging.getLogger("bigrad")
 
@@ -359,7 +357,7 @@ def _write_template(store: Any, grads: xr.Dataset, ds: xr.Dataset, jobs: list[_J
     final = {"": dict(group.attrs)} | {str(o): dict(group[str(o)].attrs) for o in grads.data_vars}
     for attrs in final.values():
         attrs.pop(STATUS_ATTR, None)
-    _store.set_key(store, _ATTRS_KEY, json.dumps(final).encode())
+    _store.set_key(store, _store.ATTRS_KEY, json.dumps(final).encode())
     _checkpoint("metadata")
     _store.set_key(store, _META_DONE, b"")
 
@@ -374,8 +372,10 @@ def _finish(store: Any, zarr_format: int) -> None:
     """
     _store.set_key(store, _store.FINISHED_KEY, b"")
     _checkpoint("finishing")
-    raw = _store.get_key(store, _ATTRS_KEY)
-    final: dict[str, dict[str, Any]] = json.loads(raw) if raw is not None else {}
+    raw = _store.get_key(store, _store.ATTRS_KEY)
+    if raw is None:  # written before the metadata mark, removed after the job record
+        raise ValueError(f"the target lacks the record of its attributes ({_store.ATTRS_KEY})")
+    final: dict[str, dict[str, Any]] = json.loads(raw)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         group = zarr.open_group(store, mode="r+", use_consolidated=False)
