@@ -109,16 +109,37 @@ def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
 
 
 def _connect(address: str, stack: contextlib.ExitStack) -> Any:
+    """A client of the scheduler at ``address``, within the two timeouts or not at all.
+
+    The handshake runs in a daemon thread with a deadline of its own: distributed's
+    ``timeout`` bounds the connection, not the handshake, and a port that accepts but
+    never answers (something else listening there, a scheduler wedged) would otherwise
+    hold the run forever.
+    """
+    import threading
+
     from distributed import Client
 
     check_reachable(address)
-    try:
-        return stack.enter_context(Client(address, timeout=f"{HANDSHAKE_TIMEOUT_S}s"))
-    except (OSError, TimeoutError) as e:
-        raise ClusterError(
-            f"cannot connect to the scheduler {address} ({e}); is it a dask.distributed "
-            "scheduler? check --scheduler (scheduler=)"
-        ) from None
+    made: dict[str, Any] = {}
+
+    def make() -> None:
+        try:
+            made["client"] = Client(address, timeout=f"{HANDSHAKE_TIMEOUT_S}s")
+        except BaseException as e:
+            made["error"] = e
+
+    thread = threading.Thread(target=make, name="bigrad-connect", daemon=True)
+    thread.start()
+    thread.join(HANDSHAKE_TIMEOUT_S)
+    error = made.get("error")
+    if "client" in made:
+        return stack.enter_context(made["client"])
+    why = f"{type(error).__name__}: {error}" if error is not None else "no answer"
+    raise ClusterError(
+        f"cannot connect to the scheduler {address} ({why} after {HANDSHAKE_TIMEOUT_S} s); "
+        "is it a dask.distributed scheduler? check --scheduler (scheduler=)"
+    )
 
 
 def _lost(error: BaseException) -> ClusterError | None:

@@ -181,3 +181,20 @@ def test_nul_and_long_names() -> None:
     with pytest.raises(ValueError, match="longer than 255 bytes"):
         check_names("variable", ["é" * 128])  # 256 bytes in UTF-8, 128 characters
     check_names("variable", ["T", "dT_dlon", "a.b"])
+
+
+@pytest.mark.slow
+def test_silent_scheduler_port_fails_within_30_s(source: Path, tmp_path: Path) -> None:
+    pytest.importorskip("distributed")
+    import socket
+
+    # something listens but never speaks: the port answers, the handshake never ends
+    with socket.socket() as listener:
+        listener.bind(("127.0.0.1", 0))
+        listener.listen()
+        address = f"tcp://127.0.0.1:{listener.getsockname()[1]}"
+        started = time.monotonic()
+        result = run_cli("gradient", str(source), str(tmp_path / "o.zarr"), "--scheduler", address)
+        assert time.monotonic() - started < 30
+    one_line(result, f"cannot connect to the scheduler {address}", "--scheduler")
+    assert not (tmp_path / "o.zarr").exists()
