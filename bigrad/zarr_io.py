@@ -454,12 +454,13 @@ def gradient_zarr(
     mode : {"w-", "w", "resume"}, optional
         ``"w-"`` refuses an existing target, ``"w"`` replaces a Zarr store (never a
         directory that is not one), ``"resume"`` finishes an interrupted run of the
-        same job, skipping the blocks it wrote (a missing target starts afresh).
+        same job, skipping the blocks it wrote (a missing target starts afresh, a
+        finished one is left as it is).
     progress : bool or callable, optional
         ``True`` draws a progress bar on stderr; a callable is called as
         ``progress(blocks_done, blocks_total)`` after each block.
     threads : int, optional
-        Worker threads; the number of CPUs by default.
+        Worker threads, at least 1; the number of CPUs by default.
     memory : int, optional
         Bytes of input blocks that may be read ahead and held (default 512 MiB), beyond
         one per thread.  A smaller value caps memory at the cost of reading some blocks
@@ -485,11 +486,41 @@ def gradient_zarr(
     Raises
     ------
     FileExistsError
-        The target exists and ``mode`` does not allow replacing or resuming it.
+        The target exists and ``mode`` does not allow replacing or resuming it, or
+        another run holds it (``bigrad._lock.LockedError``, naming that run).
     FileNotFoundError, ValueError, TypeError
-        Before any work: a missing source or one that is not a Zarr store, a source
-        with pickled/object arrays, source and target the same, an unknown variable
-        or dim, an empty selection, a resume of a different job.
+        Before the target is touched: a missing source or one that is not a Zarr
+        store, a source with pickled/object arrays, source and target the same, an
+        unknown variable or dim, a variable, dimension or coordinate name holding
+        ``/``, ``\\``, ``..`` or NUL or longer than 255 bytes, ``threads`` not a
+        positive integer, an empty selection, a resume of a different job.
+    ValueError
+        A resume (or a run about to finish) whose source changed since the run began
+        (``bigrad._manifest.SourceChangedError``, naming the first file that differs);
+        a source chunk that cannot be read or decoded (naming variable and chunk key).
+    OSError
+        The target's file system is full (saying how much the outputs need and what
+        is free), read-only, or refuses a name.
+    RuntimeError
+        The cluster cannot be reached within 30 s, or its workers die running a task
+        (``bigrad._errors.ClusterError``).
+
+    Notes
+    -----
+    What a run guarantees, whatever kills it and when:
+
+    - one writer: a local target is locked (``TARGET/.bigrad.lock``) for the whole
+      run; a dead run's lock is taken over by ``mode="resume"`` (or ``"w"``), never
+      another host's;
+    - the target reads as unfinished until the run ends: ``open_gradient`` refuses
+      it, and the root and every output carry ``"bigrad:status"`` for plain xarray;
+      the consolidated metadata is written only once every block and attribute is;
+    - a resume ends with the same bytes as a run never interrupted, and refuses a
+      source whose files changed in size or modification time since the run began.
+      That check costs one ``stat`` per source file (of the arrays read) when the
+      run begins, resumes and finishes, and ~60 bytes per file in the target until
+      it ends; it misses a change that keeps both size and time of every file.
+    - a resume of a finished target does nothing and succeeds.
 
     Examples
     --------
