@@ -1,19 +1,23 @@
 """The ``bigrad`` command: parses arguments and calls the API, nothing more.
 
 Exit codes: 0 success, 1 failure (a one-line message, no traceback, for mistakes a
-user can fix: a missing store, an existing target, an unknown variable...), 2 usage
-errors (argparse's own), 130 interrupted.
+user can fix and for failures of the environment: a missing store, an existing or
+locked target, an unknown variable, a full or read-only disk, a damaged source chunk,
+an unreachable cluster...), 2 usage errors (argparse's own), 130 interrupted.
+``--debug`` (or ``BIGRAD_DEBUG=1``) shows the traceback instead.
 """
 
 from __future__ import annotations
 
 import argparse
+import logging
 import math
+import os
 import sys
 import warnings
 from collections.abc import Sequence
 
-__all__ = ["main", "parse_size"]
+__all__ = ["main", "parse_size", "positive_int"]
 
 _GRADIENT_EXAMPLES = """\
 examples:
@@ -40,7 +44,7 @@ _USER_ERRORS: tuple[type[BaseException], ...] = (
     KeyError,
     FileExistsError,
     FileNotFoundError,
-    PermissionError,
+    OSError,  # the file system's (full, read-only, name too long) and the network's
     TimeoutError,
 )
 
@@ -69,6 +73,24 @@ def parse_size(text: str) -> int:
     return int(value)
 
 
+_DEBUG = "show the traceback of an error (also: BIGRAD_DEBUG=1)"
+
+
+def positive_int(text: str) -> int:
+    """An integer of at least 1 (``--threads``).
+
+    >>> positive_int("4")
+    4
+    """
+    try:
+        value = int(text)
+    except ValueError:
+        value = 0
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"must be a positive integer, got {text!r}")
+    return value
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bigrad",
@@ -78,6 +100,7 @@ def _parser() -> argparse.ArgumentParser:
     from bigrad import __version__
 
     parser.add_argument("--version", action="version", version=f"bigrad {__version__}")
+    parser.add_argument("--debug", action="store_true", help=_DEBUG)
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
 
     g = sub.add_parser(
@@ -135,8 +158,9 @@ def _parser() -> argparse.ArgumentParser:
         "interrupted run",
     )  # fmt: skip
     g.add_argument(
-        "--threads", type=int, default=None, metavar="N", help="worker threads (default: CPUs)"
-    )
+        "--threads", type=positive_int, default=None, metavar="N",
+        help="worker threads, at least 1 (default: CPUs)",
+    )  # fmt: skip
     g.add_argument(
         "--memory", default="512MiB", type=parse_size, metavar="SIZE",
         help="input held read ahead, e.g. 256MB (default 512MiB; less caps memory, "
@@ -149,6 +173,7 @@ def _parser() -> argparse.ArgumentParser:
         "or local:N to start N local worker processes for this run",
     )  # fmt: skip
     g.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    g.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=_DEBUG)
 
     d = sub.add_parser(
         "demo",
@@ -168,6 +193,7 @@ def _parser() -> argparse.ArgumentParser:
         "--size", default="300MB", type=parse_size, help="size of the field (default 300MB)"
     )
     d.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    d.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=_DEBUG)
     return parser
 
 
@@ -186,40 +212,79 @@ def _period(text: str) -> tuple[str, float]:
 
 
 def _fail(message: str) -> int:
-    print(f"bigrad: error: {message}", file=sys.stderr)
+    # one line, whatever the message holds
+    print(f"bigrad: error: {' '.join(message.split())}", file=sys.stderr)
     return 1
+
+
+class _Notes(logging.Handler):
+    """bigrad's notices (a stale lock taken over, a target already complete) as
+    ``bigrad: ...`` lines on stderr; remembers whether the target was complete."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.INFO)
+        self.complete = False
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.complete = self.complete or bool(getattr(record, "bigrad_complete", False))
+        print(f"bigrad: {record.getMessage()}", file=sys.stderr)
+
+
+def _gradient(args: argparse.Namespace, show: bool, notes: _Notes) -> int:
+    from bigrad.zarr_io import gradient_zarr
+
+    out = gradient_zarr(
+        args.source,
+        args.target,
+        variables=args.variables,
+        dims=args.dims,
+        edge_order=args.edge_order,
+        periodic=args.periodic,
+        order=args.order,
+        accuracy=args.accuracy,
+        period=dict(args.period) if args.period else None,
+        datetime_unit=args.datetime_unit,
+        mode=args.mode,
+        progress=show,
+        threads=args.threads,
+        memory=args.memory,
+        scheduler=args.scheduler,
+    )
+    if not args.quiet and not notes.complete:
+        print(f"wrote {', '.join(map(str, out.data_vars))} to {args.target}")
+    return 0
+
+
+def _message(error: BaseException) -> str | None:
+    """The one line for an error a user can act on; ``None`` for a bug."""
+    from bigrad._errors import ClusterError, environment_message
+    from bigrad.zarr_io import IncompleteStoreError
+
+    if isinstance(error, KeyError) and error.args:
+        return str(error.args[0])
+    if isinstance(error, OSError) and not isinstance(
+        error, (FileExistsError, FileNotFoundError, TimeoutError)
+    ):
+        return environment_message(error)
+    if isinstance(error, (*_USER_ERRORS, IncompleteStoreError, ClusterError)):
+        return str(error)
+    return None
 
 
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``bigrad`` command with ``argv`` (default: ``sys.argv[1:]``)."""
     parser = _parser()
     args = parser.parse_args(argv)
+    debug = args.debug or os.environ.get("BIGRAD_DEBUG", "") not in ("", "0")
     warnings.filterwarnings("ignore", message="Consolidated metadata")
     show = not args.quiet and sys.stderr.isatty()
+    notes = _Notes()
+    logger = logging.getLogger("bigrad")
+    logger.addHandler(notes)
+    logger.setLevel(logging.INFO)
     try:
         if args.command == "gradient":
-            from bigrad.zarr_io import gradient_zarr
-
-            out = gradient_zarr(
-                args.source,
-                args.target,
-                variables=args.variables,
-                dims=args.dims,
-                edge_order=args.edge_order,
-                periodic=args.periodic,
-                order=args.order,
-                accuracy=args.accuracy,
-                period=dict(args.period) if args.period else None,
-                datetime_unit=args.datetime_unit,
-                mode=args.mode,
-                progress=show,
-                threads=args.threads,
-                memory=args.memory,
-                scheduler=args.scheduler,
-            )
-            if not args.quiet:
-                print(f"wrote {', '.join(map(str, out.data_vars))} to {args.target}")
-            return 0
+            return _gradient(args, show, notes)
         from bigrad._demo import run_demo
 
         summary = run_demo(args.directory, args.size, progress=show)
@@ -228,12 +293,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("bigrad: interrupted; finish with --mode resume", file=sys.stderr)
         return 130
-    except _USER_ERRORS as e:
-        message = str(e.args[0]) if isinstance(e, KeyError) and e.args else str(e)
+    except Exception as e:
+        message = None if debug else _message(e)
+        if message is None:
+            raise
         return _fail(message)
-    except RuntimeError as e:
-        from bigrad.zarr_io import IncompleteStoreError
-
-        if isinstance(e, IncompleteStoreError):
-            return _fail(str(e))
-        raise
+    finally:
+        logger.removeHandler(notes)

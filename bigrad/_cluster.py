@@ -32,15 +32,22 @@ from __future__ import annotations
 
 import contextlib
 import os
+import socket
 from collections.abc import Callable, Iterable, Iterator
 from typing import Any
+from urllib.parse import urlsplit
 
+from bigrad._errors import ClusterError
 from bigrad._stream import TaskRunner
 
 __all__ = ["ClientRunner", "check_scheduler", "open_runner", "parse_local"]
 
 #: ``scheduler="local:N"``: a LocalCluster of N worker processes started for the run
 LOCAL_PREFIX = "local:"
+#: seconds to reach a scheduler's port, then to complete the client's handshake: a
+#: wrong address is reported within their sum (30 s)
+CONNECT_TIMEOUT_S = 10
+HANDSHAKE_TIMEOUT_S = 20
 
 
 def parse_local(scheduler: str) -> int | None:
@@ -75,6 +82,83 @@ def check_scheduler(scheduler: Any) -> None:
         )
 
 
+def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
+    """Refuse a ``tcp://`` scheduler address whose port does not answer, at once.
+
+    A plain TCP connection first: distributed's client retries a refused connection
+    until its timeout and logs each retry, where this fails in one line.
+
+    Raises
+    ------
+    ClusterError
+        The host is unknown, or nothing listens on the port.
+    """
+    parts = urlsplit(address if "://" in address else f"tcp://{address}")
+    if parts.scheme not in ("tcp", "tls") or parts.hostname is None:
+        return  # another transport (ucx, inproc): the client's own timeout applies
+    try:
+        port = parts.port or 8786
+        with socket.create_connection((parts.hostname, port), timeout=timeout):
+            pass
+    except (OSError, ValueError) as e:
+        why = e.strerror if isinstance(e, OSError) and e.strerror else str(e) or "timed out"
+        raise ClusterError(
+            f"scheduler {address} is unreachable ({why}); start it or fix the address "
+            "given to --scheduler (scheduler=)"
+        ) from None
+
+
+def _connect(address: str, stack: contextlib.ExitStack) -> Any:
+    """A client of the scheduler at ``address``, within the two timeouts or not at all.
+
+    The handshake runs in a daemon thread with a deadline of its own: distributed's
+    ``timeout`` bounds the connection, not the handshake, and a port that accepts but
+    never answers (something else listening there, a scheduler wedged) would otherwise
+    hold the run forever.
+    """
+    import threading
+
+    from distributed import Client
+
+    check_reachable(address)
+    made: dict[str, Any] = {}
+
+    def make() -> None:
+        try:
+            made["client"] = Client(address, timeout=f"{HANDSHAKE_TIMEOUT_S}s")
+        except BaseException as e:
+            made["error"] = e
+
+    thread = threading.Thread(target=make, name="bigrad-connect", daemon=True)
+    thread.start()
+    thread.join(HANDSHAKE_TIMEOUT_S)
+    error = made.get("error")
+    if "client" in made:
+        return stack.enter_context(made["client"])
+    why = f"{type(error).__name__}: {error}" if error is not None else "no answer"
+    raise ClusterError(
+        f"cannot connect to the scheduler {address} ({why} after {HANDSHAKE_TIMEOUT_S} s); "
+        "is it a dask.distributed scheduler? check --scheduler (scheduler=)"
+    )
+
+
+def _lost(error: BaseException) -> ClusterError | None:
+    """The cluster-side failures, as one :class:`ClusterError`; ``None`` for a task's own
+    error (raised as it is)."""
+    name = type(error).__name__
+    if name == "KilledWorker":
+        return ClusterError(
+            f"workers died again and again running one task ({error}); they may lack "
+            "memory or crash on the data: see the workers' logs"
+        )
+    if name in ("CommClosedError", "CancelledError", "FutureCancelledError"):
+        return ClusterError(
+            f"the dask.distributed scheduler stopped or lost this client ({name}: {error}); "
+            "finish the run with --mode resume once the cluster is back"
+        )
+    return None
+
+
 class ClientRunner:
     """Tasks on a dask.distributed cluster; results stay on the workers as futures."""
 
@@ -106,6 +190,11 @@ class ClientRunner:
             try:
                 done, _ = wait(list(by_future), timeout=2, return_when="FIRST_COMPLETED")
             except TimeoutError:
+                if self._client.status in ("closing", "closed", "failed"):
+                    raise ClusterError(
+                        f"lost the dask.distributed scheduler ({self._client.status}); "
+                        "finish the run with --mode resume once the cluster is back"
+                    ) from None
                 self._rehome(tasks)
                 continue
             return {by_future[f] for f in done}
@@ -126,7 +215,13 @@ class ClientRunner:
     def handle(self, future: Any) -> Any:
         future = _future(future)
         if future.status in ("error", "cancelled"):
-            future.result()  # raises the task's error here
+            try:
+                future.result()  # raises the task's error here
+            except BaseException as e:
+                lost = _lost(e)
+                if lost is not None:
+                    raise lost from e
+                raise
         return future
 
     def split(self, future: Any) -> tuple[Any, Any]:
@@ -193,5 +288,5 @@ def open_runner(scheduler: Any, threads: int | None) -> Iterator[tuple[TaskRunne
                     )
                 )
                 scheduler = cluster.scheduler_address
-            client = stack.enter_context(Client(scheduler, timeout="20s"))
+            client = _connect(scheduler, stack)
         yield ClientRunner(client), threads or sum(client.nthreads().values()) or 1

@@ -10,7 +10,13 @@ An unfinished run is marked by a ``.bigrad/`` prefix in the target store, writte
 anything else and removed last::
 
     .bigrad/job.json          the job's parameters, so a resume can check it is the same job
+    .bigrad/source.json       size and time of each source file (bigrad._manifest)
+    .bigrad/attrs.json        the outputs' final attributes, put in place when finishing
+    .bigrad/metadata-written  the outputs' metadata and coordinates are all written
     .bigrad/done/<var>/<i.j>  one empty key per block whose outputs are all written
+    .bigrad/finished          every block is written: a resume only finishes
+
+The run's lock (:mod:`bigrad._lock`) lies beside them, outside the Zarr keys.
 """
 
 from __future__ import annotations
@@ -18,7 +24,7 @@ from __future__ import annotations
 import json
 import os
 import re
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,19 +34,28 @@ from zarr.core.buffer import default_buffer_prototype
 from zarr.core.sync import sync
 from zarr.storage import FsspecStore, LocalStore
 
+from bigrad._lock import LOCK_NAME
+
 __all__ = [
     "IncompleteStoreError",
     "Location",
     "check_safe_codecs",
     "done_blocks",
+    "get_key",
     "is_zarr_store",
     "locate",
     "mark_done",
+    "set_key",
 ]
 
 MARK_PREFIX = ".bigrad"
 JOB_KEY = f"{MARK_PREFIX}/job.json"
 DONE_PREFIX = f"{MARK_PREFIX}/done"
+FINISHED_KEY = f"{MARK_PREFIX}/finished"
+#: the outputs' attributes as they must be once the run is finished
+ATTRS_KEY = f"{MARK_PREFIX}/attrs.json"
+#: files in a target's directory that are not its content (the run's lock)
+_NOT_CONTENT = frozenset({LOCK_NAME})
 
 #: codecs that decode by running code from the store (pickle) or are otherwise unsafe
 _UNSAFE_CODECS = {"pickle", "msgpack", "msgpack2", "json", "json2"}
@@ -65,10 +80,11 @@ class Location:
         return FsspecStore.from_url(self.url, read_only=read_only)
 
     def exists(self) -> bool:
-        """Whether anything at all is there (a file, a non-empty directory, any key)."""
+        """Whether anything at all is there (a file, a non-empty directory, any key),
+        the lock of a run aside."""
         if self.local is not None:
             if self.local.is_dir():
-                return any(self.local.iterdir())
+                return any(p.name not in _NOT_CONTENT for p in self.local.iterdir())
             return self.local.exists()
         return bool(_keys(self.store(read_only=True), ""))
 
@@ -101,12 +117,14 @@ def _keys(store: Store, prefix: str) -> list[str]:
     return sync(collect())
 
 
-def _get(store: Store, key: str) -> bytes | None:
+def get_key(store: Store, key: str) -> bytes | None:
+    """The bytes at ``key``, or ``None`` if there are none."""
     buf = sync(store.get(key, prototype=default_buffer_prototype()))
     return None if buf is None else buf.to_bytes()
 
 
-def _set(store: Store, key: str, value: bytes) -> None:
+def set_key(store: Store, key: str, value: bytes) -> None:
+    """Write ``value`` at ``key`` (atomically on a local store: a file renamed into place)."""
     sync(store.set(key, default_buffer_prototype().buffer.from_bytes(value)))
 
 
@@ -130,7 +148,7 @@ def check_safe_codecs(store: Store, label: str) -> None:
     for member in sync(members()):
         candidates += [f"{member}/zarr.json", f"{member}/.zarray"]
     for key in candidates:
-        raw = _get(store, key)
+        raw = get_key(store, key)
         if raw is None:
             continue
         doc = json.loads(raw) if raw else {}
@@ -187,12 +205,12 @@ def _check_array_doc(meta: dict[str, Any], where: str) -> None:
 
 def read_job(store: Store) -> dict[str, Any] | None:
     """The job recorded in an unfinished target, or ``None`` if it has none."""
-    raw = _get(store, JOB_KEY)
+    raw = get_key(store, JOB_KEY)
     return None if raw is None else dict(json.loads(raw))
 
 
 def write_job(store: Store, job: dict[str, Any]) -> None:
-    _set(store, JOB_KEY, json.dumps(job, sort_keys=True, indent=1).encode())
+    set_key(store, JOB_KEY, json.dumps(job, sort_keys=True, indent=1).encode())
 
 
 def block_key(variable: str, block: tuple[int, ...]) -> str:
@@ -201,7 +219,7 @@ def block_key(variable: str, block: tuple[int, ...]) -> str:
 
 def mark_done(store: Store, variable: str, block: tuple[int, ...]) -> None:
     """Record that every output of ``block`` of ``variable`` is written."""
-    _set(store, block_key(variable, block), b"")
+    set_key(store, block_key(variable, block), b"")
 
 
 def done_blocks(store: Store, variable: str) -> set[tuple[int, ...]]:
@@ -219,12 +237,19 @@ def delete_keys(store: Store, keys: Iterable[str]) -> None:
         sync(store.delete(key))
 
 
-def clear_marks(store: Store) -> None:
-    """Remove the marks of an unfinished run: the job last, so a kill in between still
-    leaves the target marked."""
+def clear_marks(store: Store, step: Callable[[str], None] = lambda name: None) -> None:
+    """Remove the marks of an unfinished run, in an order that a kill at any point
+    leaves resumable: the job record after every other mark but those a resume needs
+    to finish (so the target still reads as unfinished), the finished mark and the
+    final attributes last (so a resume interrupted here only finishes).  ``step`` is
+    called after each stage."""
     keys = _keys(store, f"{MARK_PREFIX}/")
-    delete_keys(store, [k for k in keys if k != JOB_KEY])
-    delete_keys(store, [JOB_KEY])
+    last = (FINISHED_KEY, ATTRS_KEY)
+    delete_keys(store, [k for k in keys if k != JOB_KEY and k not in last])
+    step("marks-cleared")
+    delete_keys(store, [k for k in keys if k == JOB_KEY])
+    step("job-removed")
+    delete_keys(store, [k for k in keys if k in last])
     if isinstance(store, LocalStore):
         # empty directories are not keys; leave none behind
         for sub in sorted((store.root / MARK_PREFIX).rglob("*"), reverse=True):
@@ -253,9 +278,12 @@ def remove_partial_writes(store: Store) -> int:
 
 
 def clear_store(store: Store) -> None:
-    """Delete everything in a store (its root directory stays)."""
-    sync(store.delete_dir(""))
-    if isinstance(store, LocalStore):
-        for sub in sorted(store.root.rglob("*"), reverse=True):
-            if sub.is_dir():
-                sub.rmdir()
+    """Delete everything in a store but a run's lock (its root directory stays)."""
+    if not isinstance(store, LocalStore):
+        sync(store.delete_dir(""))
+        return
+    for sub in sorted(store.root.rglob("*"), reverse=True):
+        if sub.is_dir() and not sub.is_symlink():
+            sub.rmdir()
+        elif sub.parent != store.root or sub.name not in _NOT_CONTENT:
+            sub.unlink()

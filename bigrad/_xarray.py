@@ -16,7 +16,7 @@ import numpy as np
 import xarray as xr
 
 from bigrad._attrs import DATETIME_UNITS, derivative_attrs, gradient_name, is_cf_longitude
-from bigrad.core.args import is_dask
+from bigrad.core.args import check_spec, is_dask
 from bigrad.core.weights import StencilSpec, check_coordinate
 from bigrad.operators import apply
 
@@ -237,7 +237,7 @@ def variable_gradients(
     edge_order: int,
 ) -> dict[str, xr.Variable]:
     """``{d{name}_d{key}: gradient}`` for each spacing whose dimension ``var`` has."""
-    return variable_derivatives(var, name, spacings, StencilSpec(edge_order=edge_order))
+    return variable_derivatives(var, name, spacings, check_spec(edge_order=edge_order))
 
 
 def variable_derivatives(

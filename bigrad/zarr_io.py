@@ -10,12 +10,16 @@ a killed run can be resumed.
 from __future__ import annotations
 
 import contextlib
+import errno
 import hashlib
+import json
+import logging
 import math
 import os
+import signal
 import threading
 import warnings
-from collections.abc import Callable, Hashable, Mapping, Sequence
+from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Literal, NamedTuple
 
@@ -23,8 +27,9 @@ import numpy as np
 import xarray as xr
 import zarr
 
-from bigrad import _cluster, _store, kernels
+from bigrad import _cluster, _lock, _manifest, _store, kernels
 from bigrad._attrs import gradient_name
+from bigrad._errors import ChunkDecodeError, check_names, disk_full
 from bigrad._stream import TaskRunner, stream_gradient
 from bigrad._xarray import (
     Spacing,
@@ -48,8 +53,17 @@ Names = Hashable | Sequence[Hashable] | None
 #: attribute of the target's root group while a run is unfinished
 STATUS_ATTR = "bigrad:status"
 _MODES = ("w-", "w", "resume")
+#: what that attribute says, on the root group and on every output array
+_STATUS = (
+    "incomplete: a bigrad run is writing this store or was killed; do not use it; finish "
+    "it with `bigrad gradient SOURCE TARGET --mode resume`"
+)
 #: key marking that the target's metadata and coordinates are all written
 _META_DONE = f"{_store.MARK_PREFIX}/metadata-written"
+#: the size and time of every source file when the run began (bigrad._manifest)
+_SOURCE_KEY = f"{_store.MARK_PREFIX}/source.json"
+
+_log = logging.getLogger("bigrad")
 
 
 class _Axes(NamedTuple):
@@ -205,7 +219,7 @@ def _fingerprint(store: Any, names: list[Hashable]) -> str:
     h = hashlib.sha256()
     for name in names:
         for doc in ("zarr.json", ".zarray", ".zattrs"):
-            raw = _store._get(store, f"{name}/{doc}")
+            raw = _store.get_key(store, f"{name}/{doc}")
             h.update(raw or b"-")
     return h.hexdigest()
 
@@ -232,35 +246,81 @@ def _job_record(
     }
 
 
-def _prepare_target(loc: _store.Location, mode: str, job: dict[str, Any]) -> tuple[Any, bool]:
-    """Make the target ready per ``mode``; returns its store and whether its metadata is
-    already written (a resume)."""
-    store = loc.store(read_only=False)
+@dataclass
+class _Source:
+    """The source as a run reads it, and what it records of it."""
+
+    loc: _store.Location
+    store: Any
+    arrays: list[Hashable]  # the arrays read: variables and their dimension coordinates
+
+    def manifest(self) -> _manifest.Manifest:
+        return _manifest.take(self.store, self.arrays)
+
+
+def _is_consolidated(store: Any) -> bool:
+    if sync_exists(store, ".zmetadata"):
+        return True
+    raw = _store.get_key(store, "zarr.json")
+    return raw is not None and bool(json.loads(raw).get("consolidated_metadata"))
+
+
+def _is_complete(store: Any, job: dict[str, Any]) -> bool:
+    """Whether the target is the finished output of ``job``: every output is there and
+    the metadata is consolidated (the last thing a run writes before its marks go)."""
+    outputs = [o for outs in job["outputs"].values() for o in outs]
+    return _is_consolidated(store) and all(
+        sync_exists(store, f"{o}/zarr.json") or sync_exists(store, f"{o}/.zarray") for o in outputs
+    )
+
+
+def _resume_state(loc: _store.Location, store: Any, job: dict[str, Any], src: _Source) -> str:
+    """What an existing target needs to be finished: ``"complete"``, ``"finish"``,
+    ``"stream"`` or ``"restart"``; raises if it is not this job's unfinished run."""
+    recorded = _store.read_job(store)
+    if recorded is None:
+        if _store.is_zarr_store(store) and _is_complete(store, job):
+            return "complete"
+        raise FileExistsError(
+            f"target {loc} is not an unfinished bigrad run (it has no {_store.JOB_KEY}); "
+            "nothing to resume; pass mode='w' (--mode w) to replace it"
+        )
+    if recorded != job:
+        diff = sorted(k for k in set(job) | set(recorded) if job.get(k) != recorded.get(k))
+        raise ValueError(
+            f"target {loc} holds an unfinished run of a different job (differs in "
+            f"{', '.join(diff)}); resume with the same arguments, or pass mode='w' (--mode w)"
+        )
+    if sync_exists(store, _store.FINISHED_KEY):
+        # every block was written from the source as it was: only the finishing is left
+        return "finish"
+    if not sync_exists(store, _META_DONE):
+        # killed while writing metadata: nothing of the data is written yet; redo it
+        return "restart"
+    raw = _store.get_key(store, _SOURCE_KEY)
+    if raw is None:  # written before the metadata mark, so this is not bigrad's doing
+        raise ValueError(f"target {loc} lacks its record of the source ({_SOURCE_KEY})")
+    _manifest.check_unchanged(json.loads(raw), src.manifest(), str(src.loc))
+    return "stream"
+
+
+def _prepare_target(
+    loc: _store.Location, store: Any, mode: str, job: dict[str, Any], src: _Source
+) -> str:
+    """Make the locked target ready per ``mode``; returns what is left to do:
+    ``"complete"``, ``"finish"``, ``"stream"`` (blocks marked done are skipped) or
+    ``"start"`` (metadata and every block)."""
     exists = loc.exists()
-    if loc.local is not None and loc.local.exists() and not loc.local.is_dir():
-        raise FileExistsError(f"target {loc} is a file; give a directory for the Zarr store")
     if mode == "w-" and exists:
         raise FileExistsError(
             f"target {loc} already exists; pass mode='w' (--mode w) to replace it, or "
-            "mode='resume' to finish an interrupted run"
+            "mode='resume' (--mode resume) to finish an interrupted run"
         )
     if mode == "resume" and exists:
-        recorded = _store.read_job(store)
-        if recorded is None:
-            raise FileExistsError(
-                f"target {loc} is not an unfinished bigrad run (it has no {_store.JOB_KEY}); "
-                "nothing to resume; pass mode='w' to replace it"
-            )
-        if recorded != job:
-            diff = sorted(k for k in set(job) | set(recorded) if job.get(k) != recorded.get(k))
-            raise ValueError(
-                f"target {loc} holds an unfinished run of a different job (differs in "
-                f"{', '.join(diff)}); resume with the same arguments, or pass mode='w'"
-            )
+        state = _resume_state(loc, store, job, src)
         _store.remove_partial_writes(store)
-        if sync_exists(store, _META_DONE):
-            return store, True
-        # killed while writing metadata: what is there is ours and incomplete; redo it
+        if state != "restart":
+            return state
         _store.clear_store(store)
     if mode == "w" and exists:
         if not (_store.is_zarr_store(store) or _store.read_job(store) is not None):
@@ -269,10 +329,13 @@ def _prepare_target(loc: _store.Location, mode: str, job: dict[str, Any]) -> tup
             )
         _store.clear_store(store)
     _store.write_job(store, job)  # first: from here on the target reads as unfinished
-    return store, False
+    # taken before any block is read: the source as this run's blocks will see it
+    _store.set_key(store, _SOURCE_KEY, json.dumps(src.manifest()).encode())
+    return "start"
 
 
 def sync_exists(store: Any, key: str) -> bool:
+    """Whether ``key`` is in ``store``."""
     from zarr.core.sync import sync
 
     return bool(sync(store.exists(key)))
@@ -281,6 +344,115 @@ def sync_exists(store: Any, key: str) -> bool:
 def _check_mode(mode: str) -> None:
     if mode not in _MODES:
         raise ValueError(f"mode must be one of {', '.join(map(repr, _MODES))}, got {mode!r}")
+
+
+def _check_threads(threads: Any) -> None:
+    if threads is None:
+        return
+    if isinstance(threads, bool) or not isinstance(threads, int) or threads < 1:
+        raise ValueError(
+            f"threads must be a positive integer (or None for one per CPU), got {threads!r}"
+        )
+
+
+def _check_all_names(ds: xr.Dataset, grads: xr.Dataset, names: list[Hashable]) -> None:
+    # every name that becomes a key of the target, before anything is created
+    check_names("variable", names)
+    check_names("dimension", [d for n in names for d in ds[n].dims])
+    check_names("coordinate", grads.coords)
+    check_names("output variable", grads.data_vars)
+
+
+def _checkpoint(step: str) -> None:
+    """A kill switch for the tests of what a kill leaves: ``BIGRAD_KILL_AT=step`` sends
+    this process SIGKILL at ``step`` (never set in normal use)."""
+    if os.environ.get("BIGRAD_KILL_AT") == step:
+        os.kill(os.getpid(), signal.SIGKILL)
+
+
+def _write_template(store: Any, grads: xr.Dataset, ds: xr.Dataset, jobs: list[_Job],
+                    zarr_format: int) -> None:  # fmt: skip
+    """The outputs' metadata and coordinates, every array and the root marked unfinished;
+    their final attributes are recorded to be put in place when the run finishes."""
+    template = grads.assign_attrs({STATUS_ATTR: _STATUS})
+    encoding = {
+        out: _encoding(ds[j.variable].variable, grads[out].dtype, zarr_format)
+        for j in jobs
+        for out in j.outputs
+    }
+    for out in template.data_vars:
+        template[out].encoding = {}
+        template[out].attrs = {**template[out].attrs, STATUS_ATTR: _STATUS}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        template.to_zarr(
+            store,
+            mode="a",
+            compute=False,
+            consolidated=False,
+            zarr_format=zarr_format,
+            encoding=encoding,
+        )
+        group = zarr.open_group(store, mode="r", use_consolidated=False)
+    # read back as stored (JSON), so a resume puts back exactly what a run would
+    final = {"": dict(group.attrs)} | {str(o): dict(group[str(o)].attrs) for o in grads.data_vars}
+    for attrs in final.values():
+        attrs.pop(STATUS_ATTR, None)
+    _store.set_key(store, _store.ATTRS_KEY, json.dumps(final).encode())
+    _checkpoint("metadata")
+    _store.set_key(store, _META_DONE, b"")
+
+
+def _finish(store: Any, zarr_format: int) -> None:
+    """Put the final attributes in place, consolidate, then remove the marks.
+
+    Each step is one atomic write and is redone by a resume, from the attributes
+    recorded with the metadata, so a kill anywhere here ends, once resumed, with the
+    same bytes as a run never interrupted; the consolidated metadata (which plain
+    xarray reads first) is written after every other document is final.
+    """
+    _store.set_key(store, _store.FINISHED_KEY, b"")
+    _checkpoint("finishing")
+    raw = _store.get_key(store, _store.ATTRS_KEY)
+    if raw is None:  # written before the metadata mark, removed after the job record
+        raise ValueError(f"the target lacks the record of its attributes ({_store.ATTRS_KEY})")
+    final: dict[str, dict[str, Any]] = json.loads(raw)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        group = zarr.open_group(store, mode="r+", use_consolidated=False)
+        for name, attrs in final.items():
+            if name:
+                group[name].attrs.put(attrs)
+                _checkpoint("variable-attrs")
+        group.attrs.put(final.get("", {}))
+        _checkpoint("root-attrs")
+        zarr.consolidate_metadata(store, zarr_format=2 if zarr_format == 2 else 3)
+    _checkpoint("consolidated")
+    _store.clear_marks(store, step=_checkpoint)
+
+
+def _output_bytes(jobs: list[_Job], grads: xr.Dataset) -> int:
+    return sum(grads[o].size * grads[o].dtype.itemsize for j in jobs for o in j.outputs)
+
+
+@contextlib.contextmanager
+def _locked(loc: _store.Location, mode: str) -> Iterator[None]:
+    """Hold the target's lock (local targets) for the ``with`` block; a directory this
+    run created and left empty (a refusal) is removed with the lock."""
+    if loc.local is None:
+        yield
+        return
+    if loc.local.exists() and not loc.local.is_dir():
+        raise FileExistsError(f"target {loc} is a file; give a directory for the Zarr store")
+    existed = loc.local.exists()
+    try:
+        with _lock.acquire(loc.local, mode):
+            yield
+    except BaseException:
+        if not existed:
+            with contextlib.suppress(OSError):
+                loc.local.rmdir()  # only if empty: nothing of a run is ever removed
+        raise
 
 
 def gradient_zarr(
@@ -328,7 +500,8 @@ def gradient_zarr(
     mode : {"w-", "w", "resume"}, optional
         ``"w-"`` refuses an existing target, ``"w"`` replaces a Zarr store (never a
         directory that is not one), ``"resume"`` finishes an interrupted run of the
-        same job, skipping the blocks it wrote (a missing target starts afresh).
+        same job, skipping the blocks it wrote (a missing target starts afresh, a
+        finished one is left as it is).
     order : {1, 2}, keyword-only
         The derivatives' order: outputs ``d{var}_d{dim}`` or ``d2{var}_d{dim}2``.
     accuracy : {2, 4, 6}, keyword-only
@@ -343,7 +516,7 @@ def gradient_zarr(
         ``True`` draws a progress bar on stderr; a callable is called as
         ``progress(blocks_done, blocks_total)`` after each block.
     threads : int, optional
-        Worker threads; the number of CPUs by default.
+        Worker threads, at least 1; the number of CPUs by default.
     memory : int, optional
         Bytes of input blocks that may be read ahead and held (default 512 MiB), beyond
         one per thread.  A smaller value caps memory at the cost of reading some blocks
@@ -369,11 +542,41 @@ def gradient_zarr(
     Raises
     ------
     FileExistsError
-        The target exists and ``mode`` does not allow replacing or resuming it.
+        The target exists and ``mode`` does not allow replacing or resuming it, or
+        another run holds it (``bigrad._lock.LockedError``, naming that run).
     FileNotFoundError, ValueError, TypeError
-        Before any work: a missing source or one that is not a Zarr store, a source
-        with pickled/object arrays, source and target the same, an unknown variable
-        or dim, an empty selection, a resume of a different job.
+        Before the target is touched: a missing source or one that is not a Zarr
+        store, a source with pickled/object arrays, source and target the same, an
+        unknown variable or dim, a variable, dimension or coordinate name holding
+        ``/``, ``\\``, ``..`` or NUL or longer than 255 bytes, ``threads`` not a
+        positive integer, an empty selection, a resume of a different job.
+    ValueError
+        A resume (or a run about to finish) whose source changed since the run began
+        (``bigrad._manifest.SourceChangedError``, naming the first file that differs);
+        a source chunk that cannot be read or decoded (naming variable and chunk key).
+    OSError
+        The target's file system is full (saying how much the outputs need and what
+        is free), read-only, or refuses a name.
+    RuntimeError
+        The cluster cannot be reached within 30 s, or its workers die running a task
+        (``bigrad._errors.ClusterError``).
+
+    Notes
+    -----
+    What a run guarantees, whatever kills it and when:
+
+    - one writer: a local target is locked (``TARGET/.bigrad.lock``) for the whole
+      run; a dead run's lock is taken over by ``mode="resume"`` (or ``"w"``), never
+      another host's;
+    - the target reads as unfinished until the run ends: ``open_gradient`` refuses
+      it, and the root and every output carry ``"bigrad:status"`` for plain xarray;
+      the consolidated metadata is written only once every block and attribute is;
+    - a resume ends with the same bytes as a run never interrupted, and refuses a
+      source whose files changed in size or modification time since the run began.
+      That check costs one ``stat`` per source file (of the arrays read) when the
+      run begins, resumes and finishes, and ~60 bytes per file in the target until
+      it ends; it misses a change that keeps both size and time of every file.
+    - a resume of a finished target does nothing and succeeds.
 
     Examples
     --------
@@ -387,6 +590,7 @@ def gradient_zarr(
     array([1., 2., 4., 6., 8., 9.])
     """
     _check_mode(mode)
+    _check_threads(threads)
     _cluster.check_scheduler(scheduler)
     src_loc, tgt_loc = _store.locate(source), _store.locate(target)
     if src_loc.contains(tgt_loc) or tgt_loc.contains(src_loc):
@@ -398,6 +602,7 @@ def gradient_zarr(
     spec = check_spec(order, accuracy, edge_order)
     axes = _Axes(datetime_unit, periodic, period)
     grads, spacings, names = _select(ds, variables, dims, spec, axes)
+    _check_all_names(ds, grads, names)
     # a second, undecoded-chunk view: blocks are read through xarray's decoding (masking,
     # scale/offset) without dask and without caching whole arrays
     with warnings.catch_warnings():
@@ -421,46 +626,76 @@ def gradient_zarr(
         threading.Thread(target=_preload, args=(dtype, ndim), daemon=True).start()
     job = _job_record(src_loc, jobs, spec, periodic, _fingerprint(src_store, names))
     job.update(period=_jsonable(period), datetime_unit=datetime_unit)
-    store, resumed = _prepare_target(tgt_loc, mode, job)
-    if not resumed:
-        template = grads.assign_attrs({STATUS_ATTR: "incomplete: bigrad gradient_zarr running"})
-        encoding = {
-            out: _encoding(ds[j.variable].variable, grads[out].dtype, zarr_format)
-            for j in jobs
-            for out in j.outputs
-        }
-        for out in grads.data_vars:
-            grads[out].encoding = {}
-        with warnings.catch_warnings():
-            warnings.simplefilter("ignore", UserWarning)
-            template.to_zarr(
-                store,
-                mode="a",
-                compute=False,
-                consolidated=False,
-                zarr_format=zarr_format,
-                encoding=encoding,
-            )
-        _store._set(store, _META_DONE, b"")
-
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        group = zarr.open_group(store, mode="r+", use_consolidated=False)
-    with _cluster.open_runner(scheduler, threads) as (runner, n_threads):
-        _stream_all(jobs, group, store, resumed, progress, runner, n_threads, memory, reader)
-    if scheduler is not None:
-        # a worker killed mid-write leaves its temporary file; its task ran again elsewhere
-        _store.remove_partial_writes(store)
-    # last: unmark, consolidate, then drop the marks (a kill in between is resumable)
-    attrs = dict(group.attrs)
-    attrs.pop(STATUS_ATTR, None)
-    group.attrs.clear()
-    group.attrs.update(attrs)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        zarr.consolidate_metadata(store, zarr_format=2 if zarr_format == 2 else 3)
-    _store.clear_marks(store)
+    coords = [d for n in names for d in ds[n].dims if d in ds.variables]
+    src = _Source(src_loc, src_store, [*names, *coords])
+    run = _Run(jobs, grads, ds, reader, src, zarr_format, progress, memory)
+    # the cluster is reached before the target is touched: a wrong address costs nothing
+    with _cluster.open_runner(scheduler, threads) as (runner, n_threads), _locked(tgt_loc, mode):
+        store = tgt_loc.store(read_only=False)
+        try:
+            if run.write(tgt_loc, store, mode, job, runner, n_threads) == "complete":
+                _log.info(
+                    "target %s is already complete; nothing to resume", tgt_loc,
+                    extra={"bigrad_complete": True},
+                )  # fmt: skip
+        except OSError as e:
+            if e.errno in (errno.ENOSPC, errno.EDQUOT) and tgt_loc.local is not None:
+                raise disk_full(e, tgt_loc.local, _output_bytes(jobs, grads)) from e
+            raise
     return open_gradient(target)
+
+
+@dataclass
+class _Run:
+    """One run's work on a locked target, from preparing it to finishing it."""
+
+    jobs: list[_Job]
+    grads: xr.Dataset
+    ds: xr.Dataset
+    reader: xr.Dataset
+    src: _Source
+    zarr_format: int
+    progress: bool | Callable[[int, int], None]
+    memory: int
+
+    def write(
+        self,
+        loc: _store.Location,
+        store: Any,
+        mode: str,
+        job: dict[str, Any],
+        runner: TaskRunner | None,
+        n_threads: int,
+    ) -> str:
+        """Prepare, stream, verify the source, finish; returns what there was to do."""
+        state = _prepare_target(loc, store, mode, job, self.src)
+        if state == "complete":
+            # a kill after the job record went leaves the finished mark: tidy it
+            _store.clear_marks(store)
+            return state
+        if state == "start":
+            _write_template(store, self.grads, self.ds, self.jobs, self.zarr_format)
+        if state in ("start", "stream"):
+            with warnings.catch_warnings():
+                warnings.simplefilter("ignore", UserWarning)
+                group = zarr.open_group(store, mode="r+", use_consolidated=False)
+            readers = [
+                _Reader(self.reader[j.variable].variable, str(j.variable), self.src.store)
+                for j in self.jobs
+            ]
+            _stream_all(
+                self.jobs, group, store, state == "stream", self.progress, runner, n_threads,
+                self.memory, readers,
+            )  # fmt: skip
+            if runner is not None:
+                # a worker killed mid-write leaves its temporary file; its task ran again
+                _store.remove_partial_writes(store)
+            # the source must not have changed while the blocks were read either
+            raw = _store.get_key(store, _SOURCE_KEY)
+            if raw is not None:
+                _manifest.check_unchanged(json.loads(raw), self.src.manifest(), str(self.src.loc))
+        _finish(store, self.zarr_format)
+        return state
 
 
 def _stream_all(
@@ -472,12 +707,12 @@ def _stream_all(
     runner: TaskRunner | None,
     n_threads: int,
     memory: int,
-    reader: xr.Dataset,
+    readers: list[_Reader],
 ) -> None:
     total = sum(math.prod(j.plan.numblocks) for j in jobs)
     report = _progress_callback(progress, total)
     n_done = 0
-    for j in jobs:
+    for j, reader in zip(jobs, readers, strict=True):
         done = _store.done_blocks(store, str(j.variable)) if resumed else set()
         n_done += len(done)
 
@@ -489,7 +724,7 @@ def _stream_all(
 
         report(n_done, total)
         stream_gradient(
-            _Reader(reader[j.variable].variable),
+            reader,
             [group[out] for out in j.outputs],
             j.plan,
             j.rules,
@@ -510,15 +745,37 @@ def _preload(dtype: Any, ndim: int) -> None:
 
 
 class _Reader:
-    """Blocks of a lazily opened variable, decoded by xarray (mask, scale, offset)."""
+    """Blocks of a lazily opened variable, decoded by xarray (mask, scale, offset); a
+    block that cannot be read or decoded is reported with its variable and chunk key."""
 
-    def __init__(self, var: xr.Variable) -> None:
+    def __init__(self, var: xr.Variable, name: str = "", store: Any = None) -> None:
         self._var = var
+        self._name = name
         self.dtype = var.dtype
         self.shape = var.shape
+        self._meta: Any = None
+        if store is not None:
+            with contextlib.suppress(Exception):  # only for naming a chunk in errors
+                self._meta = zarr.open_array(store, path=name, mode="r").metadata
 
     def __getitem__(self, region: tuple[slice, ...]) -> np.ndarray:
-        return np.asarray(self._var[region].values)
+        try:
+            return np.asarray(self._var[region].values)
+        except MemoryError:
+            raise
+        except Exception as e:
+            raise ChunkDecodeError(
+                f"source variable {self._name!r}: chunk {self._chunk_key(region)} cannot be "
+                f"read or decoded ({type(e).__name__}: {e}); the source store is damaged "
+                "there: restore that chunk (or rewrite the variable), then retry"
+            ) from e
+
+    def _chunk_key(self, region: tuple[slice, ...]) -> str:
+        if self._meta is None:
+            return f"at {tuple((s.start, s.stop) for s in region)}"
+        grid = getattr(self._meta, "chunks", None) or self._meta.chunk_grid.chunk_shape
+        coords = tuple(s.start // c for s, c in zip(region, grid, strict=True))
+        return f"{self._name}/{self._meta.encode_chunk_key(coords)}"
 
 
 def open_gradient(target: str | os.PathLike[str]) -> xr.Dataset:

@@ -115,8 +115,11 @@ def test_modes(tmp_path: Path) -> None:
     with pytest.raises(FileExistsError, match="already exists"):
         bigrad.gradient_zarr(src, target)
     assert snapshot(target) == first
+    # a finished target: resume is a no-op success; another job's: refused
+    out = bigrad.gradient_zarr(src, target, variables="q", mode="resume")
+    assert "dq_dlat" in out and snapshot(target) == first
     with pytest.raises(FileExistsError, match="not an unfinished bigrad run"):
-        bigrad.gradient_zarr(src, target, variables="q", mode="resume")
+        bigrad.gradient_zarr(src, target, variables="T", mode="resume")
     out = bigrad.gradient_zarr(src, target, variables="T", mode="w")
     assert "dq_dlat" not in out and "dT_dlat" in out
     # mode="w" never wipes a directory that is not a Zarr store

@@ -3,8 +3,10 @@
 from __future__ import annotations
 
 import os
+import select
 import subprocess
 import sys
+import textwrap
 import warnings
 from pathlib import Path
 from typing import Any
@@ -69,19 +71,69 @@ def contents(path: Path) -> dict[str, bytes]:
     return {k: v for k, (v, _) in snapshot(path).items()}
 
 
-def run_cli(
-    *args: str, cwd: Path | None = None, timeout: float = 300
-) -> subprocess.CompletedProcess[str]:
-    """``python -m bigrad ARGS`` in a subprocess that imports this tree's bigrad."""
-    env = {
+def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
+    return {
         **os.environ,
         "PYTHONPATH": os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]),
+        **(extra or {}),
     }
+
+
+def run_cli(
+    *args: str, cwd: Path | None = None, timeout: float = 300, env: dict[str, str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """``python -m bigrad ARGS`` in a subprocess that imports this tree's bigrad, with
+    ``env`` added to the environment."""
     return subprocess.run(
         [sys.executable, "-m", "bigrad", *args],
         capture_output=True,
         text=True,
         timeout=timeout,
         cwd=cwd,
-        env=env,
+        env=_env(env),
     )
+
+
+# A run that reports each block written; once half are, it blocks in the callback until
+# it is killed (one thread, so little is written after "half").
+_BLOCKED = textwrap.dedent(
+    """
+    import sys, threading, bigrad
+
+    def progress(done, total):
+        if done >= total // 2:
+            print("half", flush=True)
+            threading.Event().wait()
+
+    bigrad.gradient_zarr(sys.argv[1], sys.argv[2], mode=sys.argv[3], periodic="lon",
+                         progress=progress, threads=1)
+    """
+)
+
+
+def start_blocked_run(
+    source: Path, target: Path, mode: str = "w-", timeout: float = 60
+) -> subprocess.Popen[str]:
+    """A real run in a subprocess, returned once it has written half its blocks and is
+    holding the target (kill it with SIGKILL, and wait for it)."""
+    child = subprocess.Popen(
+        [sys.executable, "-c", _BLOCKED, str(source), str(target), mode],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=_env(),
+    )
+    assert child.stdout is not None
+    ready, _, _ = select.select([child.stdout], [], [], timeout)
+    line = child.stdout.readline() if ready else ""
+    if line.strip() != "half":
+        child.kill()
+        _, err = child.communicate(timeout=30)
+        raise AssertionError(f"the run did not reach half its blocks: {err}")
+    return child
+
+
+def kill(child: subprocess.Popen[str]) -> None:
+    """SIGKILL ``child`` and reap it."""
+    child.kill()
+    child.communicate(timeout=30)
