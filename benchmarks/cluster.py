@@ -70,7 +70,7 @@ def run_method(method: str, source: str, target: str, address: str) -> dict[str,
     from distributed import Client
 
     import bigrad
-    from bigrad._cluster import ClientRunner
+    from bigrad.io.cluster import ClientRunner
 
     # the copy kernel is a lambda of zarr_io, which the workers cannot import
     cloudpickle.register_pickle_by_value(zarr_io)

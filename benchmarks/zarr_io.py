@@ -125,9 +125,9 @@ def _copy3(source: str, target: str, threads: int, runner: Any = None) -> None:
     import xarray as xr
     import zarr
 
-    from bigrad._stream import stream_gradient
     from bigrad.core.plan import plan_gradient
-    from bigrad.zarr_io import _Reader
+    from bigrad.io.stream import stream_gradient
+    from bigrad.io.zarr import _Reader
 
     reader = xr.open_dataset(source, engine="zarr", chunks=None, cache=False)
     src = zarr.open_array(os.path.join(source, "T"), mode="r")

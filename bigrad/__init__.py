@@ -6,10 +6,11 @@ and ``gradient``'s numbers equal numpy's bit for bit.
 
 from __future__ import annotations
 
-# imported for its side effect: registers the ``.bigrad`` accessor on xarray objects
-from bigrad import accessor as _accessor  # noqa: F401
+from bigrad.io.zarr import IncompleteStoreError, gradient_zarr, open_gradient
 from bigrad.operators import derivative, gradient, laplacian
-from bigrad.zarr_io import IncompleteStoreError, gradient_zarr, open_gradient
+
+# imported for its side effect: registers the ``.bigrad`` accessor on xarray objects
+from bigrad.xarray import accessor as _accessor  # noqa: F401
 
 __all__ = [
     "IncompleteStoreError",

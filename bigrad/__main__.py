@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 
-from bigrad._cli import main
+from bigrad.cli.main import main
 
 if __name__ == "__main__":
     sys.exit(main())

@@ -1,7 +1,7 @@
 """Array functions: ``gradient``, ``derivative`` and ``laplacian`` of numpy and dask arrays.
 
 This module takes and returns arrays only, never xarray objects (the accessor in
-:mod:`bigrad.accessor` does the name and coordinate bookkeeping).  Every operator is
+:mod:`bigrad.xarray.accessor` does the name and coordinate bookkeeping).  Every operator is
 a :class:`~bigrad.core.args.GradientArgs` (axes, spacings, stencil, periodic axes) and
 whether its components are summed (:func:`apply`); :func:`prepare` turns that into a halo plan and
 per-axis rules, which every executor (in memory here, :mod:`bigrad.dask`, the Zarr

@@ -102,7 +102,7 @@ def test_demo(tmp_path: Path) -> None:
 def test_progress_bar_draws_on_a_terminal_only() -> None:
     import io
 
-    from bigrad._progress import ProgressBar
+    from bigrad.io.progress import ProgressBar
 
     pipe = io.StringIO()
     ProgressBar(4, stream=pipe).update(2)

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import bigrad
-from bigrad._errors import ClusterError
+from bigrad.io.errors import ClusterError
 from tests.zarr_helpers import sample_dataset, write_store
 
 distributed = pytest.importorskip("distributed")

@@ -174,7 +174,7 @@ def test_debug_shows_the_traceback(tmp_path: Path) -> None:
 
 
 def test_nul_and_long_names() -> None:
-    from bigrad._errors import check_names
+    from bigrad.io.errors import check_names
 
     with pytest.raises(ValueError, match="NUL"):
         check_names("variable", ["a\x00b"])

@@ -17,10 +17,10 @@ import pytest
 import xarray as xr
 
 import bigrad
-from bigrad.zarr_io import STATUS_ATTR
+from bigrad.io.zarr import STATUS_ATTR
 from tests.zarr_helpers import ROOT, contents, run_cli, sample_dataset, write_store
 
-#: the steps bigrad.zarr_io._checkpoint names, in the order a run reaches them
+#: the steps bigrad.io.zarr._checkpoint names, in the order a run reaches them
 STEPS = [
     "metadata",
     "finishing",

@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 
 import bigrad
-from bigrad._lock import LOCK_NAME
+from bigrad.io.lock import LOCK_NAME
 from tests.zarr_helpers import (
     ROOT,
     contents,

@@ -13,7 +13,7 @@ import pytest
 import xarray as xr
 
 import bigrad
-from bigrad.zarr_io import STATUS_ATTR
+from bigrad.io.zarr import STATUS_ATTR
 from tests.zarr_helpers import ROOT, contents, run_cli, sample_dataset, snapshot, write_store
 
 # The child reports each block written; once half are, it blocks in the callback (the

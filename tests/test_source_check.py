@@ -9,7 +9,7 @@ import pytest
 import zarr
 
 import bigrad
-from bigrad._manifest import SourceChangedError
+from bigrad.io.manifest import SourceChangedError
 from tests.zarr_helpers import (
     kill,
     run_cli,

@@ -14,8 +14,8 @@ import xarray as xr
 import zarr
 
 import bigrad
-from bigrad._stream import stream_gradient
-from bigrad.zarr_io import STATUS_ATTR
+from bigrad.io.stream import stream_gradient
+from bigrad.io.zarr import STATUS_ATTR
 from tests.zarr_helpers import contents, sample_dataset, snapshot, write_store
 
 CHUNKINGS = {
@@ -217,7 +217,7 @@ def test_small_memory_budget_reads_some_blocks_twice(tmp_path: Path) -> None:
     assert_close(out_small.dT_dtime, out_big.dT_dtime)
     # the stream itself: with room for one block, faces are read ahead separately
     from bigrad.core.weights import StencilSpec
-    from bigrad.zarr_io import _Axes, _plan_variable, _Reader, _select
+    from bigrad.io.zarr import _Axes, _plan_variable, _Reader, _select
 
     source = xr.open_zarr(src)
     spec = StencilSpec(edge_order=1)

@@ -37,8 +37,8 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
-from bigrad._errors import ClusterError
-from bigrad._stream import TaskRunner
+from bigrad.io.errors import ClusterError
+from bigrad.io.stream import TaskRunner
 
 __all__ = ["ClientRunner", "check_scheduler", "open_runner", "parse_local"]
 

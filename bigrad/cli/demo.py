@@ -25,8 +25,8 @@ import dask.array as da
 import numpy as np
 import xarray as xr
 
-from bigrad._store import is_zarr_store, locate
-from bigrad.zarr_io import gradient_zarr
+from bigrad.io.store import is_zarr_store, locate
+from bigrad.io.zarr import gradient_zarr
 
 __all__ = ["DemoSummary", "analytic", "demo_dataset", "run_demo"]
 

@@ -20,7 +20,7 @@ Peak memory is therefore about ``budget + threads x block x (1 + outputs)`` plus
 encoded chunks in flight, whatever the size of the array.
 
 Where the tasks run is a :class:`TaskRunner`: local threads by default, or a cluster's
-workers (:mod:`bigrad._cluster`), which keep what they read and compute and hand this
+workers (:mod:`bigrad.io.cluster`), which keep what they read and compute and hand this
 process references instead.  A block read ahead then stays on the worker that read it,
 its faces are split off there, and its compute task runs there too, so that
 only faces move between workers and no array data comes through here::

@@ -10,13 +10,13 @@ An unfinished run is marked by a ``.bigrad/`` prefix in the target store, writte
 anything else and removed last::
 
     .bigrad/job.json          the job's parameters, so a resume can check it is the same job
-    .bigrad/source.json       size and time of each source file (bigrad._manifest)
+    .bigrad/source.json       size and time of each source file (bigrad.io.manifest)
     .bigrad/attrs.json        the outputs' final attributes, put in place when finishing
     .bigrad/metadata-written  the outputs' metadata and coordinates are all written
     .bigrad/done/<var>/<i.j>  one empty key per block whose outputs are all written
     .bigrad/finished          every block is written: a resume only finishes
 
-The run's lock (:mod:`bigrad._lock`) lies beside them, outside the Zarr keys.
+The run's lock (:mod:`bigrad.io.lock`) lies beside them, outside the Zarr keys.
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from zarr.core.buffer import default_buffer_prototype
 from zarr.core.sync import sync
 from zarr.storage import FsspecStore, LocalStore
 
-from bigrad._lock import LOCK_NAME
+from bigrad.io.lock import LOCK_NAME
 
 __all__ = [
     "IncompleteStoreError",

@@ -3,7 +3,7 @@
 :func:`gradient_zarr` names, labels and lays out the outputs with the xarray accessor
 (``ds.bigrad.gradient``), writes their metadata and coordinates with
 ``Dataset.to_zarr(compute=False)``, then streams the data block by block
-(:mod:`bigrad._stream`), marking progress in the target (:mod:`bigrad._store`) so that
+(:mod:`bigrad.io.stream`), marking progress in the target (:mod:`bigrad.io.store`) so that
 a killed run can be resumed.
 """
 
@@ -27,22 +27,26 @@ import numpy as np
 import xarray as xr
 import zarr
 
-from bigrad import _cluster, _lock, _manifest, _store, kernels
-from bigrad._attrs import gradient_name
-from bigrad._errors import ChunkDecodeError, check_names, disk_full
-from bigrad._stream import TaskRunner, stream_gradient
-from bigrad._xarray import (
+from bigrad import kernels
+from bigrad.core.args import check_spec, parse_args
+from bigrad.core.plan import GradientPlan
+from bigrad.core.weights import AxisRules, StencilSpec
+from bigrad.io import cluster as _cluster
+from bigrad.io import lock as _lock
+from bigrad.io import manifest as _manifest
+from bigrad.io import store as _store
+from bigrad.io.errors import ChunkDecodeError, check_names, disk_full
+from bigrad.io.stream import TaskRunner, stream_gradient
+from bigrad.operators import prepare
+from bigrad.xarray.attrs import gradient_name
+from bigrad.xarray.coords import (
     Spacing,
-    _as_names,
+    as_names,
     axis_arguments,
     differentiable,
     resolve,
     variable_derivatives,
 )
-from bigrad.core.args import check_spec, parse_args
-from bigrad.core.plan import GradientPlan
-from bigrad.core.weights import AxisRules, StencilSpec
-from bigrad.operators import prepare
 
 __all__ = ["IncompleteStoreError", "gradient_zarr", "open_gradient"]
 
@@ -60,14 +64,14 @@ _STATUS = (
 )
 #: key marking that the target's metadata and coordinates are all written
 _META_DONE = f"{_store.MARK_PREFIX}/metadata-written"
-#: the size and time of every source file when the run began (bigrad._manifest)
+#: the size and time of every source file when the run began (bigrad.io.manifest)
 _SOURCE_KEY = f"{_store.MARK_PREFIX}/source.json"
 
 _log = logging.getLogger("bigrad")
 
 
 class _Axes(NamedTuple):
-    """How coordinates become spacings: :func:`bigrad._xarray.resolve`'s arguments."""
+    """How coordinates become spacings: :func:`bigrad.xarray.coords.resolve`'s arguments."""
 
     datetime_unit: str | None
     periodic: Any
@@ -115,7 +119,7 @@ def _select(
 ) -> tuple[xr.Dataset, list[Spacing], list[Hashable]]:
     """The accessor's output (lazy, for names, attrs and layout), its spacings, and the
     variables differentiated."""
-    if dims is not None and not _as_names(dims):
+    if dims is not None and not as_names(dims):
         raise ValueError("dims is empty; name at least one dimension")
     if variables is None:
         # datetimes and strings are not streamed; numbers only, with one of the dims
@@ -132,7 +136,7 @@ def _select(
                 f"the data variables are {tuple(map(str, ds.data_vars))}"
             )
     else:
-        names = _as_names(variables)
+        names = as_names(variables)
         if not names:
             raise ValueError("variables is empty; name at least one data variable")
         for name in names:
@@ -543,7 +547,7 @@ def gradient_zarr(
     ------
     FileExistsError
         The target exists and ``mode`` does not allow replacing or resuming it, or
-        another run holds it (``bigrad._lock.LockedError``, naming that run).
+        another run holds it (``bigrad.io.lock.LockedError``, naming that run).
     FileNotFoundError, ValueError, TypeError
         Before the target is touched: a missing source or one that is not a Zarr
         store, a source with pickled/object arrays, source and target the same, an
@@ -552,14 +556,14 @@ def gradient_zarr(
         positive integer, an empty selection, a resume of a different job.
     ValueError
         A resume (or a run about to finish) whose source changed since the run began
-        (``bigrad._manifest.SourceChangedError``, naming the first file that differs);
+        (``bigrad.io.manifest.SourceChangedError``, naming the first file that differs);
         a source chunk that cannot be read or decoded (naming variable and chunk key).
     OSError
         The target's file system is full (saying how much the outputs need and what
         is free), read-only, or refuses a name.
     RuntimeError
         The cluster cannot be reached within 30 s, or its workers die running a task
-        (``bigrad._errors.ClusterError``).
+        (``bigrad.io.errors.ClusterError``).
 
     Notes
     -----
@@ -826,7 +830,7 @@ def _progress_callback(
         return call
     if not progress:
         return lambda *a, **k: None
-    from bigrad._progress import ProgressBar
+    from bigrad.io.progress import ProgressBar
 
     bar = ProgressBar(total)
     return bar.update

@@ -8,7 +8,7 @@ size and chunking::
     grads = ds.bigrad.gradient(["lat", "lon"], periodic="lon")  # dT_dlat, dT_dlon, ...
 
 The accessors only translate names and rewrap; the bookkeeping lives in
-:mod:`bigrad._xarray`, the attributes in :mod:`bigrad._attrs`, and the numbers come
+:mod:`bigrad.xarray.coords`, the attributes in :mod:`bigrad.xarray.attrs`, and the numbers come
 from :func:`bigrad.gradient`.
 """
 
@@ -19,14 +19,14 @@ from typing import Any
 
 import xarray as xr
 
-from bigrad._xarray import (
+from bigrad.core.args import check_spec
+from bigrad.xarray.coords import (
     UNNAMED,
     resolve,
     select_variables,
     variable_derivatives,
     variable_gradients,
 )
-from bigrad.core.args import check_spec
 
 __all__ = ["DataArrayAccessor", "DatasetAccessor"]
 
@@ -78,7 +78,7 @@ class DataArrayAccessor:
         -------
         xarray.DataArray
             The derivative, with attributes as described in
-            :func:`bigrad._attrs.derivative_attrs` (``units`` such as "K m-1", and
+            :func:`bigrad.xarray.attrs.derivative_attrs` (``units`` such as "K m-1", and
             ``long_name`` "gradient of ... along ...").
 
         Raises

@@ -231,7 +231,7 @@ class _Notes(logging.Handler):
 
 
 def _gradient(args: argparse.Namespace, show: bool, notes: _Notes) -> int:
-    from bigrad.zarr_io import gradient_zarr
+    from bigrad.io.zarr import gradient_zarr
 
     out = gradient_zarr(
         args.source,
@@ -257,8 +257,8 @@ def _gradient(args: argparse.Namespace, show: bool, notes: _Notes) -> int:
 
 def _message(error: BaseException) -> str | None:
     """The one line for an error a user can act on; ``None`` for a bug."""
-    from bigrad._errors import ClusterError, environment_message
-    from bigrad.zarr_io import IncompleteStoreError
+    from bigrad.io.errors import ClusterError, environment_message
+    from bigrad.io.zarr import IncompleteStoreError
 
     if isinstance(error, KeyError) and error.args:
         return str(error.args[0])
@@ -285,7 +285,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "gradient":
             return _gradient(args, show, notes)
-        from bigrad._demo import run_demo
+        from bigrad.cli.demo import run_demo
 
         summary = run_demo(args.directory, args.size, progress=show)
         print("\n".join(summary.lines()))

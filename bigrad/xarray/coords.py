@@ -15,13 +15,14 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from bigrad._attrs import DATETIME_UNITS, derivative_attrs, gradient_name, is_cf_longitude
 from bigrad.core.args import check_spec, is_dask
 from bigrad.core.weights import StencilSpec, check_coordinate
 from bigrad.operators import apply
+from bigrad.xarray.attrs import DATETIME_UNITS, derivative_attrs, gradient_name, is_cf_longitude
 
 __all__ = [
     "Spacing",
+    "as_names",
     "axis_arguments",
     "differentiable",
     "resolve",
@@ -89,7 +90,7 @@ def _dim_of(obj: xr.DataArray | xr.Dataset, key: Hashable, what: str) -> Hashabl
     raise ValueError(f"{what} {key!r} is not in this {kind}; it has {_names(obj)}")
 
 
-def _as_names(names: Any) -> list[Hashable]:
+def as_names(names: Any) -> list[Hashable]:
     if isinstance(names, str) or not isinstance(names, Iterable):
         return [names]
     return list(names)
@@ -148,7 +149,7 @@ def resolve(
     periodic dimension or a mapping ``{name: period}``.  Raises ``ValueError`` naming
     what ``obj`` has for an unknown name or a 2-D coordinate.
     """
-    keys = list(obj.dims) if dims is None else _as_names(dims)
+    keys = list(obj.dims) if dims is None else as_names(dims)
     out: list[Spacing] = []
     for key in keys:
         dim = _dim_of(obj, key, "dim")
@@ -164,7 +165,7 @@ def resolve(
     elif periodic is True:
         wrapped = {sp.dim for sp in out}
     else:
-        wrapped = {_dim_of(obj, name, "periodic") for name in _as_names(periodic)}
+        wrapped = {_dim_of(obj, name, "periodic") for name in as_names(periodic)}
     stray = wrapped - {sp.dim for sp in out}
     if stray:
         raise ValueError(
