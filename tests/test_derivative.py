@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 import dask.array as da
+import findiff
 import hypothesis.strategies as st
 import numpy as np
 import pytest
@@ -17,8 +18,6 @@ import bigrad
 from bigrad.core.weights import fornberg
 from tests.helpers import raise_if_dask_computes
 from tests.strategies import chunking, chunkings, coordinate
-
-findiff = pytest.importorskip("findiff", reason="findiff is the oracle for uniform stencils")
 
 pytestmark = pytest.mark.usefixtures("engine")
 
