@@ -20,6 +20,7 @@ from typing import Any
 import xarray as xr
 
 from bigrad.core.args import check_spec
+from bigrad.core.weights import StencilSpec
 from bigrad.xarray.coords import (
     UNNAMED,
     resolve,
@@ -88,12 +89,19 @@ class DataArrayAccessor:
             coordinate, a coordinate with repeated or non-finite values, or a periodic
             coordinate whose period is unknown.
         """
+        spec = check_spec(edge_order=edge_order)
+        return self._along(dim, spec, datetime_unit, periodic, period)
+
+    def _along(
+        self, dim: Hashable, spec: StencilSpec, datetime_unit: str | None, periodic: bool | Names,
+        period: Period,
+    ) -> xr.DataArray:  # fmt: skip
         if periodic is True:
             periodic = dim
         spacings = resolve(self._obj, [dim], datetime_unit, periodic, period)
         da = self._obj
-        (grad,) = variable_gradients(da.variable, da.name, spacings, edge_order).values()
-        return xr.DataArray(grad, coords=da.coords, name=da.name)
+        (value,) = variable_derivatives(da.variable, da.name, spacings, spec).values()
+        return xr.DataArray(value, coords=da.coords, name=da.name)
 
     def gradient(
         self,
@@ -168,13 +176,7 @@ class DataArrayAccessor:
         >>> d2.values, d2.attrs["units"]
         (array([2., 2., 2., 2., 2., 2.]), 'K m-2')
         """
-        if periodic is True:
-            periodic = dim
-        spacings = resolve(self._obj, [dim], datetime_unit, periodic, period)
-        da = self._obj
-        spec = check_spec(order, accuracy)
-        (value,) = variable_derivatives(da.variable, da.name, spacings, spec).values()
-        return xr.DataArray(value, coords=da.coords, name=da.name)
+        return self._along(dim, check_spec(order, accuracy), datetime_unit, periodic, period)
 
     def laplacian(
         self,
