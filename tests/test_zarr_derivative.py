@@ -68,3 +68,24 @@ def test_axis_too_short_for_the_stencil_fails_before_the_target(tmp_path: Path) 
     assert result.returncode == 1, result.stderr
     assert "too few" in result.stderr and "Traceback" not in result.stderr
     assert not (tmp_path / "out.zarr").exists()
+
+
+@pytest.mark.parametrize("name", ["out.nc", "out.NC4", "grads.h5/"])
+def test_target_named_like_another_format_is_refused(
+    source: Path, tmp_path: Path, name: str
+) -> None:
+    result = run_cli("gradient", str(source), str(tmp_path / name))
+    assert result.returncode == 1 and "bigrad writes a Zarr store" in result.stderr
+    assert ".zarr" in result.stderr and not (tmp_path / name.rstrip("/")).exists()
+    with pytest.raises(ValueError, match=r"name it e\.g\. "):
+        bigrad.gradient_zarr(source, tmp_path / name)
+
+
+def test_periodic_without_a_known_period_names_the_flag(tmp_path: Path) -> None:
+    ds = sample_dataset().drop_vars(["name", "area"])
+    ds["x"] = ("lon", np.arange(ds.sizes["lon"], dtype=float) ** 2)
+    src = write_store(ds.swap_dims({"lon": "x"}).drop_vars("lon"), tmp_path / "in.zarr", None)
+    result = run_cli("gradient", str(src), str(tmp_path / "out.zarr"), "--var", "T",
+                     "--periodic", "x")  # fmt: skip
+    assert result.returncode == 1, result.stderr
+    assert "--period x=360" in result.stderr and "Traceback" not in result.stderr

@@ -459,6 +459,20 @@ def _locked(loc: _store.Location, mode: str) -> Iterator[None]:
         raise
 
 
+#: file name endings of other formats: a Zarr store so named would mislead its readers
+_NOT_ZARR = (".nc", ".nc4", ".netcdf", ".h5", ".hdf5", ".grib", ".grb", ".grib2", ".tif")
+
+
+def _check_target_name(target: Any) -> None:
+    name = str(target).rstrip("/")
+    if name.lower().endswith(_NOT_ZARR):
+        suffix = name[name.rfind(".") :]
+        raise ValueError(
+            f"target {name} ends in {suffix!r}, but bigrad writes a Zarr store (a "
+            f"directory); name it e.g. {name[: -len(suffix)]}.zarr"
+        )
+
+
 def gradient_zarr(
     source: str | os.PathLike[str],
     target: str | os.PathLike[str],
@@ -596,6 +610,7 @@ def gradient_zarr(
     _check_mode(mode)
     _check_threads(threads)
     _cluster.check_scheduler(scheduler)
+    _check_target_name(target)
     src_loc, tgt_loc = _store.locate(source), _store.locate(target)
     if src_loc.contains(tgt_loc) or tgt_loc.contains(src_loc):
         raise ValueError(

@@ -362,7 +362,7 @@ def _compile(kernel: Any, args: tuple[Any, ...]) -> None:
         timer = None
         if name not in _announced:
             _announced.add(name)
-            message = f"bigrad: compiling kernels for {name} data (first use, once)\n"
+            message = f"bigrad: compiling kernels for {name} data (first use, about 5 s, once)\n"
             timer = threading.Timer(1.0, lambda: sys.stderr.write(message))
             timer.start()
         try:

@@ -130,7 +130,8 @@ def _period(obj: xr.DataArray | xr.Dataset, sp: Spacing, given: Mapping[Hashable
         raise ValueError(
             f"dimension {sp.dim!r} is periodic but the period of coordinate {sp.key!r} is "
             "unknown (it is not a CF longitude: units 'degrees_east' or standard_name "
-            f"'longitude'); pass period=, e.g. period={{{sp.key!r}: 360.0}}"
+            f"'longitude'); pass period=, e.g. period={{{sp.key!r}: 360.0}} "
+            f"(--period {sp.key}=360 on the command line)"
         )
     return Spacing(sp.key, sp.dim, sp.spacing, sp.units, sp.datetime_unit, True, period)
 
@@ -173,14 +174,16 @@ def resolve(
             f"differentiated {tuple(sp.dim for sp in out)}"
         )
     if period is not None and not wrapped:
-        raise ValueError("period is given but no dimension is periodic; pass periodic= too")
+        raise ValueError(
+            "period is given but no dimension is periodic; pass periodic= too (--periodic DIM)"
+        )
     if isinstance(period, Mapping):
         given = dict(period)
         for name in given:
             if _dim_of(obj, name, "period") not in wrapped:
                 raise ValueError(
                     f"period is given for {name!r}, which is not periodic; add it to "
-                    "periodic= or drop it from period="
+                    "periodic= (--periodic) or drop it from period= (--period)"
                 )
     elif period is not None:
         given = {sp.key: period for sp in out if sp.dim in wrapped}
