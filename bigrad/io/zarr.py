@@ -45,6 +45,7 @@ from bigrad.xarray.coords import (
     axis_arguments,
     differentiable,
     resolve,
+    select_variables,
     variable_derivatives,
 )
 
@@ -155,19 +156,8 @@ def _select(
             ds[name] = ds[name].chunk(-1)
     spacings = resolve(ds, dims, *axes)
     grads: dict[Hashable, Any] = {}
-    for name in names:
-        if name not in ds.data_vars:
-            raise ValueError(
-                f"variables names {name!r}, which is not a data variable; the data "
-                f"variables are {tuple(ds.data_vars)}"
-            )
-        found = variable_derivatives(ds[name].variable, name, spacings, spec)
-        if not found:
-            raise ValueError(
-                f"variable {name!r} has dims {ds[name].dims}, none of the requested "
-                f"{tuple(sp.dim for sp in spacings)}"
-            )
-        grads.update(found)
+    for name in select_variables(ds, names, {sp.dim for sp in spacings}):
+        grads.update(variable_derivatives(ds[name].variable, name, spacings, spec))
     return xr.Dataset(grads, coords=ds.coords, attrs=dict(ds.attrs)), spacings, names
 
 
