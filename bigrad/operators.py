@@ -19,7 +19,7 @@ import numpy as np
 from bigrad.core.args import GradientArgs, check_spec, is_dask, parse_args
 from bigrad.core.blocks import extract_faces, halos_from_faces
 from bigrad.core.plan import GradientPlan, plan_gradient
-from bigrad.core.weights import AxisRules, StencilSpec, axis_rules
+from bigrad.core.weights import AxisRules, Stencil
 from bigrad.kernels import block_derivatives, computable_dtype
 
 __all__ = ["apply", "derivative", "gradient", "laplacian", "prepare"]
@@ -32,16 +32,15 @@ def prepare(
     """The halo plan and, per axis, its :class:`AxisRules` (or, for a lazy coordinate
     when not ``eager``, the coordinate and the function that makes its rules)."""
     layouts = {
-        a: args.spec.layouts(shape[a], a in args.periodic, args.uniform(i))
+        a: args.stencils[i].layouts(shape[a], a in args.periodic, args.uniform(i))
         for i, a in enumerate(args.axes)
     }
     plan = plan_gradient(shape, chunks, layouts)
     rules: list[Any] = []
-    for axis, spacing in zip(args.axes, args.spacings, strict=True):
+    for axis, spacing, stencil in zip(args.axes, args.spacings, args.stencils, strict=True):
         build = functools.partial(
-            axis_rules,
+            stencil.rules,
             shape[axis],
-            spec=args.spec,
             data=computable_dtype(dtype),
             periodic=axis in args.periodic,
             period=args.periods.get(axis),
@@ -69,12 +68,15 @@ def apply(
     f: Any,
     varargs: Sequence[Any],
     axis: Any,
-    spec: StencilSpec,
+    spec: Stencil | Sequence[Stencil],
     periodic: Any = False,
     period: Any = None,
     add: bool = False,
 ) -> list[Any]:
     """The one entry every front end calls: check the arguments, plan, and execute.
+
+    ``spec`` is the :class:`~bigrad.core.weights.Stencil` applied along every axis of
+    ``axis``, or one per axis: a new operator along an axis is a new stencil.
 
     Returns one array per axis of ``axis`` (one in all, their sum, with ``add``), of
     ``f``'s kind: numpy in memory, or dask (lazy, the input's chunks).

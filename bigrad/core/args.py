@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
-from bigrad.core.weights import ACCURACIES, ORDERS, StencilSpec
+from bigrad.core.weights import ACCURACIES, ORDERS, Stencil, StencilSpec
 
 __all__ = ["GradientArgs", "check_spec", "is_dask", "parse_args"]
 
@@ -36,17 +36,14 @@ def is_dask(x: Any) -> bool:
 
 @dataclass(frozen=True)
 class GradientArgs:
-    """Checked arguments: one spacing (scalar, numpy coordinate or dask coordinate) per axis."""
+    """Checked arguments: per axis one spacing (scalar, numpy coordinate or dask
+    coordinate) and the :class:`~bigrad.core.weights.Stencil` applied along it."""
 
     axes: tuple[int, ...]
     spacings: tuple[Any, ...]
-    spec: StencilSpec
+    stencils: tuple[Stencil, ...]
     periodic: tuple[int, ...]
     periods: Mapping[int, Any] = field(default_factory=dict)
-
-    @property
-    def edge_order(self) -> int:
-        return self.spec.edge_order
 
     def uniform(self, i: int) -> bool | None:
         """Whether axis ``axes[i]`` is evenly spaced (None: a lazy coordinate, unknown)."""
@@ -237,46 +234,31 @@ def check_spec(order: Any = 1, accuracy: Any = 2, edge_order: Any = 2) -> Stenci
     )
 
 
-def _check_length(
-    spec: StencilSpec, axis: int, n: int, periodic: bool, uniform: bool | None
-) -> None:
-    if math.isnan(n):
-        raise ValueError("f has unknown chunk sizes; call f.compute_chunk_sizes() first")
-    need = max(lay.min_points for lay in spec.layouts(n, periodic, uniform))
-    if periodic and spec.is_numpy:
-        need = 2  # numpy's three points wrap onto two
-    if n >= need:
-        return
-    if spec.is_numpy and not periodic:
-        raise ValueError(
-            f"Shape of array too small to calculate a numerical gradient: axis {axis} has "
-            f"{n} point(s), at least edge_order + 1 = {need} are required "
-            "(lower edge_order, or mark the axis periodic)"
-        )
-    what = "periodic axis" if periodic else "axis"
-    raise ValueError(
-        f"{what} {axis} has {n} point(s), too few for a derivative of order {spec.order} "
-        f"and accuracy {spec.accuracy}, whose stencils need {need}; lower accuracy"
-    )
-
-
 def parse_args(
     shape: tuple[int, ...],
     dtype: np.dtype[Any],
     varargs: Sequence[Any],
     axis: Any,
-    spec: StencilSpec,
+    spec: Stencil | Sequence[Stencil],
     periodic: Any,
     period: Any,
 ) -> GradientArgs:
-    """Check the arguments of an array function for an array of ``shape``/``dtype``."""
+    """Check the arguments of an array function for an array of ``shape``/``dtype``.
+
+    ``spec`` is the stencil applied along every axis, or one stencil per axis of ``axis``.
+    """
     ndim = len(shape)
     axes = tuple(range(ndim)) if axis is None else normalize_axis_tuple(axis, ndim)
     spacings = _spacings(varargs, axes, shape)
     _check_dtype(np.dtype(dtype))
     wrapped = _periodic_axes(periodic, axes, ndim)
     periods = _periods(period, wrapped, dict(zip(axes, spacings, strict=True)), shape)
-    args = GradientArgs(axes, spacings, spec, wrapped, periods)
+    stencils = tuple(spec) if isinstance(spec, Sequence) else (spec,) * len(axes)
+    if len(stencils) != len(axes):
+        raise ValueError(f"{len(stencils)} stencils given for {len(axes)} axes")
+    args = GradientArgs(axes, spacings, stencils, wrapped, periods)
     for i, a in enumerate(axes):
-        _check_length(spec, a, shape[a], a in wrapped, args.uniform(i))
+        if math.isnan(shape[a]):
+            raise ValueError("f has unknown chunk sizes; call f.compute_chunk_sizes() first")
+        stencils[i].check_length(a, shape[a], a in wrapped, args.uniform(i))
     return args

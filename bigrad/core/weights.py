@@ -36,7 +36,7 @@ Rules:
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, Protocol
 
 import numpy as np
 
@@ -45,6 +45,7 @@ __all__ = [
     "SUM",
     "AxisRules",
     "Layout",
+    "Stencil",
     "StencilSpec",
     "axis_rules",
     "check_coordinate",
@@ -57,6 +58,35 @@ SUM, DIFF = 0, 1
 
 ORDERS = (1, 2)
 ACCURACIES = (2, 4, 6)
+
+
+class Stencil(Protocol):
+    """What is computed along one axis: anything that says which points every output
+    point reads (:meth:`layouts`, for the halo plan, without data) and, given the
+    spacing, their weights (:meth:`rules`).  Every executor runs any stencil alike, so
+    a new operator along an axis is a new stencil, not new execution code.
+    :class:`StencilSpec` (derivatives of any order and accuracy) is the built-in one.
+    """
+
+    @property
+    def order(self) -> int:
+        """The derivative's order: the power of the coordinate's units in the result's."""
+        ...
+
+    def layouts(self, n: int, periodic: bool, uniform: bool | None) -> tuple[Layout, ...]:
+        """Every layout the rules may take on an axis of ``n`` points (``uniform`` None:
+        not known yet, for a lazy coordinate)."""
+        ...
+
+    def check_length(self, axis: int, n: int, periodic: bool, uniform: bool | None) -> None:
+        """Raise ``ValueError``, naming ``axis`` and the fix, if ``n`` points are too few."""
+        ...
+
+    def rules(self, n: int, spacing: Any, data: np.dtype[Any], periodic: bool = False,
+              period: Any = None, label: str = "coordinate") -> AxisRules:  # fmt: skip
+        """The rules for a scalar step or 1-D numpy coordinate ``spacing``; ``data`` is
+        the dtype the kernels compute on; ``label`` names the coordinate in errors."""
+        ...
 
 
 @dataclass(frozen=True)
@@ -93,6 +123,31 @@ class StencilSpec:
         if uniform is None:
             return tuple(dict.fromkeys(self.layout(n, periodic, u) for u in (True, False)))
         return (self.layout(n, periodic, uniform),)
+
+    def check_length(self, axis: int, n: int, periodic: bool, uniform: bool | None) -> None:
+        """Raise ``ValueError`` if an axis of ``n`` points is too short for the stencils."""
+        need = max(lay.min_points for lay in self.layouts(n, periodic, uniform))
+        if periodic and self.is_numpy:
+            need = 2  # numpy's three points wrap onto two
+        if n >= need:
+            return
+        if self.is_numpy and not periodic:
+            raise ValueError(
+                f"Shape of array too small to calculate a numerical gradient: axis {axis} "
+                f"has {n} point(s), at least edge_order + 1 = {need} are required "
+                "(lower edge_order, or mark the axis periodic)"
+            )
+        what = "periodic axis" if periodic else "axis"
+        raise ValueError(
+            f"{what} {axis} has {n} point(s), too few for a derivative of order "
+            f"{self.order} and accuracy {self.accuracy}, whose stencils need {need}; "
+            "lower accuracy"
+        )
+
+    def rules(self, n: int, spacing: Any, data: np.dtype[Any], periodic: bool = False,
+              period: Any = None, label: str = "coordinate") -> AxisRules:  # fmt: skip
+        """:func:`axis_rules` of this spec."""
+        return axis_rules(n, spacing, self, data, periodic, period, label)
 
 
 @dataclass(frozen=True)
