@@ -1,0 +1,437 @@
+"""Calculus on the sphere: gradient in metres, vorticity, divergence and the Laplacian
+of fields on latitude/longitude grids in degrees.
+
+Array functions: numpy or dask arrays in, the same kind out (dask stays lazy and keeps
+the input's chunks); latitude and longitude are 1-D numpy arrays in degrees.  No xarray
+here (the accessor maps names to these functions).  Every derivative goes through
+:func:`bigrad.operators.apply`, so every executor computes the same numbers; the metric
+factors (``1 / (a cos phi)``, ``tan phi / a``) are 1-D arrays along latitude, applied by
+broadcasting, and the degrees-to-radians factor is folded into them (the derivatives
+are taken along the coordinates in degrees, which keeps an evenly spaced grid evenly
+spaced).
+
+With ``a`` the radius, ``phi`` latitude and ``lambda`` longitude (radians)::
+
+    d_dx   = 1 / (a cos phi) df/dlambda                      eastward
+    d_dy   = 1 / a df/dphi                                   northward
+    zeta   = 1 / (a cos phi) dv/dlambda - 1 / a du/dphi + u tan(phi) / a
+    delta  = 1 / (a cos phi) du/dlambda + 1 / a dv/dphi - v tan(phi) / a
+    lap f  = 1 / (a cos phi)^2 d2f/dlambda2 + 1 / a^2 (d2f/dphi2 - tan(phi) df/dphi)
+
+The Laplacian's latitude term is one stencil (:class:`LatitudeLaplacian`): per point
+the weights of ``d2/dphi2 - tan(phi) d/dphi`` on the same points, not the gradient
+applied twice.
+
+Poles: where ``|lat| == 90`` the terms with ``1 / cos phi`` or ``tan phi`` have no finite
+value, so ``d_dx``, vorticity, divergence and the Laplacian are NaN there (never inf);
+``d_dy`` is finite at the poles (a one-sided difference).  The other points, including
+the poles' neighbours, are unaffected.
+
+Longitude is periodic automatically when the grid covers the full circle (the step
+after the last point lands on the first, modulo 360); ``periodic=`` overrides it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from bigrad.core.args import check_spec, is_dask
+from bigrad.core.weights import SUM, AxisRules, Layout, StencilSpec, check_coordinate, fornberg
+from bigrad.operators import apply
+
+__all__ = [
+    "EARTH_RADIUS",
+    "LatitudeLaplacian",
+    "divergence",
+    "geospatial_gradient",
+    "spherical_laplacian",
+    "vorticity",
+]
+
+#: mean Earth radius in metres (IUGG)
+EARTH_RADIUS = 6371008.8
+
+# radians per degree: derivatives along degrees times this power give per radian
+_PER_DEGREE = 180.0 / np.pi
+
+
+@dataclass(frozen=True)
+class LatitudeLaplacian:
+    """The latitude part of the spherical Laplacian as one stencil along latitude:
+    ``d2f/dphi2 - tan(phi) df/dphi`` (per radian squared), from a latitude coordinate
+    in degrees.  Its points are those of the second derivative of ``accuracy``
+    (:class:`~bigrad.core.weights.StencilSpec` ``order=2``); per point both
+    derivatives' Fornberg weights on those points are combined.  At ``|lat| == 90``
+    the weights are NaN (the operator has no finite value there).
+
+    >>> lat = np.array([-90.0, -45.0, 0.0, 45.0, 90.0])
+    >>> r = LatitudeLaplacian().rules(5, lat, np.dtype("f8"))
+    >>> r.point(2)[3] * (np.pi / 4) ** 2  # the equator: tan 0 = 0, the plain [1, -2, 1]
+    array([ 1., -2.,  1.])
+    >>> r.point(0)[3]  # a pole
+    array([nan, nan, nan, nan])
+    """
+
+    accuracy: int = 2
+
+    @property
+    def order(self) -> int:
+        return 2
+
+    @property
+    def _spec(self) -> StencilSpec:
+        return StencilSpec(2, self.accuracy)
+
+    def layouts(self, n: int, periodic: bool, uniform: bool | None) -> tuple[Layout, ...]:
+        return self._spec.layouts(n, False, uniform)
+
+    def check_length(self, axis: int, n: int, periodic: bool, uniform: bool | None) -> None:
+        if periodic:
+            raise ValueError(f"latitude (axis {axis}) cannot be periodic; leave it out of periodic")
+        self._spec.check_length(axis, n, False, uniform)
+
+    def rules(self, n: int, spacing: Any, data: np.dtype[Any], periodic: bool = False,
+              period: Any = None, label: str = "coordinate") -> AxisRules:  # fmt: skip
+        lat = np.asarray(spacing, dtype=np.float64)
+        if lat.shape != (n,):
+            raise ValueError(f"{label} must be the {n} latitudes in degrees, got {spacing!r}")
+        check_coordinate(lat, label, strict=True)
+        d = np.diff(lat)
+        layout = self._spec.layout(n, False, bool((d == d[0]).all()))
+        width = max(layout.center[1], layout.side)
+        dtype = np.result_type(data, np.float32)
+        weights = np.zeros((width, n), dtype=dtype)
+        segs = []
+        with np.errstate(invalid="ignore", divide="ignore"):
+            tan = np.where(np.abs(lat) == 90.0, np.nan, np.tan(np.deg2rad(lat)))
+        for first, stop, (off, w) in layout.runs():
+            g = np.arange(first, stop)
+            nodes = lat[g[:, None] + off + np.arange(w)] - lat[g][:, None]
+            scale = np.abs(nodes).max(axis=1)[:, None]
+            unit = nodes / scale
+            d2 = fornberg(unit, 2) / scale**2 * _PER_DEGREE**2
+            d1 = fornberg(unit, 1) / scale * _PER_DEGREE
+            weights[:w, first:stop] = (d2 - tan[g][:, None] * d1).T
+            segs.append((first, stop, SUM, off, w))
+        return AxisRules(n, np.array(segs, np.int64), weights, np.ones(n, dtype), True)
+
+
+@dataclass(frozen=True)
+class _Grid:
+    """A checked latitude/longitude grid and its metric factors (1-D, along latitude)."""
+
+    lat: np.ndarray
+    lon: np.ndarray
+    lat_axis: int
+    lon_axis: int
+    ndim: int
+    radius: float
+    periodic: bool
+
+    def lon_spacing(self) -> Any:
+        """A Python float step when even (keeps float32 data in float32), else the
+        coordinate."""
+        d = np.diff(self.lon)
+        return float(d[0]) if d.size and (d == d[0]).all() else self.lon
+
+    def lat_spacing(self) -> Any:
+        d = np.diff(self.lat)
+        return float(d[0]) if d.size and (d == d[0]).all() else self.lat
+
+    def along_lat(self, values: np.ndarray, dtype: np.dtype[Any]) -> np.ndarray:
+        """``values`` (one per latitude) shaped to broadcast against the data."""
+        shape = [1] * self.ndim
+        shape[self.lat_axis] = values.size
+        return values.reshape(shape).astype(dtype)
+
+    def inv_cos(self) -> np.ndarray:
+        """``1 / cos(phi)``, NaN at the poles."""
+        with np.errstate(divide="ignore"):
+            c = 1.0 / np.cos(np.deg2rad(self.lat))
+        return np.where(np.abs(self.lat) == 90.0, np.nan, c)
+
+    def tan(self) -> np.ndarray:
+        """``tan(phi)``, NaN at the poles."""
+        return np.where(np.abs(self.lat) == 90.0, np.nan, np.tan(np.deg2rad(self.lat)))
+
+    def derivatives(self, f: Any, x: Any = None, y: Any = None) -> list[Any]:
+        """``f``'s derivatives per degree with stencil ``x`` along longitude and/or ``y``
+        along latitude, in one call of the engine (one graph, ``f`` read once)."""
+        axes, spacings, specs = [], [], []
+        if x is not None:
+            axes.append(self.lon_axis)
+            spacings.append(self.lon_spacing())
+            specs.append(x)
+        if y is not None:
+            axes.append(self.lat_axis)
+            # the Laplacian's latitude stencil needs the latitudes themselves
+            lat = isinstance(y, LatitudeLaplacian)
+            spacings.append(self.lat if lat else self.lat_spacing())
+            specs.append(y)
+        periodic = (self.lon_axis,) if self.periodic and x is not None else False
+        period = 360.0 if periodic else None
+        return apply(f, spacings, tuple(axes), tuple(specs), periodic, period)
+
+
+def _coordinate(values: Any, name: str) -> np.ndarray:
+    if is_dask(values):
+        raise TypeError(f"{name} must be a 1-D numpy array in degrees, got a dask array; "
+                        f"pass {name}.compute() (coordinates are small)")  # fmt: skip
+    try:
+        x = np.asarray(values, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise TypeError(
+            f"{name} must be a 1-D array of numbers in degrees, got {values!r}"
+        ) from None
+    if x.ndim != 1 or x.size < 2:
+        raise ValueError(f"{name} must be a 1-D array of at least 2 values in degrees, "
+                         f"got shape {x.shape}")  # fmt: skip
+    check_coordinate(x, name, strict=True)
+    return x
+
+
+def _axis(axis: Any, ndim: int, name: str) -> int:
+    if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
+        raise TypeError(f"{name} must be an integer, got {axis!r}")
+    if not -ndim <= axis < ndim:
+        raise ValueError(f"{name}={axis} is out of range for an array of {ndim} dimension(s)")
+    return int(axis) % ndim
+
+
+def covers_circle(lon: np.ndarray) -> bool:
+    """Whether longitudes (degrees) cover the full circle: the step after the last
+    point lands on the first, modulo 360.
+
+    >>> covers_circle(np.arange(0.0, 360.0, 90.0)), covers_circle(np.arange(0.0, 361.0, 90.0))
+    (True, False)
+    """
+    step = lon[-1] - lon[-2]
+    gap = (lon[-1] + step - lon[0]) % 360.0
+    return bool(min(gap, 360.0 - gap) <= 1e-6 * abs(step))
+
+
+def _grid(shape: tuple[int, ...], lat: Any, lon: Any, lat_axis: Any, lon_axis: Any,
+          radius: Any, periodic: Any, field: str = "f") -> _Grid:  # fmt: skip
+    """Check everything before any work starts; one-line errors name the argument."""
+    ndim = len(shape)
+    if ndim < 2:
+        raise ValueError(f"{field} must have at least 2 dimensions (latitude and longitude), "
+                         f"got shape {shape}")  # fmt: skip
+    la, lo = _axis(lat_axis, ndim, "lat_axis"), _axis(lon_axis, ndim, "lon_axis")
+    if la == lo:
+        raise ValueError(f"lat_axis and lon_axis are the same axis ({la}); give two different axes")
+    lat_, lon_ = _coordinate(lat, "lat"), _coordinate(lon, "lon")
+    for name, x, a in (("lat", lat_, la), ("lon", lon_, lo)):
+        if x.size != shape[a]:
+            raise ValueError(f"{name} has {x.size} values but axis {a} of {field} has "
+                             f"{shape[a]}; give one {name} per point along {name}_axis")  # fmt: skip
+    if np.abs(lat_).max() > 90.0:
+        i = int(np.argmax(np.abs(lat_)))
+        raise ValueError(
+            f"lat has {float(lat_[i])!r} at index {i}; latitudes must lie in [-90, 90] degrees"
+        )
+    a: Any = EARTH_RADIUS if radius is None else radius
+    if isinstance(a, bool) or not isinstance(a, (int, float, np.number)) or not 0 < a < np.inf:
+        raise ValueError(f"radius must be a positive number of metres, got {radius!r}")
+    if periodic is None:
+        periodic = covers_circle(lon_)
+    elif not isinstance(periodic, (bool, np.bool_)):
+        raise TypeError(f"periodic must be None (automatic), True or False, got {periodic!r}")
+    return _Grid(lat_, lon_, la, lo, ndim, float(a), bool(periodic))
+
+
+def _spec(accuracy: Any) -> StencilSpec:
+    # edge_order 2 with accuracy 2: numpy's (and MetPy's) second-order one-sided ends
+    return check_spec(1, accuracy, 2)
+
+
+def _out_dtype(*arrays: Any) -> np.dtype[Any]:
+    return np.result_type(*(a.dtype for a in arrays), np.float32)
+
+
+_COMMON = """lat, lon : 1-D array_like
+        Latitudes (in [-90, 90]) and longitudes in degrees, strictly monotonic, one per
+        point along ``lat_axis`` and ``lon_axis``; evenly spaced or not.
+    lat_axis, lon_axis : int, optional
+        The axes of latitude and longitude (default: the last two, lat before lon).
+    radius : float, optional
+        The sphere's radius in metres; :data:`EARTH_RADIUS` by default.
+    accuracy : {2, 4, 6}, optional
+        The order of accuracy of the stencils (2: numpy's and MetPy's differences).
+    periodic : bool, optional
+        Whether longitude wraps round; by default, when ``lon`` covers the full circle."""
+
+
+def geospatial_gradient(f: Any, lat: Any, lon: Any, *, lat_axis: int = -2, lon_axis: int = -1,
+                        radius: float | None = None, accuracy: int = 2,
+                        periodic: bool | None = None) -> tuple[Any, Any]:  # fmt: skip
+    """Return the gradient of ``f`` on the sphere in units of ``f`` per metre.
+
+    ``d_dx = 1 / (a cos phi) df/dlambda`` (eastward) and ``d_dy = 1 / a df/dphi``
+    (northward), both from one pass over ``f``.  ``d_dx`` is NaN at the poles.
+
+    Parameters
+    ----------
+    f : array_like or dask.array.Array
+        The field, with latitude and longitude axes.
+    {common}
+
+    Returns
+    -------
+    (d_dx, d_dy) : tuple of ndarray or dask.array.Array
+        Of ``f``'s kind, shape and chunks; float32 data stays float32.
+
+    Examples
+    --------
+    >>> import numpy as np, bigrad
+    >>> lat, lon = np.array([-10.0, 0.0, 10.0]), np.arange(0.0, 360.0, 10.0)
+    >>> f = np.broadcast_to(np.deg2rad(lon), (3, 36)) * bigrad.EARTH_RADIUS
+    >>> d_dx, d_dy = bigrad.geospatial_gradient(f, lat, lon, periodic=False)
+    >>> float(d_dx[1, 1:-1].round(12).max()), float(abs(d_dy).max().round(12))
+    (1.0, 0.0)
+    """
+    g = _grid(np.shape(f), lat, lon, lat_axis, lon_axis, radius, periodic)
+    spec = _spec(accuracy)
+    dlon, dlat = g.derivatives(f, spec, spec)
+    dtype = _out_dtype(dlon, dlat)
+    d_dx = dlon * g.along_lat(g.inv_cos() * (_PER_DEGREE / g.radius), dtype)
+    d_dy = dlat * dtype.type(_PER_DEGREE / g.radius)
+    return d_dx.astype(dtype, copy=False), d_dy.astype(dtype, copy=False)
+
+
+def _winds(u: Any, v: Any, lat: Any, lon: Any, lat_axis: Any, lon_axis: Any, radius: Any,
+           periodic: Any) -> _Grid:  # fmt: skip
+    if np.shape(u) != np.shape(v):
+        raise ValueError(f"u and v must have the same shape, got {np.shape(u)} and {np.shape(v)}")
+    return _grid(np.shape(u), lat, lon, lat_axis, lon_axis, radius, periodic, "u")
+
+
+def _kinematics(along_x: Any, along_y: Any, other: Any, sign: float, lat: Any, lon: Any,
+                lat_axis: Any, lon_axis: Any, radius: Any, accuracy: Any,
+                periodic: Any) -> Any:  # fmt: skip
+    """``1/(a cos) d(along_x)/dlambda + sign * (1/a d(along_y)/dphi - other tan / a)``:
+    vorticity (``along_x=v, along_y=u, other=u, sign=-1``) or divergence."""
+    g = _winds(along_x, along_y, lat, lon, lat_axis, lon_axis, radius, periodic)
+    spec = _spec(accuracy)
+    (dx,) = g.derivatives(along_x, x=spec)
+    (dy,) = g.derivatives(along_y, y=spec)
+    dtype = _out_dtype(dx, dy, np.asarray(0.0, np.result_type(other)))
+    x_metric = g.along_lat(g.inv_cos() * (_PER_DEGREE / g.radius), dtype)
+    tan = g.along_lat(g.tan() / g.radius, dtype)
+    out = dx * x_metric + sign * (dy * dtype.type(_PER_DEGREE / g.radius) - other * tan)
+    return out.astype(dtype, copy=False)
+
+
+def vorticity(u: Any, v: Any, lat: Any, lon: Any, *, lat_axis: int = -2, lon_axis: int = -1,
+              radius: float | None = None, accuracy: int = 2,
+              periodic: bool | None = None) -> Any:  # fmt: skip
+    """Return the relative vorticity of the wind ``(u, v)`` on the sphere (s-1 for
+    winds in m s-1).
+
+    ``zeta = 1 / (a cos phi) dv/dlambda - 1 / a du/dphi + u tan(phi) / a``, the metric
+    term taken analytically.  NaN at the poles.
+
+    Parameters
+    ----------
+    u, v : array_like or dask.array.Array
+        Eastward and northward wind, of one shape.
+    {common}
+
+    Returns
+    -------
+    ndarray or dask.array.Array
+        Of the winds' kind, shape and chunks.
+
+    Examples
+    --------
+    Solid-body rotation ``u = U cos(phi)`` has ``zeta = 2 U sin(phi) / a``:
+
+    >>> import numpy as np, bigrad
+    >>> lat, lon = np.linspace(-80.0, 80.0, 161), np.arange(0.0, 360.0, 1.0)
+    >>> u = 10.0 * np.cos(np.deg2rad(lat))[:, None] * np.ones(360)
+    >>> zeta = bigrad.vorticity(u, np.zeros_like(u), lat, lon)
+    >>> exact = 2 * 10.0 * np.sin(np.deg2rad(lat))[:, None] / bigrad.EARTH_RADIUS
+    >>> bool(np.abs(zeta - exact)[1:-1].max() < 1e-9)
+    True
+    """
+    return _kinematics(v, u, u, -1.0, lat, lon, lat_axis, lon_axis, radius, accuracy, periodic)
+
+
+def divergence(u: Any, v: Any, lat: Any, lon: Any, *, lat_axis: int = -2, lon_axis: int = -1,
+               radius: float | None = None, accuracy: int = 2,
+               periodic: bool | None = None) -> Any:  # fmt: skip
+    """Return the horizontal divergence of the wind ``(u, v)`` on the sphere (s-1 for
+    winds in m s-1).
+
+    ``delta = 1 / (a cos phi) du/dlambda + 1 / a dv/dphi - v tan(phi) / a``, the metric
+    term taken analytically.  NaN at the poles.
+
+    Parameters
+    ----------
+    u, v : array_like or dask.array.Array
+        Eastward and northward wind, of one shape.
+    {common}
+
+    Returns
+    -------
+    ndarray or dask.array.Array
+        Of the winds' kind, shape and chunks.
+
+    Examples
+    --------
+    >>> import numpy as np, bigrad
+    >>> lat, lon = np.linspace(-60.0, 60.0, 121), np.arange(0.0, 360.0, 1.0)
+    >>> u = 10.0 * np.cos(np.deg2rad(lat))[:, None] * np.ones(360)
+    >>> float(np.abs(bigrad.divergence(u, np.zeros_like(u), lat, lon)).max())
+    0.0
+    """
+    return _kinematics(u, v, v, 1.0, lat, lon, lat_axis, lon_axis, radius, accuracy, periodic)
+
+
+def spherical_laplacian(f: Any, lat: Any, lon: Any, *, lat_axis: int = -2, lon_axis: int = -1,
+                        radius: float | None = None, accuracy: int = 2,
+                        periodic: bool | None = None) -> Any:  # fmt: skip
+    """Return the Laplacian of ``f`` on the sphere (units of ``f`` per square metre).
+
+    ``1 / (a cos phi)^2 d2f/dlambda2 + 1 / (a^2 cos phi) d/dphi (cos phi df/dphi)``;
+    the latitude term is one stencil (:class:`LatitudeLaplacian`), both terms come
+    from one pass over ``f``.  Second derivatives of ``accuracy`` (one-sided at the
+    ends of non-periodic axes).  NaN at the poles.
+
+    Parameters
+    ----------
+    f : array_like or dask.array.Array
+        The field, with latitude and longitude axes.
+    {common}
+
+    Returns
+    -------
+    ndarray or dask.array.Array
+        Of ``f``'s kind, shape and chunks.
+
+    Examples
+    --------
+    ``psi = cos(phi)^2 sin(phi) cos(2 lambda)`` is a spherical harmonic of degree 3:
+    its Laplacian is ``-12 psi / a^2``.
+
+    >>> import numpy as np, bigrad
+    >>> lat, lon = np.linspace(-80.0, 80.0, 321), np.arange(0.0, 360.0, 0.5)
+    >>> phi, lam = np.deg2rad(lat)[:, None], np.deg2rad(lon)
+    >>> psi = np.cos(phi) ** 2 * np.sin(phi) * np.cos(2 * lam)
+    >>> lap = bigrad.spherical_laplacian(psi, lat, lon, radius=1.0, accuracy=4)
+    >>> bool(np.abs(lap + 12 * psi).max() < 1e-6)
+    True
+    """
+    g = _grid(np.shape(f), lat, lon, lat_axis, lon_axis, radius, periodic)
+    lon_term, lat_term = g.derivatives(f, check_spec(2, accuracy), LatitudeLaplacian(accuracy))
+    dtype = _out_dtype(lon_term, lat_term)
+    x_metric = g.along_lat((g.inv_cos() * (_PER_DEGREE / g.radius)) ** 2, dtype)
+    out = lon_term * x_metric + lat_term * dtype.type(g.radius**-2)
+    return out.astype(dtype, copy=False)
+
+
+for _function in (geospatial_gradient, vorticity, divergence, spherical_laplacian):
+    _function.__doc__ = (_function.__doc__ or "").replace("{common}", _COMMON)
