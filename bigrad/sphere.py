@@ -224,10 +224,10 @@ def _grid(shape: tuple[int, ...], lat: Any, lon: Any, lat_axis: Any, lon_axis: A
     if la == lo:
         raise ValueError(f"lat_axis and lon_axis are the same axis ({la}); give two different axes")
     lat_, lon_ = _coordinate(lat, "lat"), _coordinate(lon, "lon")
-    for name, x, a in (("lat", lat_, la), ("lon", lon_, lo)):
-        if x.size != shape[a]:
-            raise ValueError(f"{name} has {x.size} values but axis {a} of {field} has "
-                             f"{shape[a]}; give one {name} per point along {name}_axis")  # fmt: skip
+    for name, x, ax in (("lat", lat_, la), ("lon", lon_, lo)):
+        if x.size != shape[ax]:
+            raise ValueError(f"{name} has {x.size} values but axis {ax} of {field} has "
+                             f"{shape[ax]}; give one {name} per point along {name}_axis")  # fmt: skip
     if np.abs(lat_).max() > 90.0:
         i = int(np.argmax(np.abs(lat_)))
         raise ValueError(
