@@ -21,6 +21,7 @@ import xarray as xr
 
 from bigrad.core.args import check_spec
 from bigrad.core.weights import StencilSpec
+from bigrad.xarray import sphere
 from bigrad.xarray.coords import (
     UNNAMED,
     resolve,
@@ -184,9 +185,14 @@ class DataArrayAccessor:
         accuracy: int = 2,
         periodic: bool | Names = None,
         period: Period = None,
+        geometry: str = "auto",
+        lat: Hashable | None = None,
+        lon: Hashable | None = None,
+        radius: float | None = None,
     ) -> xr.DataArray:
         """The Laplacian: the sum of the second derivatives along ``dims`` (all by
-        default), computed in one pass, each as :meth:`derivative` with ``order=2``.
+        default), computed in one pass, each as :meth:`derivative` with ``order=2``;
+        or, on the sphere, :func:`bigrad.spherical_laplacian` (units such as "K m-2").
 
         Parameters
         ----------
@@ -195,7 +201,13 @@ class DataArrayAccessor:
         accuracy : {2, 4, 6}, optional
             The order of accuracy of every stencil.
         periodic, period
-            As in :meth:`gradient`.
+            As in :meth:`gradient` (on the sphere: longitude wraps by default when it
+            covers the circle; ``periodic`` True/False or the longitude's name).
+        geometry : {"auto", "sphere", "cartesian"}, optional
+            ``"auto"``: the sphere when ``dims`` are a latitude and a longitude (CF
+            attributes, or named by ``lat=`` and ``lon=``), else Cartesian.
+        lat, lon, radius
+            As in :meth:`geospatial_gradient`.
 
         Returns
         -------
@@ -212,11 +224,65 @@ class DataArrayAccessor:
         4.0
         """
         da = self._obj
+        g = sphere.sphere_laplacian_geometry(da, dims, geometry, lat, lon)
+        if g is not None:
+            wrap = periodic if periodic is None or isinstance(periodic, bool) else (
+                g.x_key in sphere.as_names(periodic) or g.x_dim in sphere.as_names(periodic))  # fmt: skip
+            return sphere.laplacian(da, g, radius, accuracy, wrap)
         spacings = resolve(da, dims, None, periodic, period)
         spec = check_spec(2, accuracy)
         out = variable_derivatives(da.variable, da.name, spacings, spec, add=True)
         (value,) = out.values()
         return xr.DataArray(value, coords=da.coords, name=da.name)
+
+    def geospatial_gradient(
+        self,
+        lat: Hashable | None = None,
+        lon: Hashable | None = None,
+        radius: float | None = None,
+        accuracy: int = 2,
+        periodic: bool | None = None,
+        geometry: str = "auto",
+    ) -> xr.Dataset:
+        """The gradient in metres: eastward ``d{name}_dx`` and northward ``d{name}_dy``.
+
+        On the sphere (:func:`bigrad.geospatial_gradient`) ``1 / (a cos phi) df/dlambda``
+        and ``1 / a df/dphi``, NaN in ``d_dx`` at the poles; on a Cartesian grid the
+        derivatives along ``x`` and ``y`` (in metres).
+
+        Parameters
+        ----------
+        lat, lon : hashable, optional
+            Latitude and longitude (1-D coordinates or dims, in degrees); found from CF
+            attributes (units degrees_north/degrees_east or standard_name
+            latitude/longitude) by default.
+        radius : float, optional
+            Radius of the sphere in metres; :data:`bigrad.EARTH_RADIUS` by default.
+        accuracy : {2, 4, 6}, optional
+            Order of accuracy of the stencils.
+        periodic : bool, optional
+            Whether longitude wraps round; by default when it covers the full circle.
+        geometry : {"auto", "sphere", "cartesian"}, optional
+            ``"auto"``: the sphere when latitude and longitude are found, else
+            Cartesian on dims ``x`` and ``y`` (or those named by ``lon=`` and ``lat=``).
+
+        Returns
+        -------
+        xarray.Dataset
+            ``d{name}_dx`` and ``d{name}_dy`` with units "<units> m-1".
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr, bigrad
+        >>> lat = xr.DataArray(np.linspace(-60, 60, 5), dims="lat", attrs={"units": "degrees_north"})
+        >>> lon = xr.DataArray(np.arange(0.0, 360, 30), dims="lon", attrs={"units": "degrees_east"})
+        >>> T = xr.DataArray(np.ones((5, 12)), coords={"lat": lat, "lon": lon}, name="T",
+        ...                  attrs={"units": "K"})
+        >>> g = T.bigrad.geospatial_gradient()
+        >>> list(g.data_vars), g["dT_dx"].attrs["units"], bool(abs(g["dT_dy"]).max() < 1e-20)
+        (['dT_dx', 'dT_dy'], 'K m-1', True)
+        """
+        return sphere.geospatial_gradient(self._obj, lat, lon, radius, accuracy, periodic, geometry)
 
 
 @xr.register_dataset_accessor("bigrad")
@@ -277,3 +343,75 @@ class DatasetAccessor:
             label = UNNAMED if name is None else name
             grads.update(variable_gradients(ds[name].variable, label, spacings, edge_order))
         return xr.Dataset(grads, coords=ds.coords, attrs=dict(ds.attrs))
+
+    def vorticity(
+        self,
+        u: Hashable,
+        v: Hashable,
+        lat: Hashable | None = None,
+        lon: Hashable | None = None,
+        radius: float | None = None,
+        accuracy: int = 2,
+        periodic: bool | None = None,
+        geometry: str = "auto",
+    ) -> xr.DataArray:
+        """Relative vorticity of the wind ``(ds[u], ds[v])``, in one graph.
+
+        On the sphere :func:`bigrad.vorticity` (NaN at the poles), else
+        ``dv/dx - du/dy``.  Arguments as :meth:`DataArrayAccessor.geospatial_gradient`.
+
+        Returns
+        -------
+        xarray.DataArray
+            Named "vorticity", long_name "relative vorticity", units "s-1" for winds
+            in "m s-1".
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr, bigrad
+        >>> lat = xr.DataArray(np.linspace(-60, 60, 5), dims="lat", attrs={"units": "degrees_north"})
+        >>> lon = xr.DataArray(np.arange(0.0, 360, 30), dims="lon", attrs={"units": "degrees_east"})
+        >>> wind = xr.DataArray(np.ones((5, 12)), coords={"lat": lat, "lon": lon},
+        ...                     attrs={"units": "m s-1"})
+        >>> zeta = xr.Dataset({"u": wind, "v": wind}).bigrad.vorticity("u", "v")
+        >>> zeta.name, zeta.attrs["units"], zeta.attrs["long_name"]
+        ('vorticity', 's-1', 'relative vorticity')
+        """
+        return sphere.vorticity(self._obj, u, v, lat=lat, lon=lon, radius=radius,
+                                accuracy=accuracy, periodic=periodic, geometry=geometry)  # fmt: skip
+
+    def divergence(
+        self,
+        u: Hashable,
+        v: Hashable,
+        lat: Hashable | None = None,
+        lon: Hashable | None = None,
+        radius: float | None = None,
+        accuracy: int = 2,
+        periodic: bool | None = None,
+        geometry: str = "auto",
+    ) -> xr.DataArray:
+        """Divergence of the wind ``(ds[u], ds[v])``, in one graph.
+
+        On the sphere :func:`bigrad.divergence` (NaN at the poles), else
+        ``du/dx + dv/dy``.  Arguments as :meth:`DataArrayAccessor.geospatial_gradient`.
+
+        Returns
+        -------
+        xarray.DataArray
+            Named "divergence", long_name "divergence", units "s-1" for winds in
+            "m s-1".
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr, bigrad
+        >>> x = xr.DataArray(np.arange(4.0), dims="x", attrs={"units": "m"})
+        >>> y = xr.DataArray(np.arange(3.0), dims="y", attrs={"units": "m"})
+        >>> u = xr.DataArray(np.ones((3, 1)) * x.values, coords={"y": y, "x": x},
+        ...                  attrs={"units": "m s-1"})
+        >>> delta = xr.Dataset({"u": u, "v": 0 * u}).bigrad.divergence("u", "v")
+        >>> delta.values.max(), delta.attrs["units"]
+        (np.float64(1.0), 's-1')
+        """
+        return sphere.divergence(self._obj, u, v, lat=lat, lon=lon, radius=radius,
+                                 accuracy=accuracy, periodic=periodic, geometry=geometry)  # fmt: skip
