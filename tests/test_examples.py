@@ -19,6 +19,7 @@ ARGS = {
     # on a LocalCluster of two worker processes started by the example
     "cluster.py": ["--size", "16"],
     "resume.py": ["--size", "8"],
+    "vorticity.py": ["--size", "16"],
 }
 
 
@@ -54,3 +55,10 @@ def test_temperature_is_accurate() -> None:
 def test_resume_is_exact() -> None:
     # a run stopped half way and resumed holds the values of an uninterrupted run
     assert load_example("resume").main(8) is True
+
+
+def test_vorticity_is_accurate_and_saves_a_map(tmp_path: Path) -> None:
+    # accuracy 4 on 7.5-degree steps; the worst point is next to a pole
+    path = tmp_path / "vorticity.png"
+    assert load_example("vorticity").main(24, str(path)) < 5e-3
+    assert path.stat().st_size > 0
