@@ -44,6 +44,7 @@ from bigrad.operators import apply
 
 __all__ = [
     "EARTH_RADIUS",
+    "CosineDerivative",
     "LatitudeLaplacian",
     "divergence",
     "geospatial_gradient",
@@ -58,32 +59,27 @@ EARTH_RADIUS = 6371008.8
 _PER_DEGREE = 180.0 / np.pi
 
 
-@dataclass(frozen=True)
-class LatitudeLaplacian:
-    """The latitude part of the spherical Laplacian as one stencil along latitude:
-    ``d2f/dphi2 - tan(phi) df/dphi`` (per radian squared), from a latitude coordinate
-    in degrees.  Its points are those of the second derivative of ``accuracy``
-    (:class:`~bigrad.core.weights.StencilSpec` ``order=2``); per point both
-    derivatives' Fornberg weights on those points are combined.  At ``|lat| == 90``
-    the weights are NaN (the operator has no finite value there).
+class _LatitudeStencil:
+    """A per-point stencil along latitude ``c2 d2/dphi2 + c1 d/dphi + c0`` (per radian),
+    the coefficients depending on latitude (:meth:`_coefficients`), from a latitude
+    coordinate in degrees.  Its points are those of the derivative of :attr:`order` and
+    ``accuracy`` (:class:`~bigrad.core.weights.StencilSpec`); per point the Fornberg
+    weights of each derivative on those points are combined.  At ``|lat| == 90`` the
+    weights are NaN: the metric terms have no finite value there."""
 
-    >>> lat = np.array([-90.0, -45.0, 0.0, 45.0, 90.0])
-    >>> r = LatitudeLaplacian().rules(5, lat, np.dtype("f8"))
-    >>> r.point(2)[3] * (np.pi / 4) ** 2  # the equator: tan 0 = 0, the plain [1, -2, 1]
-    array([ 1., -2.,  1.])
-    >>> r.point(0)[3]  # a pole
-    array([nan, nan, nan, nan])
-    """
-
-    accuracy: int = 2
+    accuracy: int
+    radius: float
 
     @property
     def order(self) -> int:
-        return 2
+        raise NotImplementedError
+
+    def _coefficients(self, tan: np.ndarray) -> tuple[Any, Any, Any]:
+        raise NotImplementedError
 
     @property
     def _spec(self) -> StencilSpec:
-        return StencilSpec(2, self.accuracy)
+        return StencilSpec(self.order, self.accuracy)
 
     def layouts(self, n: int, periodic: bool, uniform: bool | None) -> tuple[Layout, ...]:
         return self._spec.layouts(n, False, uniform)
@@ -101,22 +97,78 @@ class LatitudeLaplacian:
         check_coordinate(lat, label, strict=True)
         d = np.diff(lat)
         layout = self._spec.layout(n, False, bool((d == d[0]).all()))
-        width = max(layout.center[1], layout.side)
-        dtype = np.result_type(data, np.float32)
-        weights = np.zeros((width, n), dtype=dtype)
+        weights = np.zeros((max(layout.center[1], layout.side), n))
         segs = []
         with np.errstate(invalid="ignore", divide="ignore"):
             tan = np.where(np.abs(lat) == 90.0, np.nan, np.tan(np.deg2rad(lat)))
+        c2, c1, c0 = (np.broadcast_to(c, (n,)) for c in self._coefficients(tan))
         for first, stop, (off, w) in layout.runs():
             g = np.arange(first, stop)
             nodes = lat[g[:, None] + off + np.arange(w)] - lat[g][:, None]
             scale = np.abs(nodes).max(axis=1)[:, None]
             unit = nodes / scale
-            d2 = fornberg(unit, 2) / scale**2 * _PER_DEGREE**2
-            d1 = fornberg(unit, 1) / scale * _PER_DEGREE
-            weights[:w, first:stop] = (d2 - tan[g][:, None] * d1).T
+            # per radian: a derivative along degrees times (180 / pi) ** order
+            w1 = fornberg(unit, 1) / scale * _PER_DEGREE
+            block = c1[g, None] * w1
+            if self.order == 2:
+                block += c2[g, None] * fornberg(unit, 2) / scale**2 * _PER_DEGREE**2
+            block[np.arange(g.size), -off] += c0[g]  # the point itself
+            weights[:w, first:stop] = block.T
             segs.append((first, stop, SUM, off, w))
-        return AxisRules(n, np.array(segs, np.int64), weights, np.ones(n, dtype), True)
+        dtype = np.result_type(data, np.float32)
+        segs_ = np.array(segs, np.int64)
+        return AxisRules(n, segs_, weights.astype(dtype), np.ones(n, dtype), True)
+
+
+@dataclass(frozen=True)
+class LatitudeLaplacian(_LatitudeStencil):
+    """The latitude part of the spherical Laplacian as one stencil along latitude:
+    ``(d2f/dphi2 - tan(phi) df/dphi) / a^2`` (``= 1 / (a^2 cos phi) d/dphi (cos phi
+    df/dphi)``), with the points of the second derivative of ``accuracy``; NaN weights
+    at the poles.
+
+    >>> lat = np.array([-90.0, -45.0, 0.0, 45.0, 90.0])
+    >>> r = LatitudeLaplacian().rules(5, lat, np.dtype("f8"))
+    >>> r.point(2)[3] * (np.pi / 4) ** 2  # the equator: tan 0 = 0, the plain [1, -2, 1]
+    array([ 1., -2.,  1.])
+    >>> r.point(0)[3]  # a pole
+    array([nan, nan, nan, nan])
+    """
+
+    accuracy: int = 2
+    radius: float = 1.0
+
+    @property
+    def order(self) -> int:
+        return 2
+
+    def _coefficients(self, tan: np.ndarray) -> tuple[Any, Any, Any]:
+        a2 = self.radius**2
+        return 1.0 / a2, -tan / a2, 0.0
+
+
+@dataclass(frozen=True)
+class CosineDerivative(_LatitudeStencil):
+    """``1 / (a cos phi) d(f cos phi)/dphi = (df/dphi - tan(phi) f) / a`` as one stencil
+    along latitude: the northward terms of the divergence (``f = v``) and, negated, of
+    the vorticity (``f = u``), with the points of the first derivative of ``accuracy``
+    (numpy's formulas' points at accuracy 2); NaN weights at the poles.
+
+    >>> lat = np.array([-30.0, 0.0, 30.0])
+    >>> r = CosineDerivative().rules(3, lat, np.dtype("f8"))
+    >>> r.point(1)[3] * (np.pi / 6)  # the equator: the central difference
+    array([-0.5,  0. ,  0.5])
+    """
+
+    accuracy: int = 2
+    radius: float = 1.0
+
+    @property
+    def order(self) -> int:
+        return 1
+
+    def _coefficients(self, tan: np.ndarray) -> tuple[Any, Any, Any]:
+        return 0.0, 1.0 / self.radius, -tan / self.radius
 
 
 @dataclass(frozen=True)
@@ -168,7 +220,7 @@ class _Grid:
         if y is not None:
             axes.append(self.lat_axis)
             # the Laplacian's latitude stencil needs the latitudes themselves
-            lat = isinstance(y, LatitudeLaplacian)
+            lat = isinstance(y, _LatitudeStencil)
             spacings.append(self.lat if lat else self.lat_spacing())
             specs.append(y)
         periodic = (self.lon_axis,) if self.periodic and x is not None else False
@@ -252,6 +304,20 @@ def _out_dtype(*arrays: Any) -> np.dtype[Any]:
     return np.result_type(*(a.dtype for a in arrays), np.float32)
 
 
+def _scale_add(x: Any, factor: Any, dtype: np.dtype[Any], y: Any = None, sign: float = 1.0) -> Any:
+    """``x * factor + sign * y`` in ``dtype``: lazily for dask (one fused task per
+    chunk), in place in ``x`` (the engine's fresh output) for numpy, so that no
+    temporary array is made."""
+    if is_dask(x) or is_dask(y):
+        out = x * factor if y is None else x * factor + sign * y
+        return out.astype(dtype, copy=False)
+    x = x.astype(dtype, copy=False)
+    np.multiply(x, factor, out=x)
+    if y is not None:
+        (np.add if sign > 0 else np.subtract)(x, y, out=x, casting="unsafe")
+    return x
+
+
 _COMMON = """lat, lon : 1-D array_like
         Latitudes (in [-90, 90]) and longitudes in degrees, strictly monotonic, one per
         point along ``lat_axis`` and ``lon_axis``; evenly spaced or not.
@@ -297,9 +363,9 @@ def geospatial_gradient(f: Any, lat: Any, lon: Any, *, lat_axis: int = -2, lon_a
     spec = _spec(accuracy)
     dlon, dlat = g.derivatives(f, spec, spec)
     dtype = _out_dtype(dlon, dlat)
-    d_dx = dlon * g.along_lat(g.inv_cos() * (_PER_DEGREE / g.radius), dtype)
-    d_dy = dlat * dtype.type(_PER_DEGREE / g.radius)
-    return d_dx.astype(dtype, copy=False), d_dy.astype(dtype, copy=False)
+    d_dx = _scale_add(dlon, g.along_lat(g.inv_cos() * (_PER_DEGREE / g.radius), dtype), dtype)
+    d_dy = _scale_add(dlat, dtype.type(_PER_DEGREE / g.radius), dtype)
+    return d_dx, d_dy
 
 
 def _winds(u: Any, v: Any, lat: Any, lon: Any, lat_axis: Any, lon_axis: Any, radius: Any,
@@ -309,20 +375,18 @@ def _winds(u: Any, v: Any, lat: Any, lon: Any, lat_axis: Any, lon_axis: Any, rad
     return _grid(np.shape(u), lat, lon, lat_axis, lon_axis, radius, periodic, "u")
 
 
-def _kinematics(along_x: Any, along_y: Any, other: Any, sign: float, lat: Any, lon: Any,
-                lat_axis: Any, lon_axis: Any, radius: Any, accuracy: Any,
-                periodic: Any) -> Any:  # fmt: skip
-    """``1/(a cos) d(along_x)/dlambda + sign * (1/a d(along_y)/dphi - other tan / a)``:
-    vorticity (``along_x=v, along_y=u, other=u, sign=-1``) or divergence."""
+def _kinematics(along_x: Any, along_y: Any, sign: float, lat: Any, lon: Any, lat_axis: Any,
+                lon_axis: Any, radius: Any, accuracy: Any, periodic: Any) -> Any:  # fmt: skip
+    """``1 / (a cos phi) d(along_x)/dlambda + sign / (a cos phi) d(along_y cos phi)/dphi``:
+    vorticity (``along_x=v, along_y=u, sign=-1``) or divergence (``u, v, +1``), the
+    latitude terms one stencil (:class:`CosineDerivative`)."""
     g = _winds(along_x, along_y, lat, lon, lat_axis, lon_axis, radius, periodic)
-    spec = _spec(accuracy)
-    (dx,) = g.derivatives(along_x, x=spec)
-    (dy,) = g.derivatives(along_y, y=spec)
-    dtype = _out_dtype(dx, dy, np.asarray(0.0, np.result_type(other)))
+    check_spec(1, accuracy)
+    (dx,) = g.derivatives(along_x, x=_spec(accuracy))
+    (dy,) = g.derivatives(along_y, y=CosineDerivative(accuracy, g.radius))
+    dtype = _out_dtype(dx, dy)
     x_metric = g.along_lat(g.inv_cos() * (_PER_DEGREE / g.radius), dtype)
-    tan = g.along_lat(g.tan() / g.radius, dtype)
-    out = dx * x_metric + sign * (dy * dtype.type(_PER_DEGREE / g.radius) - other * tan)
-    return out.astype(dtype, copy=False)
+    return _scale_add(dx, x_metric, dtype, dy, sign)
 
 
 def vorticity(u: Any, v: Any, lat: Any, lon: Any, *, lat_axis: int = -2, lon_axis: int = -1,
@@ -357,7 +421,7 @@ def vorticity(u: Any, v: Any, lat: Any, lon: Any, *, lat_axis: int = -2, lon_axi
     >>> bool(np.abs(zeta - exact)[1:-1].max() < 1e-9)
     True
     """
-    return _kinematics(v, u, u, -1.0, lat, lon, lat_axis, lon_axis, radius, accuracy, periodic)
+    return _kinematics(v, u, -1.0, lat, lon, lat_axis, lon_axis, radius, accuracy, periodic)
 
 
 def divergence(u: Any, v: Any, lat: Any, lon: Any, *, lat_axis: int = -2, lon_axis: int = -1,
@@ -388,7 +452,7 @@ def divergence(u: Any, v: Any, lat: Any, lon: Any, *, lat_axis: int = -2, lon_ax
     >>> float(np.abs(bigrad.divergence(u, np.zeros_like(u), lat, lon)).max())
     0.0
     """
-    return _kinematics(u, v, v, 1.0, lat, lon, lat_axis, lon_axis, radius, accuracy, periodic)
+    return _kinematics(u, v, 1.0, lat, lon, lat_axis, lon_axis, radius, accuracy, periodic)
 
 
 def spherical_laplacian(f: Any, lat: Any, lon: Any, *, lat_axis: int = -2, lon_axis: int = -1,
@@ -426,11 +490,11 @@ def spherical_laplacian(f: Any, lat: Any, lon: Any, *, lat_axis: int = -2, lon_a
     True
     """
     g = _grid(np.shape(f), lat, lon, lat_axis, lon_axis, radius, periodic)
-    lon_term, lat_term = g.derivatives(f, check_spec(2, accuracy), LatitudeLaplacian(accuracy))
+    lat_stencil = LatitudeLaplacian(accuracy, g.radius)
+    lon_term, lat_term = g.derivatives(f, check_spec(2, accuracy), lat_stencil)
     dtype = _out_dtype(lon_term, lat_term)
     x_metric = g.along_lat((g.inv_cos() * (_PER_DEGREE / g.radius)) ** 2, dtype)
-    out = lon_term * x_metric + lat_term * dtype.type(g.radius**-2)
-    return out.astype(dtype, copy=False)
+    return _scale_add(lon_term, x_metric, dtype, lat_term)
 
 
 for _function in (geospatial_gradient, vorticity, divergence, spherical_laplacian):

@@ -61,3 +61,10 @@ def test_cluster(tmp_path: Path) -> None:
         assert row["seconds"] > 0 and row["client_pct"] >= 0
         assert row["events"] == []  # no worker paused or lost at this size
         assert row["largest_task"] or row["workers_pct"] == 0  # what moved, if anything
+
+
+def test_sphere() -> None:
+    rows = load("sphere").main(steps=2, repeat=1, nlat=19, nlon=36)
+    assert set(rows) == {"floor", "bigrad", "bigrad (dask)", "MetPy"}
+    assert rows["floor"]["x_floor"] == 1.0
+    assert all(r["seconds"] > 0 and r["x_floor"] > 0 for r in rows.values())
