@@ -149,3 +149,28 @@ def test_several_latitudes_must_be_named() -> None:
         ds.bigrad.vorticity("u", "v", geometry="sphere")
     np.testing.assert_array_equal(ds.bigrad.vorticity("u", "v", lat="lat2").values,
                                   ds.bigrad.vorticity("u", "v", lat="lat").values)  # fmt: skip
+
+
+def test_pint_quantities_keep_their_units() -> None:
+    import pint  # installed with metpy (the test extra)
+
+    ureg = pint.UnitRegistry()
+    ds = winds()
+    plain_zeta = ds.bigrad.vorticity("u", "v")
+    plain_grad = ds["T"].bigrad.geospatial_gradient()
+    plain_lap = ds["T"].bigrad.laplacian(["lat", "lon"])
+    q = ds.copy()
+    q["u"] = q["u"].copy(data=ureg.Quantity(ds["u"].values, "m/s"))
+    # v in km/h: converted to u's units first
+    q["v"] = q["v"].copy(data=ureg.Quantity(ds["v"].values * 3.6, "km/h"))
+    q["T"] = q["T"].copy(data=ureg.Quantity(ds["T"].values, "K"))
+    zeta = q.bigrad.vorticity("u", "v")
+    assert isinstance(zeta.data, ureg.Quantity)
+    assert zeta.data.units == ureg.Unit("1/s")
+    np.testing.assert_allclose(zeta.data.magnitude, plain_zeta.values, rtol=1e-12)
+    grad = q["T"].bigrad.geospatial_gradient()
+    assert grad["dT_dx"].data.units == ureg.Unit("K/m")
+    np.testing.assert_array_equal(grad["dT_dy"].data.magnitude, plain_grad["dT_dy"].values)
+    lap = q["T"].bigrad.laplacian(["lat", "lon"])
+    assert lap.data.units == ureg.Unit("K/m**2")
+    np.testing.assert_array_equal(lap.data.magnitude, plain_lap.values)

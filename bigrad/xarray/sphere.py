@@ -146,6 +146,27 @@ def _attrs(units: Any, long_name: str, standard_name: str | None = None) -> dict
     return out
 
 
+def _magnitude(da: xr.DataArray, like: Any = None) -> tuple[xr.DataArray, Any]:
+    """``da`` with plain (numpy or dask) data, and its pint units (None if not pint).
+    With ``like`` (units), the data is first converted to those units."""
+    data = da.data
+    units = getattr(data, "units", None)
+    if units is None or not hasattr(data, "magnitude") or not hasattr(data, "_REGISTRY"):
+        return da, None
+    if like is not None:
+        data, units = data.to(like), like
+    return da.copy(data=data.magnitude), units
+
+
+def _quantity(value: Any, units: Any, power: int) -> Any:
+    """``value`` as a pint quantity in ``units`` per metre to ``power`` (pint cancels
+    like units: m s-1 per m is 1 / s)."""
+    if units is None:
+        return value
+    registry = units._REGISTRY
+    return registry.Quantity(value, units / registry.meter**power)
+
+
 def _sphere_kwargs(obj: Any, g: Geometry, var: xr.Variable, radius: Any, accuracy: Any,
                    periodic: Any) -> dict[str, Any]:  # fmt: skip
     return {
@@ -176,6 +197,7 @@ def geospatial_gradient(da: xr.DataArray, lat: Any = None, lon: Any = None, radi
     """``d{name}_dx`` and ``d{name}_dy`` of ``da``, in units of ``da`` per metre."""
     g = find_geometry(da, geometry, lat, lon)
     name = UNNAMED if da.name is None else da.name
+    da, pint_units = _magnitude(da)
     var = da.variable
     if g.sphere:
         dx, dy = sphere.geospatial_gradient(
@@ -185,6 +207,7 @@ def geospatial_gradient(da: xr.DataArray, lat: Any = None, lon: Any = None, radi
         dx = _cartesian(var, name, da, g, "x", accuracy, periodic)
         dy = _cartesian(var, name, da, g, "y", accuracy, periodic)
     units, label = _per_metre(da.attrs.get("units")), _label(da.attrs, da.name) or "f"
+    dx, dy = _quantity(dx, pint_units, 1), _quantity(dy, pint_units, 1)
     out = {
         f"d{name}_dx": xr.Variable(var.dims, dx, _attrs(units, f"eastward gradient of {label}")),
         f"d{name}_dy": xr.Variable(var.dims, dy, _attrs(units, f"northward gradient of {label}")),
@@ -192,23 +215,24 @@ def geospatial_gradient(da: xr.DataArray, lat: Any = None, lon: Any = None, radi
     return xr.Dataset(out, coords=da.coords)
 
 
-def _winds(ds: xr.Dataset, u: Hashable, v: Hashable) -> tuple[xr.DataArray, xr.DataArray]:
+def _winds(ds: xr.Dataset, u: Hashable, v: Hashable) -> tuple[xr.DataArray, xr.DataArray, Any]:
     for key, arg in ((u, "u"), (v, "v")):
         if key not in ds.data_vars:
             raise ValueError(f"{arg}={key!r} is not a data variable; the data variables are "
                              f"{tuple(map(str, ds.data_vars))}")  # fmt: skip
-    wu, wv = ds[u], ds[v]
+    wu, pint_units = _magnitude(ds[u])
+    wv, _ = _magnitude(ds[v], pint_units)
     if set(wu.dims) != set(wv.dims):
         raise ValueError(
             f"u={u!r} has dims {wu.dims} but v={v!r} has {wv.dims}; give winds on one grid"
         )
-    return wu, wv.transpose(*wu.dims)
+    return wu, wv.transpose(*wu.dims), pint_units
 
 
 def _kinematics(ds: xr.Dataset, u: Hashable, v: Hashable, what: str, lat: Any, lon: Any,
                 radius: Any, accuracy: Any, periodic: Any, geometry: str) -> xr.DataArray:  # fmt: skip
     g = find_geometry(ds, geometry, lat, lon)
-    wu, wv = _winds(ds, u, v)
+    wu, wv, pint_units = _winds(ds, u, v)
     if g.sphere:
         func = sphere.vorticity if what == "vorticity" else sphere.divergence
         kw = _sphere_kwargs(ds, g, wu.variable, radius, accuracy, periodic)
@@ -226,6 +250,7 @@ def _kinematics(ds: xr.Dataset, u: Hashable, v: Hashable, what: str, lat: Any, l
         attrs = _attrs(units, "relative vorticity", "atmosphere_relative_vorticity")
     else:
         attrs = _attrs(units, "divergence", "divergence_of_wind")
+    value = _quantity(value, pint_units, 1)
     return xr.DataArray(xr.Variable(wu.dims, value, attrs), coords=wu.coords, name=what)
 
 
@@ -242,6 +267,7 @@ def divergence(ds: xr.Dataset, u: Hashable, v: Hashable, **kwargs: Any) -> xr.Da
 def laplacian(da: xr.DataArray, g: Geometry, radius: Any, accuracy: int,
               periodic: Any) -> xr.DataArray:  # fmt: skip
     """The Laplacian on the sphere of ``da`` (``g.sphere``), labelled."""
+    da, pint_units = _magnitude(da)
     var = da.variable
     value = sphere.spherical_laplacian(var.data, **_sphere_kwargs(da, g, var, radius, accuracy,
                                                                  periodic))  # fmt: skip
@@ -249,6 +275,7 @@ def laplacian(da: xr.DataArray, g: Geometry, radius: Any, accuracy: int,
     attrs = {k: a for k, a in da.attrs.items() if k not in ("units", "long_name", "standard_name")}
     attrs.update(_attrs(_per_metre(da.attrs.get("units"), 2),
                         f"laplacian of {label} on the sphere" if label else "laplacian on the sphere"))  # fmt: skip
+    value = _quantity(value, pint_units, 2)
     return xr.DataArray(xr.Variable(var.dims, value, attrs), coords=da.coords, name=da.name)
 
 
