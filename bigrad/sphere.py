@@ -46,6 +46,7 @@ __all__ = [
     "EARTH_RADIUS",
     "CosineDerivative",
     "LatitudeLaplacian",
+    "covers_circle",
     "divergence",
     "geospatial_gradient",
     "spherical_laplacian",
@@ -205,10 +206,6 @@ class _Grid:
             c = 1.0 / np.cos(np.deg2rad(self.lat))
         return np.where(np.abs(self.lat) == 90.0, np.nan, c)
 
-    def tan(self) -> np.ndarray:
-        """``tan(phi)``, NaN at the poles."""
-        return np.where(np.abs(self.lat) == 90.0, np.nan, np.tan(np.deg2rad(self.lat)))
-
     def derivatives(self, f: Any, x: Any = None, y: Any = None) -> list[Any]:
         """``f``'s derivatives per degree with stencil ``x`` along longitude and/or ``y``
         along latitude, in one call of the engine (one graph, ``f`` read once)."""
@@ -219,7 +216,7 @@ class _Grid:
             specs.append(x)
         if y is not None:
             axes.append(self.lat_axis)
-            # the Laplacian's latitude stencil needs the latitudes themselves
+            # the latitude stencils with metric terms need the latitudes themselves
             lat = isinstance(y, _LatitudeStencil)
             spacings.append(self.lat if lat else self.lat_spacing())
             specs.append(y)

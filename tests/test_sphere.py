@@ -264,7 +264,8 @@ def test_every_chunking_equals_unchunked(name: str, dtype: str, accuracy: int, c
 def test_chunkings_property(data: Any, periodic: bool) -> None:
     # a leading time axis, latitude and longitude in the middle and last
     nlat, nlon = data.draw(st.integers(5, 9)), data.draw(st.integers(5, 10))
-    lat = np.linspace(-60.0, 75.0, nlat)
+    # uneven latitudes and longitudes (per-point weights on both axes)
+    lat = np.cumsum(np.random.default_rng(nlat).uniform(5.0, 15.0, nlat)) - 70.0
     lon = np.sort(np.random.default_rng(nlon).uniform(0, 359, nlon))
     lon = np.unique(lon.round(3))
     shape = (2, nlat, lon.size)
