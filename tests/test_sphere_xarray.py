@@ -174,3 +174,24 @@ def test_pint_quantities_keep_their_units() -> None:
     lap = q["T"].bigrad.laplacian(["lat", "lon"])
     assert lap.data.units == ureg.Unit("K/m**2")
     np.testing.assert_array_equal(lap.data.magnitude, plain_lap.values)
+
+
+def test_arguments_reach_the_array_functions() -> None:
+    ds = winds()
+    u, v, T = ds.u.values, ds.v.values, ds["T"].values
+    kw: dict[str, Any] = {"radius": 1000.0, "accuracy": 4, "periodic": False}
+    np.testing.assert_array_equal(
+        ds.bigrad.divergence("u", "v", **kw).values, bigrad.divergence(u, v, LAT, LON, **kw)
+    )
+    g = ds["T"].bigrad.geospatial_gradient(**kw)
+    np.testing.assert_array_equal(
+        g["dT_dx"].values, bigrad.geospatial_gradient(T, LAT, LON, **kw)[0]
+    )
+    # laplacian's periodic by name: "lon" wraps, as periodic=True
+    lap = ds["T"].bigrad.laplacian(["lat", "lon"], periodic="lon", radius=1000.0)
+    expect = bigrad.spherical_laplacian(T, LAT, LON, radius=1000.0, periodic=True)
+    np.testing.assert_array_equal(lap.values, expect)
+    flat = ds["T"].bigrad.laplacian(["lat", "lon"], periodic=False)
+    np.testing.assert_array_equal(
+        flat.values, bigrad.spherical_laplacian(T, LAT, LON, periodic=False)
+    )
