@@ -282,6 +282,7 @@ print((after - before) / f.nbytes)
 def test_long_line_needs_no_more_than_its_output(engine: str) -> None:
     # a (1, 2e7) float32 line along its long axis: no per-point tables, no copies
     import os
+    import os
     import subprocess
     import sys
 
@@ -293,3 +294,26 @@ def test_long_line_needs_no_more_than_its_output(engine: str) -> None:
     # the output itself (1x the input) plus allocator slack; numpy's reference kernel
     # makes one temporary of the line's size
     assert growth <= (1.2 if engine == "numba" else 2.2), growth
+
+
+def test_first_compile_says_so_once(tmp_path: Any) -> None:
+    # a fresh numba cache, as in a new clone: the first call compiles, and says so once
+    import os
+    import subprocess
+    import sys
+
+    from tests.zarr_helpers import ROOT
+
+    code = (
+        "import numpy as np, bigrad\n"
+        "for _ in range(3):\n"
+        "    bigrad.gradient(np.ones((8, 9)))\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "NUMBA_CACHE_DIR": str(tmp_path)}
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=240
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stderr.count("bigrad: compiling kernels for float64 data (first use") == 1, (
+        result.stderr
+    )

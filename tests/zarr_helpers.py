@@ -79,12 +79,20 @@ def _env(extra: dict[str, str] | None = None) -> dict[str, str]:
     }
 
 
+def without_compile_notice(stderr: str) -> str:
+    """``stderr`` less numba's one-line notice of a first compile, which a subprocess
+    prints when it finds the kernel cache cold (as in a fresh clone); the notice's own
+    test is in tests/test_engines.py."""
+    lines = stderr.splitlines(keepends=True)
+    return "".join(line for line in lines if not line.startswith("bigrad: compiling kernels"))
+
+
 def run_cli(
     *args: str, cwd: Path | None = None, timeout: float = 300, env: dict[str, str] | None = None
 ) -> subprocess.CompletedProcess[str]:
     """``python -m bigrad ARGS`` in a subprocess that imports this tree's bigrad, with
-    ``env`` added to the environment."""
-    return subprocess.run(
+    ``env`` added to the environment; stderr without the compile notice."""
+    result = subprocess.run(
         [sys.executable, "-m", "bigrad", *args],
         capture_output=True,
         text=True,
@@ -92,6 +100,8 @@ def run_cli(
         cwd=cwd,
         env=_env(env),
     )
+    result.stderr = without_compile_notice(result.stderr)
+    return result
 
 
 # A run that reports each block written; once half are, it blocks in the callback until
