@@ -282,7 +282,6 @@ print((after - before) / f.nbytes)
 def test_long_line_needs_no_more_than_its_output(engine: str) -> None:
     # a (1, 2e7) float32 line along its long axis: no per-point tables, no copies
     import os
-    import os
     import subprocess
     import sys
 
@@ -304,11 +303,7 @@ def test_first_compile_says_so_once(tmp_path: Any) -> None:
 
     from tests.zarr_helpers import ROOT
 
-    code = (
-        "import numpy as np, bigrad\n"
-        "for _ in range(3):\n"
-        "    bigrad.gradient(np.ones((8, 9)))\n"
-    )
+    code = "import numpy as np, bigrad\nfor _ in range(3):\n    bigrad.gradient(np.ones((8, 9)))\n"
     env = {**os.environ, "PYTHONPATH": str(ROOT), "NUMBA_CACHE_DIR": str(tmp_path)}
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=240
