@@ -22,6 +22,7 @@ __all__ = ["main", "parse_size", "positive_int"]
 _GRADIENT_EXAMPLES = """\
 examples:
   bigrad gradient era5.zarr grads.zarr
+  bigrad gradient era5.nc grads.zarr --periodic lon   # NetCDF in, Zarr out
   bigrad gradient era5.zarr grads.zarr --var t2m --dim lat --dim lon --periodic lon
   bigrad gradient s3://bucket/in.zarr grads.zarr --edge-order 2 --mode w
   bigrad gradient era5.zarr d2.zarr --order 2 --accuracy 4 --periodic lon
@@ -105,10 +106,11 @@ def _parser() -> argparse.ArgumentParser:
 
     g = sub.add_parser(
         "gradient",
-        help="write the gradients of a Zarr store's variables to a new Zarr store",
+        help="write the gradients of a Zarr store's (or NetCDF file's) variables to a new Zarr store",
         description=(
-            "Read SOURCE (a Zarr store written by xarray, format 2 or 3; a path or an "
-            "fsspec URL) block by block, in bounded memory, and write to TARGET one "
+            "Read SOURCE (a Zarr store written by xarray, format 2 or 3, a path or an "
+            "fsspec URL; or a local NetCDF/HDF5 file xarray opens, with "
+            "pip install 'bigrad[netcdf]') block by block, in bounded memory, and write to TARGET one "
             "variable d{var}_d{dim} per variable and dimension, equal to xarray's "
             "differentiate.  SOURCE is only read.  A killed run leaves TARGET marked "
             "incomplete; --mode resume finishes it."
@@ -116,7 +118,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog=_GRADIENT_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    g.add_argument("source", metavar="SOURCE", help="input Zarr store (path or URL)")
+    g.add_argument("source", metavar="SOURCE", help="input Zarr store (path or URL) or NetCDF file")
     g.add_argument("target", metavar="TARGET", help="output Zarr store (path or URL)")
     g.add_argument(
         "--var", action="append", dest="variables", metavar="V",

@@ -26,7 +26,7 @@ from typing import Any
 from zarr.abc.store import Store
 from zarr.storage import FsspecStore, LocalStore
 
-__all__ = ["Manifest", "SourceChangedError", "check_unchanged", "take"]
+__all__ = ["Manifest", "SourceChangedError", "check_unchanged", "take", "take_file"]
 
 #: key (relative to the store's root) -> [size in bytes, modification stamp]
 Manifest = dict[str, list[Any]]
@@ -92,6 +92,21 @@ def take(store: Store, arrays: Iterable[Hashable]) -> Manifest:
     if isinstance(store, FsspecStore):
         return _remote(store, prefixes)
     return {}
+
+
+def take_file(path: str | os.PathLike[str]) -> Manifest:
+    """The size and modification time of a source that is one file (NetCDF, HDF5...).
+
+    >>> import tempfile, os
+    >>> with tempfile.NamedTemporaryFile(suffix=".nc") as f:
+    ...     _ = f.write(b"CDF")
+    ...     f.flush()
+    ...     entry = take_file(f.name)[os.path.basename(f.name)]
+    >>> entry[0]
+    3
+    """
+    st = os.stat(path)
+    return {os.path.basename(os.fspath(path)): [st.st_size, st.st_mtime_ns]}
 
 
 def _show(entry: list[Any] | None) -> str:
