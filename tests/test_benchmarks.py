@@ -61,3 +61,15 @@ def test_cluster(tmp_path: Path) -> None:
         assert row["seconds"] > 0 and row["client_pct"] >= 0
         assert row["events"] == []  # no worker paused or lost at this size
         assert row["largest_task"] or row["workers_pct"] == 0  # what moved, if anything
+
+
+def test_netcdf_io(tmp_path: Path) -> None:
+    import pytest
+
+    pytest.importorskip("h5netcdf", reason="the NetCDF benchmark writes NetCDF-4 (test extra)")
+    rows = load("netcdf_io").main((8, 16, 16), (3, 8, 8), threads=2, repeat=1, workdir=tmp_path,
+                                  methods=("bigrad",))  # fmt: skip
+    assert set(rows) == {"copy", "bigrad", "kernels"}
+    assert all(r["rss_mib"] > 0 for r in rows.values())
+    assert all(r["seconds"] > 0 for m, r in rows.items() if m != "kernels")
+    assert rows["copy"]["x_copy_rss"] == 1.0

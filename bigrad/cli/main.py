@@ -17,6 +17,8 @@ import sys
 import warnings
 from collections.abc import Sequence
 
+from bigrad.core.errors import Arg, spell
+
 __all__ = ["main", "parse_size", "positive_int"]
 
 _GRADIENT_EXAMPLES = """\
@@ -257,8 +259,43 @@ def _gradient(args: argparse.Namespace, show: bool, notes: _Notes) -> int:
     return 0
 
 
+#: the flag of each Python argument an error message may name (bigrad.core.errors)
+_FLAGS = {
+    "variables": "--var",
+    "dims": "--dim",
+    "dim": "--dim",
+    "axis": "--dim",
+    "edge_order": "--edge-order",
+    "order": "--order",
+    "accuracy": "--accuracy",
+    "periodic": "--periodic",
+    "period": "--period",
+    "datetime_unit": "--datetime-unit",
+    "mode": "--mode",
+    "threads": "--threads",
+    "memory": "--memory",
+    "scheduler": "--scheduler",
+}
+
+
+def _flag(arg: Arg) -> str:
+    """An argument as the command spells it: ``--mode w``, ``--period lon=360``.
+
+    >>> _flag(Arg("period", {"lon": 360.0})), _flag(Arg("mode", "w")), _flag(Arg("dims"))
+    ('--period lon=360', '--mode w', '--dim')
+    """
+    flag = _FLAGS.get(arg.name)
+    if flag is None:  # not an argument: an axis or dimension named in the message
+        return arg.python()
+    if arg.value is None or arg.subject:
+        return flag
+    if isinstance(arg.value, dict):
+        return " ".join(f"{flag} {k}={v:g}" for k, v in arg.value.items())
+    return f"{flag} {arg.value}"
+
+
 def _message(error: BaseException) -> str | None:
-    """The one line for an error a user can act on; ``None`` for a bug."""
+    """The one line for an error a user can act on, naming flags; ``None`` for a bug."""
     from bigrad.io.errors import ClusterError, environment_message
     from bigrad.io.zarr import IncompleteStoreError
 
@@ -269,7 +306,7 @@ def _message(error: BaseException) -> str | None:
     ):
         return environment_message(error)
     if isinstance(error, (*_USER_ERRORS, IncompleteStoreError, ClusterError)):
-        return str(error)
+        return spell(error, _flag)
     return None
 
 

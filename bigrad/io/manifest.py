@@ -26,6 +26,8 @@ from typing import Any
 from zarr.abc.store import Store
 from zarr.storage import FsspecStore, LocalStore
 
+from bigrad.core.errors import Arg, argument_error, literal
+
 __all__ = ["Manifest", "SourceChangedError", "check_unchanged", "take", "take_file"]
 
 #: key (relative to the store's root) -> [size in bytes, modification stamp]
@@ -134,9 +136,13 @@ def check_unchanged(recorded: Manifest, now: Manifest, label: str) -> None:
     for key in sorted(set(recorded) | set(now)):
         before, after = recorded.get(key), now.get(key)
         if before != after:
-            raise SourceChangedError(
-                f"source {label} changed since this run began: {key} was "
-                f"{_show(before)}, is {_show(after)}; the blocks already written came from "
-                "the old data, so this run cannot be finished; start afresh with --mode w "
-                "(mode='w')"
+            text = (
+                f"source {label} changed since this run began: {key} was {_show(before)}, "
+                f"is {_show(after)}; the blocks already written came from the old data, so "
+                "this run cannot be finished; start afresh with "
+            )
+            raise argument_error(
+                SourceChangedError,
+                literal(text) + "{w}",
+                w=Arg("mode", "w"),
             )

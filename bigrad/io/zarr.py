@@ -30,6 +30,7 @@ import zarr
 
 from bigrad import kernels
 from bigrad.core.args import check_spec, parse_args
+from bigrad.core.errors import Arg, argument_error, literal, name_axes
 from bigrad.core.plan import GradientPlan
 from bigrad.core.weights import AxisRules, StencilSpec
 from bigrad.io import cluster as _cluster
@@ -220,8 +221,8 @@ def _select(
                 differentiable(ds[name].variable) and ds[name].dtype.kind in "iufc"
             ):
                 raise TypeError(
-                    f"variable {name!r} has dtype {ds[name].dtype}; gradient_zarr "
-                    "differentiates numbers only"
+                    f"variable {name!r} has dtype {ds[name].dtype}; bigrad writes the "
+                    "derivatives of numbers only"
                 )
     # the template's data is never computed (the stream writes the data): one dask chunk
     # per variable keeps its graph a few tasks, however many blocks the store has
@@ -250,15 +251,14 @@ def _plan_variable(
     spacing_values = [
         np.asarray(sp.spacing) if np.ndim(sp.spacing) else sp.spacing for sp in present
     ]
-    args = parse_args(
-        var.shape,
-        var.dtype,
-        spacing_values,
-        axes,
-        spec,
-        wrapped,
-        periods or None,
-    )
+    try:
+        args = parse_args(var.shape, var.dtype, spacing_values, axes, spec, wrapped,
+                          periods or None)  # fmt: skip
+    except (ValueError, TypeError) as e:
+        named = name_axes(e, var.dims, f"differentiating {name!r}: ")
+        if named is None:
+            raise
+        raise named from e
     chunks = tuple(
         tuple(min(u, n - s) for s in range(0, n, u)) for n, u in zip(var.shape, unit, strict=True)
     )
@@ -363,16 +363,20 @@ def _resume_state(loc: _store.Location, store: Any, job: dict[str, Any], src: _S
     if recorded is None:
         if _store.is_zarr_store(store) and _is_complete(store, job):
             return "complete"
-        raise FileExistsError(
-            f"target {loc} is not an unfinished bigrad run (it has no {_store.JOB_KEY}); "
-            "nothing to resume; pass mode='w' (--mode w) to replace it"
-        )
+        raise argument_error(
+            FileExistsError,
+            literal(f"target {loc} is not an unfinished bigrad run (it has no "
+                    f"{_store.JOB_KEY}); nothing to resume; pass ") + "{w} to replace it",
+            w=Arg("mode", "w"),
+        )  # fmt: skip
     if recorded != job:
         diff = sorted(k for k in set(job) | set(recorded) if job.get(k) != recorded.get(k))
-        raise ValueError(
-            f"target {loc} holds an unfinished run of a different job (differs in "
-            f"{', '.join(diff)}); resume with the same arguments, or pass mode='w' (--mode w)"
-        )
+        raise argument_error(
+            ValueError,
+            literal(f"target {loc} holds an unfinished run of a different job (differs in "
+                    f"{', '.join(diff)}); resume with the same arguments, or pass ") + "{w}",
+            w=Arg("mode", "w"),
+        )  # fmt: skip
     if sync_exists(store, _store.FINISHED_KEY):
         # every block was written from the source as it was: only the finishing is left
         return "finish"
@@ -394,10 +398,12 @@ def _prepare_target(
     ``"start"`` (metadata and every block)."""
     exists = loc.exists()
     if mode == "w-" and exists:
-        raise FileExistsError(
-            f"target {loc} already exists; pass mode='w' (--mode w) to replace it, or "
-            "mode='resume' (--mode resume) to finish an interrupted run"
-        )
+        raise argument_error(
+            FileExistsError,
+            literal(f"target {loc} already exists; pass ") + "{w} to replace it, or {resume} "
+            "to finish an interrupted run",
+            w=Arg("mode", "w"), resume=Arg("mode", "resume"),
+        )  # fmt: skip
     if mode == "resume" and exists:
         state = _resume_state(loc, store, job, src)
         _store.remove_partial_writes(store)
