@@ -28,7 +28,7 @@ import bigrad
 import bigrad.kernels
 
 sys.path.insert(0, str(Path(__file__).parent))
-import _figures  # noqa: E402  (beside this script)
+import _figures
 
 NY, NX = 512, 512
 
