@@ -311,7 +311,24 @@ def _message(error: BaseException) -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``bigrad`` command with ``argv`` (default: ``sys.argv[1:]``)."""
+    """Run the ``bigrad`` command with ``argv`` (default: ``sys.argv[1:]``).
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The arguments after ``bigrad``.
+
+    Returns
+    -------
+    int
+        The exit code: 0 success, 1 a failure reported in one line on stderr, 130
+        interrupted (argparse exits with 2 on a usage error).
+
+    Examples
+    --------
+    >>> main(["gradient", "no-such-store.zarr", "out.zarr"])  # one line on stderr
+    1
+    """
     parser = _parser()
     args = parser.parse_args(argv)
     debug = args.debug or os.environ.get("BIGRAD_DEBUG", "") not in ("", "0")

@@ -898,6 +898,15 @@ def open_gradient(target: str | os.PathLike[str]) -> xr.Dataset:
     IncompleteStoreError
         The run that writes the store has not finished (it was killed, or is still
         running): finish it with ``mode="resume"``.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr, bigrad, tempfile
+    >>> d = tempfile.mkdtemp()
+    >>> _ = xr.Dataset({"T": ("x", np.arange(4.0) ** 2)}).to_zarr(f"{d}/in.zarr")
+    >>> _ = bigrad.gradient_zarr(f"{d}/in.zarr", f"{d}/out.zarr")
+    >>> bigrad.open_gradient(f"{d}/out.zarr").dT_dx.values
+    array([1., 2., 4., 5.])
     """
     loc = _store.locate(target)
     store = loc.store(read_only=True)
