@@ -17,7 +17,7 @@ import sys
 import warnings
 from collections.abc import Sequence
 
-from bigrad.core.errors import Arg, spell
+from bigrad.core.errors import Arg, names_arguments, spell
 
 __all__ = ["main", "parse_size", "positive_int"]
 
@@ -301,12 +301,14 @@ def _message(error: BaseException) -> str | None:
 
     if isinstance(error, KeyError) and error.args:
         return str(error.args[0])
+    if names_arguments(error):
+        return spell(error, _flag)
     if isinstance(error, OSError) and not isinstance(
         error, (FileExistsError, FileNotFoundError, TimeoutError)
     ):
         return environment_message(error)
     if isinstance(error, (*_USER_ERRORS, IncompleteStoreError, ClusterError)):
-        return spell(error, _flag)
+        return str(error)
     return None
 
 

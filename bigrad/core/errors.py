@@ -20,7 +20,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, TypeVar
 
-__all__ = ["Arg", "argument_error", "literal", "name_axes", "spell"]
+__all__ = ["Arg", "argument_error", "literal", "name_axes", "names_arguments", "spell"]
 
 E = TypeVar("E", bound=BaseException)
 
@@ -67,12 +67,22 @@ def literal(text: str) -> str:
     return text.replace("{", "{{").replace("}", "}}")
 
 
-def argument_error(cls: type[E], template: str, /, **args: Arg) -> E:
-    """An exception of ``cls`` whose text is ``template`` with each ``{field}`` replaced
-    by its argument's Python spelling; :func:`spell` renders it for another front end."""
-    error = cls(template.format(**{k: a.python() for k, a in args.items()}))
+def argument_error(make: Callable[[str], E], template: str, /, **args: Arg) -> E:
+    """The exception ``make(text)`` (an exception class, or a function building one
+    from its message), ``text`` being ``template`` with each ``{field}`` replaced by its
+    argument's Python spelling; :func:`spell` renders it for another front end."""
+    error = make(template.format(**{k: a.python() for k, a in args.items()}))
     setattr(error, _ATTR, (template, args))
     return error
+
+
+def names_arguments(error: BaseException) -> bool:
+    """Whether ``error`` was made by :func:`argument_error`.
+
+    >>> names_arguments(ValueError("x")), names_arguments(argument_error(ValueError, "x"))
+    (False, True)
+    """
+    return hasattr(error, _ATTR)
 
 
 def spell(error: BaseException, how: Callable[[Arg], str]) -> str:
