@@ -2,6 +2,27 @@
 
 Chunks exchange thin halos with their neighbours, every stencil is computed locally,
 and ``gradient``'s numbers equal numpy's bit for bit.
+
+Public names (each documented, with examples, by ``help(bigrad.NAME)``):
+
+Arrays (numpy or dask in, the same out)
+    gradient             ``np.gradient``, chunk by chunk, periodic axes too
+    derivative           a derivative of order 1 or 2 and accuracy 2, 4 or 6 along one axis
+    laplacian            the sum of the second derivatives, in one pass
+xarray (registered by ``import bigrad``)
+    da.bigrad.differentiate, da.bigrad.gradient, da.bigrad.derivative,
+    da.bigrad.laplacian, ds.bigrad.gradient: the same by dimension name, spacing
+    from the coordinates, units and names in the attributes
+Zarr or NetCDF to Zarr, in bounded memory, resumable
+    gradient_zarr        a store's (or file's) gradients into a new Zarr store
+    open_gradient        open a finished target, refusing an unfinished one
+    IncompleteStoreError what ``open_gradient`` raises for an unfinished target
+Command line
+    ``bigrad gradient SOURCE TARGET ...`` and ``bigrad demo`` (``bigrad --help``)
+
+>>> import numpy as np, bigrad
+>>> bigrad.gradient(np.array([1.0, 2.0, 4.0, 7.0]))
+array([1. , 1.5, 2.5, 3. ])
 """
 
 from __future__ import annotations

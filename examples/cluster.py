@@ -11,12 +11,14 @@ at the same path), then on the cluster's workers:
 2. ``ds.bigrad.gradient(...)``, lazy, computed with ``client.compute``: the dask path.
 
 Prints the largest difference of each from xarray's ``differentiate`` and the bytes the
-workers exchanged (faces only), and exits with an error if they disagree.
+workers exchanged (faces only), and exits with an error if they disagree.  With
+matplotlib (``--figures DIR``), saves a map of dT/dlon computed by the workers.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -26,6 +28,9 @@ import xarray as xr
 from distributed import Client, LocalCluster
 
 import bigrad
+
+sys.path.insert(0, str(Path(__file__).parent))
+import _figures
 
 
 def synthetic(size: int) -> xr.Dataset:
@@ -46,7 +51,12 @@ def synthetic(size: int) -> xr.Dataset:
     )
 
 
-def main(size: int = 64, address: str | None = None, directory: str | None = None) -> float:
+def main(
+    size: int = 64,
+    address: str | None = None,
+    directory: str | None = None,
+    figures: str | None = None,
+) -> float:
     """Run both paths on the cluster; returns the largest difference from xarray."""
     work = Path(directory or tempfile.mkdtemp(prefix="bigrad-cluster-"))
     ds = synthetic(size)
@@ -85,6 +95,14 @@ def main(size: int = 64, address: str | None = None, directory: str | None = Non
             worst = max(worst, diff)
             print(f"  dT_d{dim} ({label}): max difference from xarray {diff:.1e} K/degree")
     print(f"bytes exchanged between workers: {sum(moved.values())} ({ds.T.nbytes} in the input)")
+    plt = _figures.pyplot()
+    if plt is None:
+        print("(no figure: matplotlib is not installed)")
+    else:
+        fig, ax = plt.subplots(figsize=(6, 3.5))
+        out["dT_dlon"].isel(time=0).plot(ax=ax, cmap="RdBu_r")
+        ax.set_title("dT/dlon written by the cluster's workers")
+        _figures.save(fig, "cluster", figures)
     return worst
 
 
@@ -93,6 +111,7 @@ if __name__ == "__main__":
     parser.add_argument("address", nargs="?", help="scheduler address (default: a LocalCluster)")
     parser.add_argument("--size", type=int, default=64, help="latitudes (default 64)")
     parser.add_argument("--dir", help="working directory the workers see (default: a temp dir)")
+    parser.add_argument("--figures", help="directory of the figure (default ./bigrad-examples)")
     a = parser.parse_args()
-    if main(a.size, a.address, a.dir) > 1e-4:
+    if main(a.size, a.address, a.dir, a.figures) > 1e-4:
         raise SystemExit("bigrad on the cluster disagrees with xarray")

@@ -1,6 +1,6 @@
 """Resume: a Zarr-to-Zarr run stopped half way is finished by ``mode="resume"``.
 
-    python examples/resume.py [--size N]
+    python examples/resume.py [--size N] [--figures DIR]
 
 Writes a synthetic temperature T(time, lat, lon) to a Zarr store in a temporary
 directory (removed at the end), starts ``bigrad.gradient_zarr`` and stops it after half of its blocks (the
@@ -11,11 +11,14 @@ progress callback raises, as a crash or Ctrl-C would), then shows that:
 2. ``mode="resume"`` (``bigrad gradient ... --mode resume``) finishes it, writing only
    the blocks that were missing;
 3. the finished target holds the same values as an uninterrupted run.
+
+With matplotlib, saves a figure of which blocks each run wrote.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
 import tempfile
 import warnings
 from pathlib import Path
@@ -24,6 +27,9 @@ import numpy as np
 import xarray as xr
 
 import bigrad
+
+sys.path.insert(0, str(Path(__file__).parent))
+import _figures
 
 
 class Stop(Exception):
@@ -50,13 +56,13 @@ def temperature(size: int) -> xr.Dataset:
     ).chunk({"time": 2, "lat": max(1, size // 2), "lon": -1})
 
 
-def main(size: int = 32) -> bool:
+def main(size: int = 32, figures: str | None = None) -> bool:
     """Run the three steps; return whether the resumed result equals an uninterrupted one."""
     with tempfile.TemporaryDirectory(prefix="bigrad-resume-") as tmp:
-        return _steps(Path(tmp), size)
+        return _steps(Path(tmp), size, figures)
 
 
-def _steps(work: Path, size: int) -> bool:
+def _steps(work: Path, size: int, figures: str | None) -> bool:
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # consolidated metadata is not in the Zarr 3 spec
         temperature(size).to_zarr(work / "t.zarr", mode="w", consolidated=True)
@@ -70,6 +76,8 @@ def _steps(work: Path, size: int) -> bool:
         bigrad.gradient_zarr(source, target, periodic="lon", progress=stop_half_way, threads=1)
     except Stop as e:
         print(f"first run: {e}")
+    # the first run's blocks, as the chunks of one output it wrote (time x lat blocks)
+    first = _written(target / "dT_dlat")
     try:
         bigrad.open_gradient(target)
     except bigrad.IncompleteStoreError as e:
@@ -89,11 +97,40 @@ def _steps(work: Path, size: int) -> bool:
     whole = bigrad.gradient_zarr(source, work / "whole.zarr", periodic="lon")
     same = all(bool((out[v] == whole[v]).all()) for v in whole.data_vars)
     print(f"equal to an uninterrupted run: {same}")
+    _figure(first, _written(target / "dT_dlat"), figures)
     return same
+
+
+def _written(array_dir: Path) -> np.ndarray:
+    """Which (time, lat) chunks of a Zarr v3 array exist: True where written."""
+    keys = [p.relative_to(array_dir / "c").parts for p in (array_dir / "c").rglob("*")
+            if p.is_file()]  # fmt: skip
+    shape = np.array([[int(k[0]), int(k[1])] for k in keys]).max(axis=0) + 1 if keys else (1, 1)
+    grid = np.zeros(tuple(shape), dtype=bool)
+    for k in keys:
+        grid[int(k[0]), int(k[1])] = True
+    return grid
+
+
+def _figure(first: np.ndarray, final: np.ndarray, figures: str | None) -> None:
+    plt = _figures.pyplot()
+    if plt is None:
+        print("(no figure: matplotlib is not installed)")
+        return
+    who = np.where(final, 2, 0)
+    who[: first.shape[0], : first.shape[1]][first] = 1
+    fig, ax = plt.subplots(figsize=(5, 4))
+    ax.imshow(who.T, cmap="viridis", vmin=0, vmax=2, origin="lower", aspect="auto")
+    ax.set_xlabel("time block")
+    ax.set_ylabel("lat block")
+    ax.set_title("blocks of dT_dlat: first run (dark), resume (light)")
+    _figures.save(fig, "resume", figures)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=32, help="latitudes (longitudes: 2x)")
-    if not main(parser.parse_args().size):
+    parser.add_argument("--figures", help="directory of the figure (default ./bigrad-examples)")
+    a = parser.parse_args()
+    if not main(a.size, a.figures):
         raise SystemExit("the resumed result differs from an uninterrupted run")

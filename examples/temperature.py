@@ -1,22 +1,28 @@
 """Temperature gradients on a lat/lon grid with the xarray accessor, longitude periodic.
 
-    python examples/temperature.py [--size N]
+    python examples/temperature.py [--size N] [--figures DIR]
 
 A synthetic air temperature T(time, lat, lon) on a global grid (N latitudes, 2N
 longitudes, 4 days), held by dask in chunks of one time step and a few latitudes.
 ``ds.bigrad.gradient`` differentiates it along lat, lon (periodic: the period of 360
 degrees is inferred from the CF units ``degrees_east``) and time; the summary compares
-the zonal gradient with its analytic value, at the dateline seam too.
+the zonal gradient with its analytic value, at the dateline seam too.  With matplotlib,
+saves a map of T and of dT/dlon on the first day.
 """
 
 from __future__ import annotations
 
 import argparse
+import sys
+from pathlib import Path
 
 import numpy as np
 import xarray as xr
 
 import bigrad  # noqa: F401  (registers .bigrad)
+
+sys.path.insert(0, str(Path(__file__).parent))
+import _figures
 
 
 def temperature(size: int) -> xr.Dataset:
@@ -37,7 +43,7 @@ def temperature(size: int) -> xr.Dataset:
     ).chunk({"time": 1, "lat": max(1, size // 3), "lon": -1})
 
 
-def main(size: int = 90) -> float:
+def main(size: int = 90, figures: str | None = None) -> float:
     """Print a summary; return the worst error of dT/dlon against its analytic value."""
     ds = temperature(size)
     grads = ds.bigrad.gradient(periodic="lon", datetime_unit="D").compute()
@@ -53,10 +59,25 @@ def main(size: int = 90) -> float:
         print(f"  {name}: [{g.attrs['units']}] {float(g.min()):+.4f} .. {float(g.max()):+.4f}")
     print(f"dT_dlon max error {error:.2e} K/degree (at the 0/360 seam: {seam:.2e})")
     print(f"dT_dtime mean {float(grads['dT_dtime'].mean()):.3f} K/day (exact 0.5)")
+    _figure(ds["T"].isel(time=0), grads["dT_dlon"].isel(time=0), figures)
     return error
+
+
+def _figure(T: xr.DataArray, dT_dlon: xr.DataArray, figures: str | None) -> None:
+    plt = _figures.pyplot()
+    if plt is None:
+        print("(no figure: matplotlib is not installed)")
+        return
+    fig, axes = plt.subplots(1, 2, figsize=(11, 3.5))
+    T.plot(ax=axes[0], cmap="inferno")
+    dT_dlon.plot(ax=axes[1], cmap="RdBu_r")
+    axes[1].set_title("dT/dlon, periodic in longitude")
+    _figures.save(fig, "temperature", figures)
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=90, help="latitudes (longitudes: 2x)")
-    main(parser.parse_args().size)
+    parser.add_argument("--figures", help="directory of the figure (default ./bigrad-examples)")
+    a = parser.parse_args()
+    main(a.size, a.figures)

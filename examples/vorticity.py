@@ -1,6 +1,6 @@
 """Vorticity and divergence of a Rossby-Haurwitz wave on a global grid, lazily in chunks.
 
-    python examples/vorticity.py [--size N] [--plot PATH]
+    python examples/vorticity.py [--size N] [--figures DIR]
 
 The wind of Williamson et al. (1992) test case 6 (omega = K = 7.848e-6 s-1, wave number
 R = 4) on N + 1 latitudes (pole to pole) and 2N longitudes, held by dask in chunks of a
@@ -8,13 +8,15 @@ few latitudes.  ``ds.bigrad.vorticity`` and ``ds.bigrad.divergence`` find latitu
 longitude from the CF units, wrap longitude round the full circle, and return s-1; the
 summary compares them with the analytic vorticity
 ``2 omega sin(phi) - K (R+1)(R+2) cos(phi)^R sin(phi) cos(R lambda)`` and zero
-divergence.  With matplotlib installed, ``--plot`` saves a map of the vorticity.
+divergence.  With matplotlib installed it saves a map of the vorticity (``vorticity.png``
+in ``--figures DIR``, by default ``./bigrad-examples/``).
 """
 
 from __future__ import annotations
 
 import argparse
 
+import _figures
 import numpy as np
 import xarray as xr
 
@@ -42,7 +44,7 @@ def wind(size: int) -> xr.Dataset:
     ).chunk({"lat": max(1, size // 4)})  # fmt: skip
 
 
-def main(size: int = 90, plot: str | None = None) -> float:
+def main(size: int = 90, figures: str | None = None) -> float:
     """Print the errors; return the worst vorticity error relative to its maximum,
     away from the poles (where vorticity and divergence are NaN)."""
     ds = wind(size)
@@ -54,26 +56,20 @@ def main(size: int = 90, plot: str | None = None) -> float:
     print(f"u, v {dict(ds.sizes)} in {ds['u'].data.npartitions} chunks each")
     print(f"{zeta.attrs['long_name']} [{zeta.attrs['units']}]: max error {error:.2e} of max")
     print(f"divergence [{delta.attrs['units']}]: max {float(abs(delta).isel(inner).max()):.2e}")
-    if plot:
-        try:
-            import matplotlib
-
-            matplotlib.use("Agg")
-            import matplotlib.pyplot as plt
-        except ImportError:
-            print("matplotlib is not installed: no map (pip install matplotlib)")
-            return error
-        fig, ax = plt.subplots(figsize=(8, 4))
-        zeta.plot(ax=ax, cmap="RdBu_r")
-        ax.set_title("relative vorticity of a Rossby-Haurwitz wave (bigrad)")
-        fig.savefig(plot, dpi=80)
-        print(f"map saved to {plot}")
+    plt = _figures.pyplot()
+    if plt is None:
+        print("(no figure: matplotlib is not installed)")
+        return error
+    fig, ax = plt.subplots(figsize=(8, 4))
+    zeta.plot(ax=ax, cmap="RdBu_r")
+    ax.set_title("relative vorticity of a Rossby-Haurwitz wave (bigrad)")
+    _figures.save(fig, "vorticity", figures)
     return error
 
 
 if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size", type=int, default=90, help="latitude intervals (longitudes: 2x)")
-    parser.add_argument("--plot", help="save a map of the vorticity here (needs matplotlib)")
+    parser.add_argument("--figures", help="directory of the map (default ./bigrad-examples)")
     args = parser.parse_args()
-    main(args.size, args.plot)
+    main(args.size, args.figures)

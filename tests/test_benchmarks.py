@@ -68,3 +68,15 @@ def test_sphere() -> None:
     assert set(rows) == {"floor", "bigrad", "bigrad (dask)", "MetPy"}
     assert rows["floor"]["x_floor"] == 1.0
     assert all(r["seconds"] > 0 and r["x_floor"] > 0 for r in rows.values())
+
+
+def test_netcdf_io(tmp_path: Path) -> None:
+    import pytest
+
+    pytest.importorskip("h5netcdf", reason="the NetCDF benchmark writes NetCDF-4 (test extra)")
+    rows = load("netcdf_io").main((8, 16, 16), (3, 8, 8), threads=2, repeat=1, workdir=tmp_path,
+                                  methods=("bigrad",))  # fmt: skip
+    assert set(rows) == {"copy", "bigrad", "kernels"}
+    assert all(r["rss_mib"] > 0 for r in rows.values())
+    assert all(r["seconds"] > 0 for m, r in rows.items() if m != "kernels")
+    assert rows["copy"]["x_copy_rss"] == 1.0

@@ -2,13 +2,18 @@
 
 from __future__ import annotations
 
+import json
+import os
+import re
+import subprocess
+import sys
 from pathlib import Path
 
 import numpy as np
 import pytest
 
 import bigrad
-from tests.zarr_helpers import contents, run_cli, sample_dataset, write_store
+from tests.zarr_helpers import ROOT, contents, run_cli, sample_dataset, write_store
 
 
 @pytest.fixture
@@ -125,3 +130,101 @@ def test_console_script(tmp_path: Path) -> None:
     env = {**os.environ, "PYTHONPATH": str(Path(__file__).parents[1])}
     result = subprocess.run([script, "--help"], capture_output=True, text=True, env=env)
     assert result.returncode == 0 and "demo" in result.stdout
+
+
+# The command speaks CLI: each bad invocation (after `gradient SOURCE TARGET`) fails with
+# exit code 1, one line on stderr naming the flag to change, and no Python spelling.
+# Every row runs the real `main` of the command, all in one subprocess (see _drive).
+BAD = [
+    # a periodic dimension that is not a CF longitude: its period as a flag
+    (["--periodic", "lat"], "--period lat=360"),
+    # a period without any periodic dimension
+    (["--var", "T", "--period", "lat=100"], "--periodic"),
+    # a period for a dimension that is not periodic
+    (["--var", "T", "--periodic", "lon", "--period", "lat=100"], "--periodic"),
+    (["--var", "nope"], "--var"),  # not a data variable
+    (["--dim", "nope"], "--dim"),  # not a dimension
+    (["--var", "T", "--dim", "lat", "--dim", "lat"], "--dim"),  # a dimension twice
+    # periodic, but not differentiated
+    (["--var", "T", "--periodic", "lon", "--dim", "lat"], "--periodic"),
+    (["--var", "T", "--periodic", "nope"], "--periodic"),  # not a dimension
+    (["--var", "T", "--periodic", "area"], "--periodic"),  # a 2-D coordinate
+    (["--var", "w", "--dim", "y", "--accuracy", "6"], "--accuracy"),  # too few points
+    (["--var", "one", "--dim", "y1"], "--edge-order"),  # one point: no gradient
+    # a period that disagrees with a dimension without coordinate
+    (["--var", "s", "--dim", "x", "--periodic", "x", "--period", "x=100"], "--period"),
+    (["--var", "T", "--datetime-unit", "parsecs"], "--datetime-unit"),  # not a unit
+    (["--var", "T"], "--mode w"),  # the target exists (written before the table)
+    (["--var", "T", "--mode", "resume"], "--mode w"),  # exists, but is not a bigrad run
+    # nothing listens there
+    (["--var", "T", "--scheduler", "tcp://127.0.0.1:9"], "--scheduler"),
+]
+#: the Python API's arguments, spelled as a Python call would: never in a CLI message
+PYTHON_SPELLING = re.compile(
+    r"(?<![-\w])(variables|dims?|axis|edge_order|order|accuracy|periodic|period|"
+    r"datetime_unit|mode|threads|memory|scheduler)=|edge_order|datetime_unit|gradient_zarr"
+)
+
+_DRIVER = """
+import contextlib, io, json, sys
+from bigrad.cli.main import main
+out = []
+for argv in json.loads(sys.argv[1]):
+    err = io.StringIO()
+    with contextlib.redirect_stderr(err), contextlib.redirect_stdout(io.StringIO()):
+        try:
+            code = main(argv)
+        except SystemExit as e:
+            code = e.code
+    out.append([code, err.getvalue()])
+print(json.dumps(out))
+"""
+
+
+def _drive(argvs: list[list[str]]) -> list[tuple[int, str]]:
+    """Each ``argv`` run by the command's ``main`` in one subprocess: exit code, stderr."""
+    result = subprocess.run(
+        [sys.executable, "-c", _DRIVER, json.dumps(argvs)],
+        capture_output=True, text=True, timeout=240,
+        env={**os.environ, "PYTHONPATH": str(ROOT)},
+    )  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    return [(int(c), e) for c, e in json.loads(result.stdout.strip().splitlines()[-1])]
+
+
+def _bad_source(tmp_path: Path) -> Path:
+    ds = sample_dataset().drop_vars("name")
+    ds["s"] = ("x", np.arange(12.0))  # a dimension without coordinate
+    ds["one"] = ("y1", np.arange(1.0))  # one point
+    ds = ds.assign_coords(y=("y", np.linspace(0.0, 1.0, 5)))
+    ds["w"] = ("y", np.arange(5.0) ** 2)  # five points
+    return write_store(ds, tmp_path / "in.zarr", None)
+
+
+def test_cli_errors_name_flags(tmp_path: Path) -> None:
+    src, target = _bad_source(tmp_path), tmp_path / "out.zarr"
+    write_store(sample_dataset(), target, None)  # an existing Zarr store, not bigrad's
+    results = _drive([["gradient", str(src), str(target), "-q", *args] for args, _ in BAD])
+    for (args, flag), (code, err) in zip(BAD, results, strict=True):
+        lines = err.strip().splitlines()
+        assert code == 1 and len(lines) == 1, (args, err)
+        assert lines[0].startswith("bigrad: error:") and flag in lines[0], (args, flag, lines)
+        assert not PYTHON_SPELLING.search(lines[0]), (args, lines[0])
+
+
+def test_python_errors_name_arguments(tmp_path: Path) -> None:
+    # the same mistakes through the Python API name its arguments
+    src = _bad_source(tmp_path)
+    cases = [
+        ({"periodic": "lat"}, r"pass period=\{'lat': 360\.0\}"),
+        ({"variables": "T", "period": {"lat": 100.0}}, r"pass periodic= too"),
+        ({"variables": "w", "dims": "y", "accuracy": 6}, r"dimension 'y' .*lower accuracy="),
+        ({"variables": "one", "dims": "y1"}, r"with edge_order=1 "),
+        ({"variables": "T", "datetime_unit": "parsecs"}, r"^datetime_unit 'parsecs'"),
+    ]
+    for kwargs, pattern in cases:
+        with pytest.raises(ValueError, match=pattern):
+            bigrad.gradient_zarr(src, tmp_path / "out.zarr", **kwargs)
+    bigrad.gradient_zarr(src, tmp_path / "out.zarr", variables="T")
+    with pytest.raises(FileExistsError, match=r"pass mode='w' to replace it, or mode='resume'"):
+        bigrad.gradient_zarr(src, tmp_path / "out.zarr", variables="T")

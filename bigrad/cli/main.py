@@ -17,11 +17,14 @@ import sys
 import warnings
 from collections.abc import Sequence
 
+from bigrad.core.errors import Arg, names_arguments, spell
+
 __all__ = ["main", "parse_size", "positive_int"]
 
 _GRADIENT_EXAMPLES = """\
 examples:
   bigrad gradient era5.zarr grads.zarr
+  bigrad gradient era5.nc grads.zarr --periodic lon   # NetCDF in, Zarr out
   bigrad gradient era5.zarr grads.zarr --var t2m --dim lat --dim lon --periodic lon
   bigrad gradient s3://bucket/in.zarr grads.zarr --edge-order 2 --mode w
   bigrad gradient era5.zarr d2.zarr --order 2 --accuracy 4 --periodic lon
@@ -105,10 +108,11 @@ def _parser() -> argparse.ArgumentParser:
 
     g = sub.add_parser(
         "gradient",
-        help="write the gradients of a Zarr store's variables to a new Zarr store",
+        help="write the gradients of a Zarr store's (or NetCDF file's) variables to a new Zarr store",
         description=(
-            "Read SOURCE (a Zarr store written by xarray, format 2 or 3; a path or an "
-            "fsspec URL) block by block, in bounded memory, and write to TARGET one "
+            "Read SOURCE (a Zarr store written by xarray, format 2 or 3, a path or an "
+            "fsspec URL; or a local NetCDF/HDF5 file xarray opens, with "
+            "pip install 'bigrad[netcdf]') block by block, in bounded memory, and write to TARGET one "
             "variable d{var}_d{dim} per variable and dimension, equal to xarray's "
             "differentiate.  SOURCE is only read.  A killed run leaves TARGET marked "
             "incomplete; --mode resume finishes it."
@@ -116,7 +120,7 @@ def _parser() -> argparse.ArgumentParser:
         epilog=_GRADIENT_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
-    g.add_argument("source", metavar="SOURCE", help="input Zarr store (path or URL)")
+    g.add_argument("source", metavar="SOURCE", help="input Zarr store (path or URL) or NetCDF file")
     g.add_argument("target", metavar="TARGET", help="output Zarr store (path or URL)")
     g.add_argument(
         "--var", action="append", dest="variables", metavar="V",
@@ -255,13 +259,50 @@ def _gradient(args: argparse.Namespace, show: bool, notes: _Notes) -> int:
     return 0
 
 
+#: the flag of each Python argument an error message may name (bigrad.core.errors)
+_FLAGS = {
+    "variables": "--var",
+    "dims": "--dim",
+    "dim": "--dim",
+    "axis": "--dim",
+    "edge_order": "--edge-order",
+    "order": "--order",
+    "accuracy": "--accuracy",
+    "periodic": "--periodic",
+    "period": "--period",
+    "datetime_unit": "--datetime-unit",
+    "mode": "--mode",
+    "threads": "--threads",
+    "memory": "--memory",
+    "scheduler": "--scheduler",
+}
+
+
+def _flag(arg: Arg) -> str:
+    """An argument as the command spells it: ``--mode w``, ``--period lon=360``.
+
+    >>> _flag(Arg("period", {"lon": 360.0})), _flag(Arg("mode", "w")), _flag(Arg("dims"))
+    ('--period lon=360', '--mode w', '--dim')
+    """
+    flag = _FLAGS.get(arg.name)
+    if flag is None:  # not an argument: an axis or dimension named in the message
+        return arg.python()
+    if arg.value is None or arg.subject:
+        return flag
+    if isinstance(arg.value, dict):
+        return " ".join(f"{flag} {k}={v:g}" for k, v in arg.value.items())
+    return f"{flag} {arg.value}"
+
+
 def _message(error: BaseException) -> str | None:
-    """The one line for an error a user can act on; ``None`` for a bug."""
+    """The one line for an error a user can act on, naming flags; ``None`` for a bug."""
     from bigrad.io.errors import ClusterError, environment_message
     from bigrad.io.zarr import IncompleteStoreError
 
     if isinstance(error, KeyError) and error.args:
         return str(error.args[0])
+    if names_arguments(error):
+        return spell(error, _flag)
     if isinstance(error, OSError) and not isinstance(
         error, (FileExistsError, FileNotFoundError, TimeoutError)
     ):
@@ -272,7 +313,24 @@ def _message(error: BaseException) -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
-    """Run the ``bigrad`` command with ``argv`` (default: ``sys.argv[1:]``)."""
+    """Run the ``bigrad`` command with ``argv`` (default: ``sys.argv[1:]``).
+
+    Parameters
+    ----------
+    argv : sequence of str, optional
+        The arguments after ``bigrad``.
+
+    Returns
+    -------
+    int
+        The exit code: 0 success, 1 a failure reported in one line on stderr, 130
+        interrupted (argparse exits with 2 on a usage error).
+
+    Examples
+    --------
+    >>> main(["gradient", "no-such-store.zarr", "out.zarr"])  # one line on stderr
+    1
+    """
     parser = _parser()
     args = parser.parse_args(argv)
     debug = args.debug or os.environ.get("BIGRAD_DEBUG", "") not in ("", "0")

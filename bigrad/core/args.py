@@ -20,6 +20,7 @@ from typing import Any
 import numpy as np
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
+from bigrad.core.errors import Arg, argument_error
 from bigrad.core.weights import ACCURACIES, ORDERS, Stencil, StencilSpec
 
 __all__ = ["GradientArgs", "check_spec", "is_dask", "parse_args"]
@@ -159,10 +160,13 @@ def _periodic_axes(periodic: Any, axes: tuple[int, ...], ndim: int) -> tuple[int
         ) from None
     stray = [a for a in wrapped if a not in axes]
     if stray:
-        raise ValueError(
-            f"periodic names axis {stray[0]}, which is not among the gradient axes {axes}; "
-            "add it to axis= or drop it from periodic="
-        )
+        raise argument_error(
+            ValueError,
+            f"{{periodic}} names {{where}}, which is not among the gradient axes {axes}; "
+            "add it to {axis} or drop it from {periodic_}",
+            periodic=Arg("periodic", subject=True), where=Arg("@axis", stray[0]),
+            axis=Arg("axis"), periodic_=Arg("periodic"),
+        )  # fmt: skip
     return wrapped
 
 
@@ -188,31 +192,41 @@ def _periods(
         for key, p in period.items():
             axis = normalize_axis_index(key, len(shape), msg_prefix="period")
             if axis not in periodic:
-                raise ValueError(
-                    f"period is given for axis {axis}, which is not periodic; "
-                    "add it to periodic= or drop it from period="
-                )
+                raise argument_error(
+                    ValueError,
+                    "{period} is given for {where}, which is not periodic; "
+                    "add it to {periodic} or drop it from {period_}",
+                    period=Arg("period", subject=True), where=Arg("@axis", axis),
+                    periodic=Arg("periodic"), period_=Arg("period"),
+                )  # fmt: skip
             given[axis] = _check_period(p, axis)
     else:
         given = {a: _check_period(period, a) for a in periodic}
         if not periodic:
-            raise ValueError("period is given but no axis is periodic; pass periodic= too")
+            raise argument_error(
+                ValueError, "{period} is given but no axis is periodic; pass {periodic} too",
+                period=Arg("period", subject=True), periodic=Arg("periodic"),
+            )  # fmt: skip
     for axis in periodic:
         dx = spacings[axis]
         if np.ndim(dx) == 0:
             if axis in given and not np.isclose(given[axis], shape[axis] * abs(dx)):
-                raise ValueError(
-                    f"period={given[axis]!r} for axis {axis} disagrees with its spacing "
-                    f"{dx!r} times its length {shape[axis]}; with a scalar spacing the "
-                    "period is implied, so leave period out"
-                )
+                raise argument_error(
+                    ValueError,
+                    f"{{period}} for {{where}} disagrees with its spacing {dx!r} times its "
+                    f"length {shape[axis]}; with a scalar spacing the period is implied, so "
+                    "leave {period_} out",
+                    period=Arg("period", {axis: given[axis]}), where=Arg("@axis", axis),
+                    period_=Arg("period"),
+                )  # fmt: skip
             given.pop(axis, None)
         elif axis not in given:
-            raise ValueError(
-                f"axis {axis} is periodic and has a coordinate array, so the wrap-around "
-                "step is unknown; pass its period, e.g. period=360.0 for longitude in "
-                "degrees, or period={axis: value}"
-            )
+            raise argument_error(
+                ValueError,
+                "{where} is periodic and has a coordinate array, so the wrap-around step "
+                "is unknown; pass its period, e.g. {period} for longitude in degrees",
+                where=Arg("@axis", axis), period=Arg("period", {axis: 360.0}),
+            )  # fmt: skip
     return given
 
 

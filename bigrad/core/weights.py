@@ -40,6 +40,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from bigrad.core.errors import Arg, argument_error
+
 __all__ = [
     "DIFF",
     "SUM",
@@ -132,17 +134,21 @@ class StencilSpec:
         if n >= need:
             return
         if self.is_numpy and not periodic:
-            raise ValueError(
-                f"Shape of array too small to calculate a numerical gradient: axis {axis} "
-                f"has {n} point(s), at least edge_order + 1 = {need} are required "
-                "(lower edge_order, or mark the axis periodic)"
-            )
-        what = "periodic axis" if periodic else "axis"
-        raise ValueError(
-            f"{what} {axis} has {n} point(s), too few for a derivative of order "
-            f"{self.order} and accuracy {self.accuracy}, whose stencils need {need}; "
-            "lower accuracy"
-        )
+            raise argument_error(
+                ValueError,
+                f"Shape of array too small to calculate a numerical gradient: {{where}} has "
+                f"{n} point(s), at least {need} are required with {{edge_order}} (lower it, or "
+                "make the axis periodic with {periodic})",
+                where=Arg("@axis", axis), edge_order=Arg("edge_order", self.edge_order),
+                periodic=Arg("periodic"),
+            )  # fmt: skip
+        what = "periodic " if periodic else ""
+        raise argument_error(
+            ValueError,
+            f"{what}{{where}} has {n} point(s), too few for a derivative of order {self.order} "
+            f"and accuracy {self.accuracy}, whose stencils need {need}; lower {{accuracy}}",
+            where=Arg("@axis", axis), accuracy=Arg("accuracy"),
+        )  # fmt: skip
 
     def rules(self, n: int, spacing: Any, data: np.dtype[Any], periodic: bool = False,
               period: Any = None, label: str = "coordinate") -> AxisRules:  # fmt: skip

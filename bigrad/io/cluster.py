@@ -37,6 +37,7 @@ from collections.abc import Callable, Iterable, Iterator
 from typing import Any
 from urllib.parse import urlsplit
 
+from bigrad.core.errors import Arg, argument_error, literal
 from bigrad.io.errors import ClusterError
 from bigrad.io.stream import TaskRunner
 
@@ -102,9 +103,9 @@ def check_reachable(address: str, timeout: float = CONNECT_TIMEOUT_S) -> None:
             pass
     except (OSError, ValueError) as e:
         why = e.strerror if isinstance(e, OSError) and e.strerror else str(e) or "timed out"
-        raise ClusterError(
-            f"scheduler {address} is unreachable ({why}); start it or fix the address "
-            "given to --scheduler (scheduler=)"
+        text = f"scheduler {address} is unreachable ({why}); start it or fix the address given to "
+        raise argument_error(
+            ClusterError, literal(text) + "{scheduler}", scheduler=Arg("scheduler")
         ) from None
 
 
@@ -136,10 +137,11 @@ def _connect(address: str, stack: contextlib.ExitStack) -> Any:
     if "client" in made:
         return stack.enter_context(made["client"])
     why = f"{type(error).__name__}: {error}" if error is not None else "no answer"
-    raise ClusterError(
+    text = (
         f"cannot connect to the scheduler {address} ({why} after {HANDSHAKE_TIMEOUT_S} s); "
-        "is it a dask.distributed scheduler? check --scheduler (scheduler=)"
+        "is it a dask.distributed scheduler? check "
     )
+    raise argument_error(ClusterError, literal(text) + "{scheduler}", scheduler=Arg("scheduler"))
 
 
 def _lost(error: BaseException) -> ClusterError | None:

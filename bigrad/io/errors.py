@@ -13,6 +13,8 @@ import shutil
 from collections.abc import Hashable, Iterable
 from pathlib import Path
 
+from bigrad.core.errors import Arg, argument_error, literal
+
 __all__ = [
     "ChunkDecodeError",
     "ClusterError",
@@ -111,9 +113,12 @@ def disk_full(error: OSError, target: Path, needed: int) -> DiskFullError:
     message = (
         f"no space left on the device of {target}{where}: the outputs take up "
         f"to {_size(needed)} uncompressed, {_size(written)} are written, {_size(free)} "
-        "free; free some space, then finish with --mode resume (mode='resume')"
+        "free; free some space, then finish with "
     )
-    return DiskFullError(errno.ENOSPC, message)
+    return argument_error(
+        lambda text: DiskFullError(errno.ENOSPC, text), literal(message) + "{resume}",
+        resume=Arg("mode", "resume"),
+    )  # fmt: skip
 
 
 _OS_HINTS = {

@@ -26,7 +26,9 @@ from typing import Any
 from zarr.abc.store import Store
 from zarr.storage import FsspecStore, LocalStore
 
-__all__ = ["Manifest", "SourceChangedError", "check_unchanged", "take"]
+from bigrad.core.errors import Arg, argument_error, literal
+
+__all__ = ["Manifest", "SourceChangedError", "check_unchanged", "take", "take_file"]
 
 #: key (relative to the store's root) -> [size in bytes, modification stamp]
 Manifest = dict[str, list[Any]]
@@ -94,6 +96,21 @@ def take(store: Store, arrays: Iterable[Hashable]) -> Manifest:
     return {}
 
 
+def take_file(path: str | os.PathLike[str]) -> Manifest:
+    """The size and modification time of a source that is one file (NetCDF, HDF5...).
+
+    >>> import tempfile, os
+    >>> with tempfile.NamedTemporaryFile(suffix=".nc") as f:
+    ...     _ = f.write(b"CDF")
+    ...     f.flush()
+    ...     entry = take_file(f.name)[os.path.basename(f.name)]
+    >>> entry[0]
+    3
+    """
+    st = os.stat(path)
+    return {os.path.basename(os.fspath(path)): [st.st_size, st.st_mtime_ns]}
+
+
 def _show(entry: list[Any] | None) -> str:
     if entry is None:
         return "absent"
@@ -119,9 +136,13 @@ def check_unchanged(recorded: Manifest, now: Manifest, label: str) -> None:
     for key in sorted(set(recorded) | set(now)):
         before, after = recorded.get(key), now.get(key)
         if before != after:
-            raise SourceChangedError(
-                f"source {label} changed since this run began: {key} was "
-                f"{_show(before)}, is {_show(after)}; the blocks already written came from "
-                "the old data, so this run cannot be finished; start afresh with --mode w "
-                "(mode='w')"
+            text = (
+                f"source {label} changed since this run began: {key} was {_show(before)}, "
+                f"is {_show(after)}; the blocks already written came from the old data, so "
+                "this run cannot be finished; start afresh with "
+            )
+            raise argument_error(
+                SourceChangedError,
+                literal(text) + "{w}",
+                w=Arg("mode", "w"),
             )

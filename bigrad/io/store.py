@@ -64,7 +64,15 @@ _SAFE_OBJECT_CODECS = {"vlen-utf8", "vlen-bytes", "vlen-array"}
 
 
 class IncompleteStoreError(RuntimeError):
-    """The target store is the output of a bigrad run that did not finish."""
+    """The target store is the output of a bigrad run that did not finish.
+
+    Raised by :func:`bigrad.open_gradient`; finish the run with ``mode="resume"``
+    (``bigrad gradient SOURCE TARGET --mode resume``).
+
+    >>> import bigrad
+    >>> issubclass(bigrad.IncompleteStoreError, RuntimeError)
+    True
+    """
 
 
 @dataclass(frozen=True)

@@ -21,6 +21,7 @@ import threading
 import warnings
 from collections.abc import Callable, Hashable, Iterator, Mapping, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
 import numpy as np
@@ -29,6 +30,7 @@ import zarr
 
 from bigrad import kernels
 from bigrad.core.args import check_spec, parse_args
+from bigrad.core.errors import Arg, argument_error, literal, name_axes
 from bigrad.core.plan import GradientPlan
 from bigrad.core.weights import AxisRules, StencilSpec
 from bigrad.io import cluster as _cluster
@@ -93,25 +95,99 @@ class _Job:
     outputs: tuple[str, ...]
     plan: GradientPlan
     rules: tuple[AxisRules, ...]
+    unit: tuple[int, ...]  # the blocks: the source's write units
 
 
-def _open_source(loc: _store.Location) -> tuple[Any, xr.Dataset, int]:
-    store = loc.store(read_only=True)
+@dataclass(frozen=True)
+class _Opened:
+    """The source as a run reads it: a Zarr store, or a file any xarray engine opens."""
+
+    store: Any  # the Zarr store; None for a file
+    ds: xr.Dataset  # lazily, for names, coordinates and the template
+    reader: xr.Dataset  # undecoded-chunk view without dask or caching: the blocks' reader
+    zarr_format: int  # the source's, or the target's for a file
+    path: Path | None  # the file, when the source is one
+
+
+def _open_source(loc: _store.Location) -> _Opened:
     if loc.local is not None and not loc.local.exists():
         raise FileNotFoundError(f"source {loc} does not exist")
+    if loc.local is not None and loc.local.is_file():
+        return _open_file(loc.local)
+    store: Any = loc.store(read_only=True)
     if not _store.is_zarr_store(store):
-        raise ValueError(f"source {loc} is not a Zarr store (no zarr.json, .zgroup or .zarray)")
+        raise ValueError(
+            f"source {loc} is not a Zarr store (no zarr.json, .zgroup or .zarray); give a "
+            "Zarr store, or a local file xarray opens (NetCDF: pip install 'bigrad[netcdf]')"
+        )
     _store.check_safe_codecs(store, f"source {loc}")
     with warnings.catch_warnings():
         # consolidated metadata is not in the Zarr 3 spec yet; xarray writes it anyway
         warnings.simplefilter("ignore", UserWarning)
         zarr_format = int(zarr.open_group(store, mode="r").metadata.zarr_format)
         ds = xr.open_zarr(store, chunks={}, consolidated=None, zarr_format=zarr_format)
-    return store, ds, zarr_format
+        # blocks are read through xarray's decoding (masking, scale/offset) without dask
+        # and without caching whole arrays
+        reader = xr.open_dataset(
+            store, engine="zarr", chunks=None, cache=False, consolidated=None,
+            zarr_format=zarr_format,
+        )  # fmt: skip
+    return _Opened(store, ds, reader, zarr_format, None)
 
 
-def _write_unit(ds: xr.Dataset, name: Hashable) -> tuple[int, ...]:
-    enc = ds[name].encoding
+def _open_file(path: Path) -> _Opened:
+    """A file (NetCDF, HDF5, ...) opened by whichever installed xarray engine claims it;
+    its blocks are read through the engine's lazy indexing, one region at a time."""
+    engines = [e for e in xr.backends.list_engines() if e not in ("store", "zarr")]
+    try:
+        ds = xr.open_dataset(path, chunks={})
+        reader = xr.open_dataset(path, chunks=None, cache=False)
+    except (ValueError, OSError, ImportError, TypeError) as e:
+        first = (str(e).strip().splitlines() or [type(e).__name__])[0]
+        why = "none recognises it" if "did not find a match" in first else first
+        raise ValueError(
+            f"source {path} is a file that no installed xarray engine opens (tried "
+            f"{', '.join(engines) or 'none'}: {why}); for NetCDF-4 and HDF5 files run "
+            "pip install 'bigrad[netcdf]'"
+        ) from e
+    fmt = int(zarr.config.get("default_zarr_format"))
+    return _Opened(None, ds, reader, fmt, path)
+
+
+#: bytes of a block read from a contiguous (unchunked) variable
+_CONTIGUOUS_BLOCK = 32 * 2**20
+
+
+def _file_unit(shape: tuple[int, ...], chunks: Any, itemsize: int) -> tuple[int, ...]:
+    """The blocks of a variable stored in a file: its own chunks if it has any; else
+    whole trailing dimensions (contiguous in a C-ordered file) and as many leading rows
+    as fit ``_CONTIGUOUS_BLOCK`` bytes.
+
+    >>> _file_unit((100, 50, 64), None, 8)  # 100 rows of 25.6 kB each fit 32 MiB
+    (100, 50, 64)
+    >>> _file_unit((4000, 1000, 10), None, 8)
+    (419, 1000, 10)
+    >>> _file_unit((10, 8), (1, 4), 4)
+    (1, 4)
+    """
+    if chunks:
+        return tuple(int(c) for c in chunks)
+    unit = [1] * len(shape)
+    budget = max(1, _CONTIGUOUS_BLOCK // itemsize)
+    for axis in reversed(range(len(shape))):
+        unit[axis] = max(1, min(shape[axis], budget))
+        budget //= max(1, shape[axis])
+        if budget == 0:
+            break
+    return tuple(unit)
+
+
+def _write_unit(opened: _Opened, name: Hashable) -> tuple[int, ...]:
+    var = opened.ds[name]
+    enc = var.encoding
+    if opened.path is not None:
+        chunks = None if enc.get("contiguous") else enc.get("chunksizes")
+        return _file_unit(var.shape, chunks, var.dtype.itemsize)
     return tuple(enc.get("shards") or enc["chunks"])
 
 
@@ -145,8 +221,8 @@ def _select(
                 differentiable(ds[name].variable) and ds[name].dtype.kind in "iufc"
             ):
                 raise TypeError(
-                    f"variable {name!r} has dtype {ds[name].dtype}; gradient_zarr "
-                    "differentiates numbers only"
+                    f"variable {name!r} has dtype {ds[name].dtype}; bigrad writes the "
+                    "derivatives of numbers only"
                 )
     # the template's data is never computed (the stream writes the data): one dask chunk
     # per variable keeps its graph a few tasks, however many blocks the store has
@@ -175,25 +251,28 @@ def _plan_variable(
     spacing_values = [
         np.asarray(sp.spacing) if np.ndim(sp.spacing) else sp.spacing for sp in present
     ]
-    args = parse_args(
-        var.shape,
-        var.dtype,
-        spacing_values,
-        axes,
-        spec,
-        wrapped,
-        periods or None,
-    )
+    try:
+        args = parse_args(var.shape, var.dtype, spacing_values, axes, spec, wrapped,
+                          periods or None)  # fmt: skip
+    except (ValueError, TypeError) as e:
+        named = name_axes(e, var.dims, f"differentiating {name!r}: ")
+        if named is None:
+            raise
+        raise named from e
     chunks = tuple(
         tuple(min(u, n - s) for s in range(0, n, u)) for n, u in zip(var.shape, unit, strict=True)
     )
     plan, rules = prepare(args, var.shape, chunks, var.dtype)
     outputs = tuple(gradient_name(name, sp.key, spec.order) for sp in present)
-    return _Job(name, outputs, plan, tuple(rules))
+    return _Job(name, outputs, plan, tuple(rules), unit)
 
 
-def _encoding(src: xr.Variable, out_dtype: np.dtype[Any], zarr_format: int) -> dict[str, Any]:
+def _encoding(src: xr.Variable, out_dtype: np.dtype[Any], unit: tuple[int, ...]) -> dict[str, Any]:
     enc = src.encoding
+    if "chunks" not in enc:
+        # a file's variable: one Zarr chunk per block, zarr's default codecs (the file's
+        # own, HDF5 filters, do not carry over)
+        return {"chunks": unit}
     out: dict[str, Any] = {"chunks": tuple(enc["chunks"])}
     if enc.get("shards"):
         out["shards"] = tuple(enc["shards"])
@@ -207,11 +286,17 @@ def _encoding(src: xr.Variable, out_dtype: np.dtype[Any], zarr_format: int) -> d
     return out
 
 
-def _fingerprint(store: Any, names: list[Hashable]) -> str:
+def _fingerprint(opened: _Opened, names: list[Hashable]) -> str:
     # the metadata documents of the differentiated arrays: a resume against a source
     # whose layout or attributes changed is refused
     h = hashlib.sha256()
+    store = opened.store
     for name in names:
+        if store is None:  # a file: what xarray reads of the variable's layout
+            var = opened.reader[name].variable
+            layout = (var.dims, var.shape, str(var.dtype), var.attrs, var.encoding)
+            h.update(repr(layout).encode())
+            continue
         for doc in ("zarr.json", ".zarray", ".zattrs"):
             raw = _store.get_key(store, f"{name}/{doc}")
             h.update(raw or b"-")
@@ -245,10 +330,13 @@ class _Source:
     """The source as a run reads it, and what it records of it."""
 
     loc: _store.Location
-    store: Any
+    store: Any  # None for a file
     arrays: list[Hashable]  # the arrays read: variables and their dimension coordinates
+    path: Path | None = None  # the file, when the source is one
 
     def manifest(self) -> _manifest.Manifest:
+        if self.path is not None:
+            return _manifest.take_file(self.path)
         return _manifest.take(self.store, self.arrays)
 
 
@@ -275,16 +363,20 @@ def _resume_state(loc: _store.Location, store: Any, job: dict[str, Any], src: _S
     if recorded is None:
         if _store.is_zarr_store(store) and _is_complete(store, job):
             return "complete"
-        raise FileExistsError(
-            f"target {loc} is not an unfinished bigrad run (it has no {_store.JOB_KEY}); "
-            "nothing to resume; pass mode='w' (--mode w) to replace it"
-        )
+        raise argument_error(
+            FileExistsError,
+            literal(f"target {loc} is not an unfinished bigrad run (it has no "
+                    f"{_store.JOB_KEY}); nothing to resume; pass ") + "{w} to replace it",
+            w=Arg("mode", "w"),
+        )  # fmt: skip
     if recorded != job:
         diff = sorted(k for k in set(job) | set(recorded) if job.get(k) != recorded.get(k))
-        raise ValueError(
-            f"target {loc} holds an unfinished run of a different job (differs in "
-            f"{', '.join(diff)}); resume with the same arguments, or pass mode='w' (--mode w)"
-        )
+        raise argument_error(
+            ValueError,
+            literal(f"target {loc} holds an unfinished run of a different job (differs in "
+                    f"{', '.join(diff)}); resume with the same arguments, or pass ") + "{w}",
+            w=Arg("mode", "w"),
+        )  # fmt: skip
     if sync_exists(store, _store.FINISHED_KEY):
         # every block was written from the source as it was: only the finishing is left
         return "finish"
@@ -306,10 +398,12 @@ def _prepare_target(
     ``"start"`` (metadata and every block)."""
     exists = loc.exists()
     if mode == "w-" and exists:
-        raise FileExistsError(
-            f"target {loc} already exists; pass mode='w' (--mode w) to replace it, or "
-            "mode='resume' (--mode resume) to finish an interrupted run"
-        )
+        raise argument_error(
+            FileExistsError,
+            literal(f"target {loc} already exists; pass ") + "{w} to replace it, or {resume} "
+            "to finish an interrupted run",
+            w=Arg("mode", "w"), resume=Arg("mode", "resume"),
+        )  # fmt: skip
     if mode == "resume" and exists:
         state = _resume_state(loc, store, job, src)
         _store.remove_partial_writes(store)
@@ -370,7 +464,7 @@ def _write_template(store: Any, grads: xr.Dataset, ds: xr.Dataset, jobs: list[_J
     their final attributes are recorded to be put in place when the run finishes."""
     template = grads.assign_attrs({STATUS_ATTR: _STATUS})
     encoding = {
-        out: _encoding(ds[j.variable].variable, grads[out].dtype, zarr_format)
+        out: _encoding(ds[j.variable].variable, grads[out].dtype, j.unit)
         for j in jobs
         for out in j.outputs
     }
@@ -481,18 +575,28 @@ def gradient_zarr(
     memory: int = 512 * 2**20,
     scheduler: Any = None,
 ) -> xr.Dataset:
-    """Write the gradients of a Zarr store's variables to a new Zarr store.
+    """Write the gradients of a Zarr store's (or a NetCDF file's) variables to a new Zarr store.
 
     The source (as written by ``xarray.Dataset.to_zarr``, Zarr format 2 or 3, a local
-    path or an fsspec URL) is read once, block by block, and never written to; memory
-    stays bounded whatever its size.  Values equal ``xarray``'s ``differentiate`` of
-    the source loaded in memory.
+    path or an fsspec URL; or a local file that ``xarray.open_dataset`` opens with an
+    installed engine, such as NetCDF-4 with ``pip install 'bigrad[netcdf]'``) is read
+    once, block by block, and never written to; memory stays bounded whatever its
+    size.  Values equal ``xarray``'s ``differentiate`` of the source loaded in memory.
+
+    The blocks are the source's write units: a Zarr array's chunks (or shards); a file
+    variable's own chunks (HDF5 chunking), or, for a variable stored contiguous, whole
+    trailing dimensions and as many leading rows as fit 32 MiB.  The outputs are
+    chunked as the blocks; a file's outputs get zarr's default compressor and, for a
+    resume, the file's size and modification time are checked.
 
     Parameters
     ----------
-    source, target : str or path-like
-        Zarr stores: local directories or fsspec URLs (``s3://...``).  They must differ
-        and neither may lie inside the other.
+    source : str or path-like
+        A Zarr store (a local directory or an fsspec URL such as ``s3://...``) or a
+        local file any installed xarray engine opens (NetCDF, HDF5).
+    target : str or path-like
+        The Zarr store to write: a local directory or an fsspec URL.  Source and
+        target must differ and neither may lie inside the other.
     variables : hashable or list of hashable, optional
         Data variables to differentiate; by default every numeric one that has any of
         ``dims``.
@@ -607,25 +711,14 @@ def gradient_zarr(
             f"source {src_loc} and target {tgt_loc} are the same store or one holds the "
             "other; write the gradients to a separate store"
         )
-    src_store, ds, zarr_format = _open_source(src_loc)
+    opened = _open_source(src_loc)
+    ds, reader, zarr_format = opened.ds, opened.reader, opened.zarr_format
     spec = check_spec(order, accuracy, edge_order)
     axes = _Axes(datetime_unit, periodic, period)
     grads, spacings, names = _select(ds, variables, dims, spec, axes)
     _check_all_names(ds, grads, names)
-    # a second, undecoded-chunk view: blocks are read through xarray's decoding (masking,
-    # scale/offset) without dask and without caching whole arrays
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore", UserWarning)
-        reader = xr.open_dataset(
-            src_store,
-            engine="zarr",
-            chunks=None,
-            cache=False,
-            consolidated=None,
-            zarr_format=zarr_format,
-        )
     jobs = [
-        _plan_variable(reader[name].variable, name, spacings, spec, _write_unit(ds, name))
+        _plan_variable(reader[name].variable, name, spacings, spec, _write_unit(opened, name))
         for name in names
     ]
     # the kernels load while the target is set up and the first blocks are read (here,
@@ -633,10 +726,10 @@ def gradient_zarr(
     kinds = {(reader[j.variable].dtype, reader[j.variable].ndim) for j in jobs}
     for dtype, ndim in kinds if scheduler is None else ():
         threading.Thread(target=_preload, args=(dtype, ndim), daemon=True).start()
-    job = _job_record(src_loc, jobs, spec, periodic, _fingerprint(src_store, names))
+    job = _job_record(src_loc, jobs, spec, periodic, _fingerprint(opened, names))
     job.update(period=_jsonable(period), datetime_unit=datetime_unit)
     coords = [d for n in names for d in ds[n].dims if d in ds.variables]
-    src = _Source(src_loc, src_store, [*names, *coords])
+    src = _Source(src_loc, opened.store, [*names, *coords], opened.path)
     run = _Run(jobs, grads, ds, reader, src, zarr_format, progress, memory)
     # the cluster is reached before the target is touched: a wrong address costs nothing
     with _cluster.open_runner(scheduler, threads) as (runner, n_threads), _locked(tgt_loc, mode):
@@ -805,6 +898,15 @@ def open_gradient(target: str | os.PathLike[str]) -> xr.Dataset:
     IncompleteStoreError
         The run that writes the store has not finished (it was killed, or is still
         running): finish it with ``mode="resume"``.
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr, bigrad, tempfile
+    >>> d = tempfile.mkdtemp()
+    >>> _ = xr.Dataset({"T": ("x", np.arange(4.0) ** 2)}).to_zarr(f"{d}/in.zarr")
+    >>> _ = bigrad.gradient_zarr(f"{d}/in.zarr", f"{d}/out.zarr")
+    >>> bigrad.open_gradient(f"{d}/out.zarr").dT_dx.values
+    array([1., 2., 4., 5.])
     """
     loc = _store.locate(target)
     store = loc.store(read_only=True)

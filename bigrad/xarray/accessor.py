@@ -38,7 +38,15 @@ Period = float | Mapping[Hashable, float] | None
 
 @xr.register_dataarray_accessor("bigrad")
 class DataArrayAccessor:
-    """``da.bigrad``: chunked gradients of a DataArray by dimension name."""
+    """``da.bigrad``: chunked gradients of a DataArray by dimension name.
+
+    Methods: :meth:`differentiate`, :meth:`gradient`, :meth:`derivative`,
+    :meth:`laplacian`.
+
+    >>> import numpy as np, xarray as xr, bigrad
+    >>> xr.DataArray(np.arange(4.0) ** 2, dims="x").bigrad.differentiate("x").values
+    array([1., 2., 4., 5.])
+    """
 
     __slots__ = ("_obj",)
 
@@ -89,6 +97,17 @@ class DataArrayAccessor:
             At call time, for an unknown ``dim`` (naming those available), a 2-D
             coordinate, a coordinate with repeated or non-finite values, or a periodic
             coordinate whose period is unknown.
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr, bigrad
+        >>> lon = xr.DataArray(np.arange(0.0, 360.0, 90.0), dims="lon",
+        ...                    attrs={"units": "degrees_east"})
+        >>> T = xr.DataArray([1.0, 2.0, 4.0, 2.0], coords={"lon": lon}, name="T",
+        ...                  attrs={"units": "K"}).chunk(1)
+        >>> dT = T.bigrad.differentiate("lon", periodic=True)  # lazy; 360 inferred
+        >>> dT.values, dT.attrs["units"]
+        (array([ 0.        ,  0.01666667,  0.        , -0.01666667]), 'K degrees_east-1')
         """
         spec = check_spec(edge_order=edge_order)
         return self._along(dim, spec, datetime_unit, periodic, period)
@@ -130,6 +149,14 @@ class DataArrayAccessor:
             DataArray named ``T``; ``df_dlon`` for an unnamed one), each equal to
             ``differentiate(dim)``, with the DataArray's coords.  One graph computes
             them all, reading the input once.
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr, bigrad
+        >>> f = xr.DataArray(np.arange(12.0).reshape(3, 4), dims=("y", "x"), name="f")
+        >>> g = f.bigrad.gradient()
+        >>> list(g.data_vars), float(g.df_dy[0, 0]), float(g.df_dx[0, 0])
+        (['df_dy', 'df_dx'], 4.0, 1.0)
         """
         da = self._obj
         spacings = resolve(da, dims, datetime_unit, periodic, period)
@@ -287,7 +314,13 @@ class DataArrayAccessor:
 
 @xr.register_dataset_accessor("bigrad")
 class DatasetAccessor:
-    """``ds.bigrad``: chunked gradients of a Dataset's data variables by dimension name."""
+    """``ds.bigrad``: chunked gradients of a Dataset's data variables by dimension name.
+
+    >>> import numpy as np, xarray as xr, bigrad
+    >>> ds = xr.Dataset({"T": ("x", np.arange(4.0) ** 2)})
+    >>> ds.bigrad.gradient().dT_dx.values
+    array([1., 2., 4., 5.])
+    """
 
     __slots__ = ("_obj",)
 
@@ -334,6 +367,16 @@ class DatasetAccessor:
             As :meth:`DataArrayAccessor.differentiate`; also for a name in
             ``variables`` that is not a data variable, has none of ``dims``, or does
             not hold numbers.
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr, bigrad
+        >>> x = np.array([0.0, 1.0, 3.0])
+        >>> ds = xr.Dataset({"T": ("x", x**2), "name": ("x", ["a", "b", "c"])},
+        ...                 coords={"x": x})
+        >>> out = ds.bigrad.gradient("x")  # strings are left out
+        >>> list(out.data_vars), out.dT_dx.values
+        (['dT_dx'], array([1., 2., 4.]))
         """
         ds = self._obj
         spacings = resolve(ds, dims, datetime_unit, periodic, period)
@@ -358,7 +401,22 @@ class DatasetAccessor:
         """Relative vorticity of the wind ``(ds[u], ds[v])``, in one graph.
 
         On the sphere :func:`bigrad.vorticity` (NaN at the poles), else
-        ``dv/dx - du/dy``.  Arguments as :meth:`DataArrayAccessor.geospatial_gradient`.
+        ``dv/dx - du/dy``.
+
+        Parameters
+        ----------
+        u, v : hashable
+            Names of the eastward and northward wind components (same dims).
+        lat, lon : hashable, optional
+            Latitude and longitude, found from CF attributes by default.
+        radius : float, optional
+            Radius of the sphere in metres; :data:`bigrad.EARTH_RADIUS` by default.
+        accuracy : {2, 4, 6}, optional
+            Order of accuracy of the stencils.
+        periodic : bool, optional
+            Whether longitude wraps round; by default when it covers the full circle.
+        geometry : {"auto", "sphere", "cartesian"}, optional
+            As for :meth:`DataArrayAccessor.geospatial_gradient`.
 
         Returns
         -------
@@ -394,7 +452,22 @@ class DatasetAccessor:
         """Divergence of the wind ``(ds[u], ds[v])``, in one graph.
 
         On the sphere :func:`bigrad.divergence` (NaN at the poles), else
-        ``du/dx + dv/dy``.  Arguments as :meth:`DataArrayAccessor.geospatial_gradient`.
+        ``du/dx + dv/dy``.
+
+        Parameters
+        ----------
+        u, v : hashable
+            Names of the eastward and northward wind components (same dims).
+        lat, lon : hashable, optional
+            Latitude and longitude, found from CF attributes by default.
+        radius : float, optional
+            Radius of the sphere in metres; :data:`bigrad.EARTH_RADIUS` by default.
+        accuracy : {2, 4, 6}, optional
+            Order of accuracy of the stencils.
+        periodic : bool, optional
+            Whether longitude wraps round; by default when it covers the full circle.
+        geometry : {"auto", "sphere", "cartesian"}, optional
+            As for :meth:`DataArrayAccessor.geospatial_gradient`.
 
         Returns
         -------

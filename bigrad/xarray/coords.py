@@ -16,6 +16,7 @@ import numpy as np
 import xarray as xr
 
 from bigrad.core.args import check_spec, is_dask
+from bigrad.core.errors import Arg, argument_error, literal, name_axes
 from bigrad.core.weights import StencilSpec, check_coordinate
 from bigrad.operators import apply
 from bigrad.xarray.attrs import DATETIME_UNITS, derivative_attrs, gradient_name, is_cf_longitude
@@ -79,15 +80,20 @@ def _dim_of(obj: xr.DataArray | xr.Dataset, key: Hashable, what: str) -> Hashabl
     if key in obj.coords:
         coord = obj.coords[key]
         if coord.ndim != 1:
-            raise ValueError(
-                f"{what} {key!r} is a {coord.ndim}-D coordinate {coord.dims}; "
-                f"name a dimension or a 1-D coordinate: {_names(obj)}"
-            )
+            raise argument_error(
+                ValueError,
+                "{what} " + literal(f"{key!r} is a {coord.ndim}-D coordinate {coord.dims}; name a "
+                        f"dimension or a 1-D coordinate: {_names(obj)}"),
+                what=Arg(what, subject=True),
+            )  # fmt: skip
         return coord.dims[0]
     if key in obj.dims:
         return key
     kind = type(obj).__name__
-    raise ValueError(f"{what} {key!r} is not in this {kind}; it has {_names(obj)}")
+    raise argument_error(
+        ValueError, "{what} " + literal(f"{key!r} is not in this {kind}; it has {_names(obj)}"),
+        what=Arg(what, subject=True),
+    )  # fmt: skip
 
 
 def as_names(names: Any) -> list[Hashable]:
@@ -127,12 +133,13 @@ def _period(obj: xr.DataArray | xr.Dataset, sp: Spacing, given: Mapping[Hashable
     elif is_cf_longitude(obj.coords[sp.key].attrs):
         period = 360.0
     else:
-        raise ValueError(
-            f"dimension {sp.dim!r} is periodic but the period of coordinate {sp.key!r} is "
-            "unknown (it is not a CF longitude: units 'degrees_east' or standard_name "
-            f"'longitude'); pass period=, e.g. period={{{sp.key!r}: 360.0}} "
-            f"(--period {sp.key}=360 on the command line)"
-        )
+        raise argument_error(
+            ValueError,
+            literal(f"dimension {sp.dim!r} is periodic but the period of coordinate "
+                    f"{sp.key!r} is unknown (it is not a CF longitude: units 'degrees_east' "
+                    "or standard_name 'longitude'); pass ") + "{period}",
+            period=Arg("period", {sp.key: 360.0}),
+        )  # fmt: skip
     return Spacing(sp.key, sp.dim, sp.spacing, sp.units, sp.datetime_unit, True, period)
 
 
@@ -150,12 +157,22 @@ def resolve(
     periodic dimension or a mapping ``{name: period}``.  Raises ``ValueError`` naming
     what ``obj`` has for an unknown name or a 2-D coordinate.
     """
+    if datetime_unit is not None and datetime_unit not in DATETIME_UNITS:
+        raise argument_error(
+            ValueError,
+            "{unit} " + literal(f"{datetime_unit!r} is not a unit of time; give one of "
+                                f"{', '.join(DATETIME_UNITS)}"),
+            unit=Arg("datetime_unit", subject=True),
+        )  # fmt: skip
     keys = list(obj.dims) if dims is None else as_names(dims)
     out: list[Spacing] = []
     for key in keys:
         dim = _dim_of(obj, key, "dim")
         if any(sp.dim == dim for sp in out):
-            raise ValueError(f"dims names dimension {dim!r} twice; name each dimension once")
+            raise argument_error(
+                ValueError, "{dims} " + literal(f"names dimension {dim!r} twice; name each once"),
+                dims=Arg("dims", subject=True),
+            )  # fmt: skip
         if key in obj.coords:
             out.append(_numeric_coordinate(obj.coords[key].variable, key, datetime_unit))
         else:
@@ -169,22 +186,29 @@ def resolve(
         wrapped = {_dim_of(obj, name, "periodic") for name in as_names(periodic)}
     stray = wrapped - {sp.dim for sp in out}
     if stray:
-        raise ValueError(
-            f"periodic names {sorted(map(str, stray))}, not among the dimensions being "
-            f"differentiated {tuple(sp.dim for sp in out)}"
-        )
+        raise argument_error(
+            ValueError,
+            "{periodic} " + literal(f"names {sorted(map(str, stray))}, not among the dimensions "
+                                    f"being differentiated {tuple(sp.dim for sp in out)}")
+            + "; add them to {dims} or drop them from {periodic_}",
+            periodic=Arg("periodic", subject=True), dims=Arg("dims"), periodic_=Arg("periodic"),
+        )  # fmt: skip
     if period is not None and not wrapped:
-        raise ValueError(
-            "period is given but no dimension is periodic; pass periodic= too (--periodic DIM)"
-        )
+        raise argument_error(
+            ValueError, "{period} is given but no dimension is periodic; pass {periodic} too",
+            period=Arg("period", subject=True), periodic=Arg("periodic"),
+        )  # fmt: skip
     if isinstance(period, Mapping):
         given = dict(period)
         for name in given:
             if _dim_of(obj, name, "period") not in wrapped:
-                raise ValueError(
-                    f"period is given for {name!r}, which is not periodic; add it to "
-                    "periodic= (--periodic) or drop it from period= (--period)"
-                )
+                raise argument_error(
+                    ValueError,
+                    "{period} is given for " + literal(repr(name)) + ", which is not "
+                    "periodic; add it to {periodic} or drop it from {period_}",
+                    period=Arg("period", subject=True), periodic=Arg("periodic"),
+                    period_=Arg("period"),
+                )  # fmt: skip
     elif period is not None:
         given = {sp.key: period for sp in out if sp.dim in wrapped}
     else:
@@ -208,10 +232,12 @@ def select_variables(ds: xr.Dataset, variables: Any, dims: set[Hashable]) -> lis
     names = list(variables) if isinstance(variables, (list, tuple)) else [variables]
     for name in names:
         if name not in ds.data_vars:
-            raise ValueError(
-                f"variables names {name!r}, which is not a data variable; the data "
-                f"variables are {tuple(ds.data_vars)}"
-            )
+            raise argument_error(
+                ValueError,
+                "{variables} " + literal(f"names {name!r}, which is not a data variable; "
+                                         f"the data variables are {tuple(ds.data_vars)}"),
+                variables=Arg("variables", subject=True),
+            )  # fmt: skip
         if not dims.intersection(ds[name].dims):
             raise ValueError(
                 f"variable {name!r} has dims {ds[name].dims}, none of the requested {tuple(dims)}"
@@ -295,5 +321,8 @@ def _call(data: Any, var: xr.Variable, label: Hashable, group: list[Spacing],
         return apply(data, [sp.spacing for sp in group], axes, spec, wrapped, periods or None, add)
     except (ValueError, TypeError) as err:
         # bigrad's messages number axes; say which variable and dims they are
+        named = name_axes(err, var.dims, f"differentiating {label!r}: ")
+        if named is not None:
+            raise named from err
         where = ", ".join(f"axis {a} = {sp.dim!r}" for a, sp in zip(axes, group, strict=True))
         raise type(err)(f"differentiating {label!r} ({where}): {err}") from err
