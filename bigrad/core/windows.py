@@ -114,6 +114,10 @@ def lstsq_weights(nodes: np.ndarray, at: np.ndarray, polyorder: int, order: int)
     """
     if order > polyorder:
         return np.zeros((at.size, nodes.size))
+    # fit in t = (x - centre) / half-width, for conditioning, and scale back
+    centre = (nodes.max() + nodes.min()) / 2
+    half = max((nodes.max() - nodes.min()) / 2, 1.0)
+    nodes, at = (nodes - centre) / half, (at - centre) / half
     powers = np.arange(polyorder + 1, dtype=np.float64)
     a = nodes[None, :] ** powers[:, None]
     # d^order/dx^order of x**q at the point: q!/(q-order)! x**(q-order)
@@ -121,7 +125,7 @@ def lstsq_weights(nodes: np.ndarray, at: np.ndarray, polyorder: int, order: int)
     for q in range(order, polyorder + 1):
         y[q] = math.factorial(q) / math.factorial(q - order) * at ** (q - order)
     coeffs, *_ = np.linalg.lstsq(a, y, rcond=None)
-    return np.asarray(coeffs.T)
+    return np.asarray(coeffs.T) / half**order
 
 
 def gaussian_kernel(sigma: float, order: int, radius: int) -> np.ndarray:
