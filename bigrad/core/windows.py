@@ -125,7 +125,7 @@ def lstsq_weights(nodes: np.ndarray, at: np.ndarray, polyorder: int, order: int)
     for q in range(order, polyorder + 1):
         y[q] = math.factorial(q) / math.factorial(q - order) * at ** (q - order)
     coeffs, *_ = np.linalg.lstsq(a, y, rcond=None)
-    return np.asarray(coeffs.T) / half**order
+    return np.asarray(coeffs.T / half**order)
 
 
 def gaussian_kernel(sigma: float, order: int, radius: int) -> np.ndarray:
