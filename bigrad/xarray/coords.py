@@ -16,7 +16,8 @@ import numpy as np
 import xarray as xr
 
 from bigrad.core.args import check_spec, is_dask
-from bigrad.core.weights import StencilSpec, check_coordinate
+from bigrad.core.masked import nan_stencil
+from bigrad.core.weights import Stencil, check_coordinate
 from bigrad.operators import apply
 from bigrad.xarray.attrs import DATETIME_UNITS, derivative_attrs, gradient_name, is_cf_longitude
 
@@ -239,16 +240,18 @@ def variable_gradients(
     name: Hashable | None,
     spacings: list[Spacing],
     edge_order: int,
+    nan: str = "propagate",
 ) -> dict[str, xr.Variable]:
     """``{d{name}_d{key}: gradient}`` for each spacing whose dimension ``var`` has."""
-    return variable_derivatives(var, name, spacings, check_spec(edge_order=edge_order))
+    spec = nan_stencil(check_spec(edge_order=edge_order), nan)
+    return variable_derivatives(var, name, spacings, spec)
 
 
 def variable_derivatives(
     var: xr.Variable,
     name: Hashable | None,
     spacings: list[Spacing],
-    spec: StencilSpec,
+    spec: Stencil,
     add: bool = False,
 ) -> dict[str, xr.Variable]:
     """``{d{name}_d{key}: derivative}`` (``d2{name}_d{key}2`` for a second
@@ -289,7 +292,7 @@ def variable_derivatives(
 
 
 def _call(data: Any, var: xr.Variable, label: Hashable, group: list[Spacing],
-          spec: StencilSpec, add: bool) -> list[Any]:  # fmt: skip
+          spec: Stencil, add: bool) -> list[Any]:  # fmt: skip
     axes, wrapped, periods = axis_arguments(var, group)
     try:
         return apply(data, [sp.spacing for sp in group], axes, spec, wrapped, periods or None, add)
