@@ -19,6 +19,8 @@ ARGS = {
     # on a LocalCluster of two worker processes started by the example
     "cluster.py": ["--size", "16"],
     "resume.py": ["--size", "8"],
+    "coast.py": ["--size", "24"],
+    "noisy.py": ["--size", "401"],
 }
 
 
@@ -54,3 +56,16 @@ def test_temperature_is_accurate() -> None:
 def test_resume_is_exact() -> None:
     # a run stopped half way and resumed holds the values of an uninterrupted run
     assert load_example("resume").main(8) is True
+
+
+def test_coast_keeps_the_coast() -> None:
+    # numpy loses the sea cells next to land; one-sided differences keep every one
+    r = load_example("coast").main(24)
+    assert r["lost_one_sided"] == 0 < r["lost_propagate"]
+    assert r["coast_error"] < 0.02
+
+
+def test_noisy_smoothing_beats_differences() -> None:
+    errors = list(load_example("noisy").main(2001).values())
+    assert errors[0] > 2.0  # the figure for np.gradient: 2.26
+    assert max(errors[1:]) < errors[0] / 10
