@@ -157,8 +157,8 @@ def block_derivatives(
         # nan="one-sided": each axis plainly, then its points next to missing values
         from bigrad.kernels.masked import masked_block
 
-        def derive(b: Any, h: Any, r: Any, a: Any) -> list[Any]:
-            return block_derivatives(b, h, r, a, engine=engine, parallel=parallel)
+        def derive(b: Any, h: Any, r: Any, a: Any, o: Any) -> list[Any]:
+            return block_derivatives(b, h, r, a, engine=engine, parallel=parallel, out=o)
 
         return masked_block(f, halos, rules, axes, add=add, outs=outs, derive=derive)
     index = [0] * len(axes) if add else list(range(len(axes)))

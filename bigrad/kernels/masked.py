@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from bigrad.core.blocks import index
 from bigrad.core.masked import MaskedRules
 from bigrad.core.weights import DIFF, AxisRules
 
@@ -34,72 +35,126 @@ def masked_block(
     *, add: bool, outs: list[Any], derive: Any,
 ) -> list[Any]:  # fmt: skip
     """Every component of the block into ``outs`` (their sum, with ``add``): ``derive``
-    (the plain block kernel) per axis, then the run-by-run points of masked axes."""
-    parts = []
-    for axis, (lo, hi), r in zip(axes, halos, rules, strict=True):
-        plain = r.plain() if isinstance(r, MaskedRules) else r
-        (part,) = derive(f, [(lo, hi)], [plain], [axis])
-        if isinstance(r, MaskedRules) and f.dtype.kind in "fc":
-            fix_axis(f, lo, hi, axis, r, part)
-        parts.append(part)
-    if not add:
-        for o, p in zip(outs, parts, strict=True):
-            o[...] = p
-        return outs
-    total = parts[0]
-    for p in parts[1:]:
-        total = total + p
-    outs[0][...] = total
+    (the plain block kernel, all components in one pass), then the run-by-run points
+    of masked axes."""
+    plain = [r.plain() if isinstance(r, MaskedRules) else r for r in rules]
+    parts = derive(f, halos, plain, axes, None if add else outs)
+    if f.dtype.kind in "fc" and any(isinstance(r, MaskedRules) for r in rules):
+        missing = ~np.isfinite(f)  # once for every axis
+        for part, axis, (lo, hi), r in zip(parts, axes, halos, rules, strict=True):
+            if isinstance(r, MaskedRules):
+                fix_axis(f, lo, hi, axis, r, part, missing)
+    if add:
+        total = parts[0]
+        for p in parts[1:]:
+            total = total + p  # in ``axes`` order, as the plain kernels add
+        outs[0][...] = total
     return outs
 
 
-def _runs(missing: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Per point of every line, the window indices ``[start, stop)`` of its run."""
-    width = missing.shape[-1]
-    idx = np.arange(width)
-    start = np.maximum.accumulate(np.where(missing, idx, -1), axis=-1) + 1
-    back = np.maximum.accumulate(np.where(missing[:, ::-1], idx, -1), axis=-1) + 1
-    return start, width - back[:, ::-1]
+def _segments(missing: np.ndarray, axis: int) -> dict[str, np.ndarray]:
+    """The stretches of equal missingness along ``axis`` that touch a change of it.
+
+    Returns per segment: its line (the flat index of the other axes), window
+    ``start``/``stop``, whether it is ``finite``, and whether its start and stop are
+    changes (``cut_lo``/``cut_hi``) rather than the window's ends.  Lines without a
+    change are left out: all finite (the plain result is right) or all missing.
+    """
+    n = missing.shape[axis]
+    before = np.moveaxis(missing[index(axis, slice(0, n - 1))], axis, -1)
+    change = before != np.moveaxis(missing[index(axis, slice(1, n))], axis, -1)
+    # nonzero of the axis-last view comes sorted by line, then position
+    where = np.nonzero(change)
+    oshape = change.shape[:-1]
+    line = np.ravel_multi_index(where[:-1], oshape) if oshape else np.zeros_like(where[-1])
+    p = where[-1] + 1  # a change just before window point p
+    was_missing = before[where]
+    same_next = np.zeros(line.size, bool)
+    same_next[:-1] = line[1:] == line[:-1]
+    first_of_line = np.ones(line.size, bool)
+    first_of_line[1:] = line[1:] != line[:-1]
+    nxt = np.where(same_next, np.roll(p, -1), n)
+    # the segment after each change, and the one before each line's first change
+    return {
+        "line": np.concatenate([line, line[first_of_line]]),
+        "start": np.concatenate([p, np.zeros(int(first_of_line.sum()), p.dtype)]),
+        "stop": np.concatenate([nxt, p[first_of_line]]),
+        "finite": np.concatenate([was_missing, ~was_missing[first_of_line]]),
+        "cut_lo": np.concatenate(
+            [np.ones(line.size, bool), np.zeros(int(first_of_line.sum()), bool)]
+        ),
+        "cut_hi": np.concatenate([same_next, np.ones(int(first_of_line.sum()), bool)]),
+    }
 
 
-def fix_axis(f: Any, lo: Any, hi: Any, axis: int, rules: MaskedRules, out: Any) -> None:
+def _expand(first: np.ndarray, stop: np.ndarray, *tags: np.ndarray) -> list[np.ndarray]:
+    """Every point of the ranges ``[first, stop)``, with each range's ``tags``."""
+    counts = np.maximum(stop - first, 0)
+    total = int(counts.sum())
+    rep = np.repeat(np.arange(counts.size), counts)
+    offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+    return [first[rep] + offsets, *(t[rep] for t in tags)]
+
+
+def fix_axis(f: Any, lo: Any, hi: Any, axis: int, rules: MaskedRules, out: Any,
+             missing: np.ndarray | None = None) -> None:  # fmt: skip
     """Redo, in ``out``, the points of block ``f`` whose run of finite values along
-    ``axis`` makes their rule differ from the axis's (and set missing points to NaN)."""
-    window = np.moveaxis(np.concatenate([lo, f, hi], axis=axis), axis, -1)
-    lines = window.reshape(-1, window.shape[-1])
-    missing = ~np.isfinite(lines)
-    if not missing.any():
+    ``axis`` makes their rule differ from the axis's, and set missing points next to
+    finite ones to NaN."""
+    parts = (lo, f, hi)
+    inner = ~np.isfinite(f) if missing is None else missing
+    missing = np.concatenate([~np.isfinite(lo), inner, ~np.isfinite(hi)], axis=axis)
+    seg = _segments(missing, axis)
+    if not seg["line"].size:
         return
-    n_lo, m = lo.shape[axis], f.shape[axis]
-    omoved = np.moveaxis(out, axis, -1)
-    oshape = omoved.shape[:-1]
-    # window index of every point of the block, and whether the window ends are the axis's
-    first = rules.start - n_lo
-    start, stop = _runs(missing)
-    block = slice(n_lo, n_lo + m)
-    start, stop, miss = start[:, block], stop[:, block], missing[:, block]
-    i = np.arange(n_lo, n_lo + m)[None, :]
-    at_nan_lo, at_nan_hi = start > 0, stop < lines.shape[-1]
-    known_lo = at_nan_lo | (first == 0)
-    known_hi = at_nan_hi | (first + lines.shape[-1] == rules.n)
-    length, k, k_end = stop - start, i - start, stop - 1 - i
+    n_lo, m, width = lo.shape[axis], f.shape[axis], missing.shape[axis]
+    oshape = tuple(s for d, s in enumerate(missing.shape) if d != axis)
     reach, shortest = rules.stencil.reach, rules.stencil.shortest
-    redo = ~miss & (
-        (at_nan_lo & (k < reach))
-        | (at_nan_hi & (k_end < reach))
-        | ((at_nan_lo | at_nan_hi) & known_lo & known_hi & (length < shortest))
+    first = rules.start - n_lo  # the window's first point on the axis
+    start, stop, line = seg["start"], seg["stop"], seg["line"]
+    length = stop - start
+    known = (seg["cut_lo"] | (first == 0)) & (seg["cut_hi"] | (first + width == rules.n))
+    short = seg["finite"] & known & (length < shortest)
+    # points near a change: ``reach`` from each cut end (a short run: all of it)
+    lo_end = np.where(seg["cut_lo"] | short, np.minimum(stop, start + reach), start)
+    lo_end = np.where(short, stop, lo_end)
+    hi_first = np.where(seg["cut_hi"] & ~short, np.maximum(lo_end, stop - reach), stop)
+    pos, ln, st, ln_, fin = _concat(
+        _expand(start, lo_end, line, start, length, seg["finite"]),
+        _expand(hi_first, stop, line, start, length, seg["finite"]),
     )
-    line_m, col_m = np.nonzero(miss)
-    omoved[_at(line_m, oshape, col_m)] = np.nan
-    line, col = np.nonzero(redo)
-    if not line.size:
-        return
-    start, length, k = start[line, col], length[line, col], k[line, col]
-    _redo(lines, omoved, oshape, rules, line, col + n_lo, n_lo, start, length, k, first)
+    inside = (pos >= n_lo) & (pos < n_lo + m)
+    pos, ln, st, ln_, fin = pos[inside], ln[inside], st[inside], ln_[inside], fin[inside]
+    omoved = np.moveaxis(out, axis, -1)
+    omoved[_at(ln[~fin], oshape, pos[~fin] - n_lo)] = np.nan
+    if fin.any():
+        pos, ln, st, ln_ = pos[fin], ln[fin], st[fin], ln_[fin]
+        _redo(parts, axis, omoved, oshape, rules, ln, pos, n_lo, st, ln_, pos - st, first)
 
 
-def _redo(lines: np.ndarray, omoved: Any, oshape: tuple[int, ...], rules: MaskedRules,
-          line: np.ndarray, pos: np.ndarray, n_lo: int, start: np.ndarray,
+def _concat(a: list[np.ndarray], b: list[np.ndarray]) -> list[np.ndarray]:
+    return [np.concatenate([x, y]) for x, y in zip(a, b, strict=True)]
+
+
+def _gather(parts: tuple[Any, Any, Any], axis: int, oshape: tuple[int, ...], line: np.ndarray,
+            pos: np.ndarray) -> np.ndarray:  # fmt: skip
+    """Values at window points ``pos`` of flat lines ``line`` (from the halo or block)."""
+    other = list(np.unravel_index(line, oshape)) if oshape else []
+    out = np.empty(pos.size, dtype=parts[1].dtype)
+    begin = 0
+    for part in parts:
+        size = part.shape[axis]
+        sel = (pos >= begin) & (pos < begin + size)
+        if sel.any():
+            idx = [o[sel] for o in other]
+            idx.insert(axis, pos[sel] - begin)
+            out[sel] = part[tuple(idx)]
+        begin += size
+    return out
+
+
+def _redo(parts: tuple[Any, Any, Any], axis: int, omoved: Any, oshape: tuple[int, ...],
+          rules: MaskedRules, line: np.ndarray, pos: np.ndarray, n_lo: int, start: np.ndarray,
           length: np.ndarray, k: np.ndarray, first: int) -> None:  # fmt: skip
     """Compute the redone points (at window positions ``pos``), grouped by the rule
     their run gives them."""
@@ -111,26 +166,32 @@ def _redo(lines: np.ndarray, omoved: Any, oshape: tuple[int, ...], rules: Masked
     run_len = np.where(long, shortest, length)
     # with a step the rules depend on the run's length only, on a coordinate on its points
     key_first = run_first + first if rules.coord is not None else np.zeros_like(run_first)
-    keys = np.stack([key_first, run_len, pos - run_first], axis=1)
-    uniq, inverse = np.unique(keys, axis=0, return_inverse=True)
-    inverse = inverse.reshape(-1)
+    base = shortest + 1
+    keys = (key_first * base + run_len) * base + (pos - run_first)
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    bounds = np.flatnonzero(np.diff(ordered)) + 1
+    bounds = np.concatenate([[0], bounds, [keys.size]])
     cache: dict[tuple[int, int], AxisRules | None] = {}
-    for g, (kf, rl, loc) in enumerate(uniq.tolist()):
-        sel = np.flatnonzero(inverse == g)
+    for g in range(bounds.size - 1):
+        sel = order[bounds[g] : bounds[g + 1]]
+        key = int(ordered[bounds[g]])
+        kf, rl, loc = key // base // base, key // base % base, key % base
         if (kf, rl) not in cache:
             cache[(kf, rl)] = rules.run(kf, rl)
         ln, p = line[sel], pos[sel]
-        value = _value(lines, ln, p, cache[(kf, rl)], loc)
+        value = _value(parts, axis, oshape, ln, p, cache[(kf, rl)], loc)
         omoved[_at(ln, oshape, p - n_lo)] = value
 
 
-def _value(lines: np.ndarray, ln: np.ndarray, p: np.ndarray, run: AxisRules | None,
-           loc: int) -> Any:  # fmt: skip
-    """The rule of local point ``loc`` of ``run`` at window points ``p`` of lines ``ln``."""
+def _value(parts: tuple[Any, Any, Any], axis: int, oshape: tuple[int, ...], ln: np.ndarray,
+           p: np.ndarray, run: AxisRules | None, loc: int) -> Any:  # fmt: skip
+    """The rule of local point ``loc`` of ``run`` at window points ``p`` of lines ``ln``,
+    with the plain kernels' arithmetic."""
     if run is None:
         return np.nan
     form, off, width, weights, divisor = run.point(loc)
-    terms = [lines[ln, p + off + j] for j in range(width)]
+    terms = [_gather(parts, axis, oshape, ln, p + off + j) for j in range(width)]
     if form == DIFF:
         return (terms[-1] - terms[0]) / divisor
     acc = weights[0] * terms[0]
