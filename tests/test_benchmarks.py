@@ -61,3 +61,9 @@ def test_cluster(tmp_path: Path) -> None:
         assert row["seconds"] > 0 and row["client_pct"] >= 0
         assert row["events"] == []  # no worker paused or lost at this size
         assert row["largest_task"] or row["workers_pct"] == 0  # what moved, if anything
+
+
+def test_smoothing() -> None:
+    results = load("smoothing").main(size_mib=0.05, repeat=1)
+    assert all(len(v) == 1 and v[0] > 0 for v in results.values())
+    assert "gradient 30% land, one-sided" in results

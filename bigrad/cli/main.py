@@ -139,6 +139,11 @@ def _parser() -> argparse.ArgumentParser:
         help="order of accuracy of the stencils, the ends included (default: 2, numpy's)",
     )  # fmt: skip
     g.add_argument(
+        "--nan", choices=("propagate", "one-sided"), default="propagate",
+        help="one-sided: differentiate each run of finite values alone, one-sided next "
+        "to missing values such as land (default: propagate, numpy's)",
+    )  # fmt: skip
+    g.add_argument(
         "--period", action="append", type=_period, metavar="DIM=VALUE",
         help="period of a periodic dimension other than a CF longitude, e.g. x=100 "
         "(repeatable)",
@@ -249,6 +254,7 @@ def _gradient(args: argparse.Namespace, show: bool, notes: _Notes) -> int:
         threads=args.threads,
         memory=args.memory,
         scheduler=args.scheduler,
+        nan=args.nan,
     )
     if not args.quiet and not notes.complete:
         print(f"wrote {', '.join(map(str, out.data_vars))} to {args.target}")

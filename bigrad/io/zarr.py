@@ -29,8 +29,9 @@ import zarr
 
 from bigrad import kernels
 from bigrad.core.args import check_spec, parse_args
+from bigrad.core.masked import nan_stencil
 from bigrad.core.plan import GradientPlan
-from bigrad.core.weights import AxisRules, StencilSpec
+from bigrad.core.weights import AxisRules, Stencil, StencilSpec
 from bigrad.io import cluster as _cluster
 from bigrad.io import lock as _lock
 from bigrad.io import manifest as _manifest
@@ -116,7 +117,7 @@ def _write_unit(ds: xr.Dataset, name: Hashable) -> tuple[int, ...]:
 
 
 def _select(
-    ds: xr.Dataset, variables: Names, dims: Names, spec: StencilSpec, axes: _Axes
+    ds: xr.Dataset, variables: Names, dims: Names, spec: Stencil, axes: _Axes
 ) -> tuple[xr.Dataset, list[Spacing], list[Hashable]]:
     """The accessor's output (lazy, for names, attrs and layout), its spacings, and the
     variables differentiated."""
@@ -165,7 +166,7 @@ def _plan_variable(
     var: xr.Variable,
     name: Hashable,
     spacings: list[Spacing],
-    spec: StencilSpec,
+    spec: Stencil,
     unit: tuple[int, ...],
 ) -> _Job:
     # the same arguments the accessor hands bigrad.gradient, with the rules built
@@ -480,6 +481,7 @@ def gradient_zarr(
     threads: int | None = None,
     memory: int = 512 * 2**20,
     scheduler: Any = None,
+    nan: str = "propagate",
 ) -> xr.Dataset:
     """Write the gradients of a Zarr store's variables to a new Zarr store.
 
@@ -520,6 +522,9 @@ def gradient_zarr(
     datetime_unit : str, keyword-only
         Unit of a time coordinate's spacing (``"h"``, ``"D"``, ...), as in
         ``Dataset.differentiate``.
+    nan : {"propagate", "one-sided"}, keyword-only
+        ``"one-sided"`` differentiates every run of finite values alone, as
+        :func:`bigrad.gradient` does with ``nan="one-sided"`` (not with ``periodic``).
     progress : bool or callable, optional
         ``True`` draws a progress bar on stderr; a callable is called as
         ``progress(blocks_done, blocks_total)`` after each block.
@@ -609,8 +614,9 @@ def gradient_zarr(
         )
     src_store, ds, zarr_format = _open_source(src_loc)
     spec = check_spec(order, accuracy, edge_order)
+    stencil = nan_stencil(spec, nan)
     axes = _Axes(datetime_unit, periodic, period)
-    grads, spacings, names = _select(ds, variables, dims, spec, axes)
+    grads, spacings, names = _select(ds, variables, dims, stencil, axes)
     _check_all_names(ds, grads, names)
     # a second, undecoded-chunk view: blocks are read through xarray's decoding (masking,
     # scale/offset) without dask and without caching whole arrays
@@ -625,7 +631,7 @@ def gradient_zarr(
             zarr_format=zarr_format,
         )
     jobs = [
-        _plan_variable(reader[name].variable, name, spacings, spec, _write_unit(ds, name))
+        _plan_variable(reader[name].variable, name, spacings, stencil, _write_unit(ds, name))
         for name in names
     ]
     # the kernels load while the target is set up and the first blocks are read (here,
@@ -635,6 +641,8 @@ def gradient_zarr(
         threading.Thread(target=_preload, args=(dtype, ndim), daemon=True).start()
     job = _job_record(src_loc, jobs, spec, periodic, _fingerprint(src_store, names))
     job.update(period=_jsonable(period), datetime_unit=datetime_unit)
+    if nan != "propagate":
+        job["nan"] = nan  # a resume must not mix the two
     coords = [d for n in names for d in ds[n].dims if d in ds.variables]
     src = _Source(src_loc, src_store, [*names, *coords])
     run = _Run(jobs, grads, ds, reader, src, zarr_format, progress, memory)
