@@ -61,14 +61,15 @@ def _segments(missing: np.ndarray, axis: int) -> dict[str, np.ndarray]:
     change are left out: all finite (the plain result is right) or all missing.
     """
     n = missing.shape[axis]
-    before = np.moveaxis(missing[index(axis, slice(0, n - 1))], axis, -1)
-    change = before != np.moveaxis(missing[index(axis, slice(1, n))], axis, -1)
-    # nonzero of the axis-last view comes sorted by line, then position
-    where = np.nonzero(change)
-    oshape = change.shape[:-1]
-    line = np.ravel_multi_index(where[:-1], oshape) if oshape else np.zeros_like(where[-1])
-    p = where[-1] + 1  # a change just before window point p
-    was_missing = before[where]
+    before = missing[index(axis, slice(0, n - 1))]
+    change = before != missing[index(axis, slice(1, n))]
+    where = np.nonzero(change)  # contiguous: fast; the few changes are sorted after
+    other = [w for d, w in enumerate(where) if d != axis]
+    oshape = tuple(s for d, s in enumerate(missing.shape) if d != axis)
+    line = np.ravel_multi_index(other, oshape) if oshape else np.zeros_like(where[axis])
+    order = np.lexsort((where[axis], line)) if axis != missing.ndim - 1 else slice(None)
+    line, p = line[order], where[axis][order] + 1  # a change just before window point p
+    was_missing = before[where][order]
     same_next = np.zeros(line.size, bool)
     same_next[:-1] = line[1:] == line[:-1]
     first_of_line = np.ones(line.size, bool)
