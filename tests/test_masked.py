@@ -175,7 +175,10 @@ def test_propagate_is_numpy() -> None:
     ("kwargs", "match"),
     [
         ({"nan": "omit"}, "nan must be one of"),
-        ({"nan": "one-sided", "periodic": True}, "nan='one-sided' does not support periodic"),
+        (
+            {"nan": "one-sided", "periodic": True},
+            r"nan='one-sided' \(--nan one-sided\) does not support periodic",
+        ),
     ],
 )
 def test_errors(kwargs: dict[str, Any], match: str) -> None:

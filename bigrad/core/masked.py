@@ -90,8 +90,8 @@ class NanStencil:
     def check_length(self, axis: int, n: int, periodic: bool, uniform: bool | None) -> None:
         if periodic:
             raise ValueError(
-                f"nan='one-sided' does not support periodic axis {axis}; use "
-                "nan='propagate' there, or drop periodic"
+                f"nan='one-sided' (--nan one-sided) does not support periodic axis {axis}; "
+                "use nan='propagate' there, or drop periodic (--periodic)"
             )
         self.spec.check_length(axis, n, periodic, uniform)
 
