@@ -19,7 +19,12 @@ from bigrad.core.windows import WindowStencil, gaussian_stencil, savgol_stencil
 from bigrad.kernels import result_dtype
 from bigrad.operators import apply
 
-__all__ = ["gaussian_derivative", "gaussian_gradient_magnitude", "savgol_derivative"]
+__all__ = [
+    "gaussian_derivative",
+    "gaussian_gradient_magnitude",
+    "parse_smooth",
+    "savgol_derivative",
+]
 
 
 def _check_axis(axis: Any, ndim: int) -> int:
@@ -221,3 +226,25 @@ def _per_axis(name: str, value: Any, ndim: int) -> list[Any]:
     if len(values) != ndim:
         raise ValueError(f"{name} has {len(values)} values for {ndim} axes; give one per axis")
     return values
+
+
+def parse_smooth(smooth: Any, order: int, step: float, flag: str = "smooth") -> WindowStencil:
+    """The stencil that ``"savgol:WINDOW:POLYORDER"`` or ``"gaussian:SIGMA"`` (sigma in
+    the units of a coordinate of step ``step``) names, for derivatives of ``order``;
+    errors name ``flag``.
+
+    >>> parse_smooth("gaussian:2.0", 1, 0.5).width  # sigma 4 points, reach 16
+    33
+    """
+    parts = str(smooth).split(":")
+    try:
+        if parts[0] == "savgol" and len(parts) == 3:
+            return savgol_stencil(int(parts[1]), int(parts[2]), order, "interp")
+        if parts[0] == "gaussian" and len(parts) == 2:
+            return gaussian_stencil(float(parts[1]) / abs(step), order, "reflect")
+    except ValueError as err:
+        raise ValueError(f"{flag} {smooth!r}: {err}") from err
+    raise ValueError(
+        f"{flag} must be savgol:WINDOW:POLYORDER or gaussian:SIGMA (e.g. savgol:7:2, "
+        f"gaussian:1.5), got {smooth!r}"
+    )

@@ -31,7 +31,7 @@ from bigrad import kernels
 from bigrad.core.args import check_spec, parse_args
 from bigrad.core.masked import nan_stencil
 from bigrad.core.plan import GradientPlan
-from bigrad.core.weights import AxisRules, Stencil, StencilSpec
+from bigrad.core.weights import AxisRules, StencilSpec
 from bigrad.io import cluster as _cluster
 from bigrad.io import lock as _lock
 from bigrad.io import manifest as _manifest
@@ -42,13 +42,17 @@ from bigrad.operators import prepare
 from bigrad.xarray.attrs import gradient_name
 from bigrad.xarray.coords import (
     Spacing,
+    Stencils,
     as_names,
     axis_arguments,
     differentiable,
     resolve,
     select_variables,
+    stencil_order,
+    stencils_for,
     variable_derivatives,
 )
+from bigrad.xarray.smoothing import smooth_stencils
 
 __all__ = ["IncompleteStoreError", "gradient_zarr", "open_gradient"]
 
@@ -117,7 +121,7 @@ def _write_unit(ds: xr.Dataset, name: Hashable) -> tuple[int, ...]:
 
 
 def _select(
-    ds: xr.Dataset, variables: Names, dims: Names, spec: Stencil, axes: _Axes
+    ds: xr.Dataset, variables: Names, dims: Names, spec: Stencils, axes: _Axes
 ) -> tuple[xr.Dataset, list[Spacing], list[Hashable]]:
     """The accessor's output (lazy, for names, attrs and layout), its spacings, and the
     variables differentiated."""
@@ -166,7 +170,7 @@ def _plan_variable(
     var: xr.Variable,
     name: Hashable,
     spacings: list[Spacing],
-    spec: Stencil,
+    spec: Stencils,
     unit: tuple[int, ...],
 ) -> _Job:
     # the same arguments the accessor hands bigrad.gradient, with the rules built
@@ -181,7 +185,7 @@ def _plan_variable(
         var.dtype,
         spacing_values,
         axes,
-        spec,
+        stencils_for(spec, present),
         wrapped,
         periods or None,
     )
@@ -189,7 +193,7 @@ def _plan_variable(
         tuple(min(u, n - s) for s in range(0, n, u)) for n, u in zip(var.shape, unit, strict=True)
     )
     plan, rules = prepare(args, var.shape, chunks, var.dtype)
-    outputs = tuple(gradient_name(name, sp.key, spec.order) for sp in present)
+    outputs = tuple(gradient_name(name, sp.key, stencil_order(spec)) for sp in present)
     return _Job(name, outputs, plan, tuple(rules))
 
 
@@ -482,6 +486,7 @@ def gradient_zarr(
     memory: int = 512 * 2**20,
     scheduler: Any = None,
     nan: str = "propagate",
+    smooth: str | None = None,
 ) -> xr.Dataset:
     """Write the gradients of a Zarr store's variables to a new Zarr store.
 
@@ -525,6 +530,12 @@ def gradient_zarr(
     nan : {"propagate", "one-sided"}, keyword-only
         ``"one-sided"`` differentiates every run of finite values alone, as
         :func:`bigrad.gradient` does with ``nan="one-sided"`` (not with ``periodic``).
+    smooth : str, keyword-only
+        A smoothing derivative instead of differences: ``"savgol:WINDOW:POLYORDER"``
+        (:func:`bigrad.savgol_derivative`, ``interp`` ends) or ``"gaussian:SIGMA"``
+        (:func:`bigrad.gaussian_derivative`, sigma in the coordinate's units,
+        ``reflect`` ends); evenly spaced coordinates only, not with ``periodic``,
+        ``nan`` or ``accuracy``.
     progress : bool or callable, optional
         ``True`` draws a progress bar on stderr; a callable is called as
         ``progress(blocks_done, blocks_total)`` after each block.
@@ -614,7 +625,11 @@ def gradient_zarr(
         )
     src_store, ds, zarr_format = _open_source(src_loc)
     spec = check_spec(order, accuracy, edge_order)
-    stencil = nan_stencil(spec, nan)
+    stencil: Stencils = nan_stencil(spec, nan)
+    if smooth is not None:
+        if nan != "propagate" or accuracy != 2:
+            raise ValueError("smooth (--smooth) does not combine with nan or accuracy; drop those")
+        stencil = smooth_stencils(ds, dims, periodic, smooth, order)
     axes = _Axes(datetime_unit, periodic, period)
     grads, spacings, names = _select(ds, variables, dims, stencil, axes)
     _check_all_names(ds, grads, names)
@@ -643,6 +658,8 @@ def gradient_zarr(
     job.update(period=_jsonable(period), datetime_unit=datetime_unit)
     if nan != "propagate":
         job["nan"] = nan  # a resume must not mix the two
+    if smooth is not None:
+        job["smooth"] = smooth
     coords = [d for n in names for d in ds[n].dims if d in ds.variables]
     src = _Source(src_loc, src_store, [*names, *coords])
     run = _Run(jobs, grads, ds, reader, src, zarr_format, progress, memory)

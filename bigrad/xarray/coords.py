@@ -23,17 +23,23 @@ from bigrad.xarray.attrs import DATETIME_UNITS, derivative_attrs, gradient_name,
 
 __all__ = [
     "Spacing",
+    "Stencils",
     "as_names",
     "axis_arguments",
     "differentiable",
     "resolve",
     "select_variables",
+    "stencil_order",
+    "stencils_for",
     "variable_derivatives",
     "variable_gradients",
 ]
 
 #: name given to an unnamed DataArray in output names: ``df_dlon``
 UNNAMED = "f"
+
+#: one stencil for every dimension, or one per dimension name
+Stencils = Stencil | Mapping[Hashable, Stencil]
 
 
 @dataclass(frozen=True)
@@ -235,6 +241,20 @@ def axis_arguments(
     return axes, wrapped, periods
 
 
+def stencils_for(spec: Stencils, spacings: list[Spacing]) -> Stencil | list[Stencil]:
+    """The stencil for every spacing, or each spacing's dimension's."""
+    if isinstance(spec, Mapping):
+        return [spec[sp.dim] for sp in spacings]
+    return spec
+
+
+def stencil_order(spec: Stencils) -> int:
+    """The derivative order of the stencil(s)."""
+    if isinstance(spec, Mapping):
+        return int(next(iter(spec.values())).order)
+    return int(spec.order)
+
+
 def variable_gradients(
     var: xr.Variable,
     name: Hashable | None,
@@ -251,7 +271,7 @@ def variable_derivatives(
     var: xr.Variable,
     name: Hashable | None,
     spacings: list[Spacing],
-    spec: Stencil,
+    spec: Stencils,
     add: bool = False,
 ) -> dict[str, xr.Variable]:
     """``{d{name}_d{key}: derivative}`` (``d2{name}_d{key}2`` for a second
@@ -272,7 +292,8 @@ def variable_derivatives(
             "give numbers, datetimes or cftime dates"
         )
     datetime_data = _contains_datetime_like(var)
-    if datetime_data and spec.order > 1:
+    order = stencil_order(spec)
+    if datetime_data and order > 1:
         raise TypeError(f"variable {label!r} holds dates; only first derivatives apply to it")
     groups: dict[Any, list[Spacing]] = {}
     for sp in present:
@@ -283,19 +304,22 @@ def variable_derivatives(
         results = _call(data, var, label, group, spec, add)
         if add:
             attrs = derivative_attrs(var.attrs, name, [sp.key for sp in group],
-                                     [sp.units for sp in group], spec.order)  # fmt: skip
+                                     [sp.units for sp in group], order)  # fmt: skip
             return {str(label): xr.Variable(var.dims, results[0], attrs)}
         for sp, grad in zip(group, results, strict=True):
-            attrs = derivative_attrs(var.attrs, name, [sp.key], [sp.units], spec.order)
-            out[gradient_name(label, sp.key, spec.order)] = xr.Variable(var.dims, grad, attrs)
+            attrs = derivative_attrs(var.attrs, name, [sp.key], [sp.units], order)
+            out[gradient_name(label, sp.key, order)] = xr.Variable(var.dims, grad, attrs)
     return out
 
 
 def _call(data: Any, var: xr.Variable, label: Hashable, group: list[Spacing],
-          spec: Stencil, add: bool) -> list[Any]:  # fmt: skip
+          spec: Stencils, add: bool) -> list[Any]:  # fmt: skip
     axes, wrapped, periods = axis_arguments(var, group)
+    stencils = stencils_for(spec, group)
     try:
-        return apply(data, [sp.spacing for sp in group], axes, spec, wrapped, periods or None, add)
+        return apply(
+            data, [sp.spacing for sp in group], axes, stencils, wrapped, periods or None, add
+        )
     except (ValueError, TypeError) as err:
         # bigrad's messages number axes; say which variable and dims they are
         where = ", ".join(f"axis {a} = {sp.dim!r}" for a, sp in zip(axes, group, strict=True))

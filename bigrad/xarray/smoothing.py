@@ -13,30 +13,48 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
-from bigrad.smoothing import gaussian_derivative, savgol_derivative
+from bigrad.core.windows import WindowStencil
+from bigrad.smoothing import gaussian_derivative, parse_smooth, savgol_derivative
 from bigrad.xarray.attrs import derivative_attrs
-from bigrad.xarray.coords import resolve
+from bigrad.xarray.coords import Spacing, resolve
 
-__all__ = ["gaussian_along", "savgol_along", "uniform_step"]
+__all__ = ["gaussian_along", "savgol_along", "smooth_stencils", "uniform_step"]
 
 
 def uniform_step(da: xr.DataArray, dim: Hashable) -> tuple[Hashable, int, float, Any]:
     """``(dim, axis, step, units)`` of ``dim``'s coordinate, or an error naming ``dim``
     if it is not evenly spaced."""
     (sp,) = resolve(da, [dim], None, None, None)
-    axis = da.get_axis_num(sp.dim)
+    return sp.dim, da.get_axis_num(sp.dim), _step(sp), sp.units
+
+
+def _step(sp: Spacing) -> float:
     if np.ndim(sp.spacing) == 0:
-        return sp.dim, axis, float(sp.spacing), sp.units
+        return float(sp.spacing)
     x = np.asarray(sp.spacing, dtype=np.float64)
     if x.size < 2:
-        return sp.dim, axis, 1.0, sp.units
+        return 1.0
     step = float((x[-1] - x[0]) / (x.size - 1))
     if not np.allclose(np.diff(x), step, rtol=1e-6, atol=0.0):
         raise ValueError(
-            f"coordinate {dim!r} is not evenly spaced; smoothing derivatives need a "
+            f"coordinate {sp.key!r} is not evenly spaced; smoothing derivatives need a "
             "uniform grid (interpolate onto one first, e.g. with DataArray.interp)"
         )
-    return sp.dim, axis, step, sp.units
+    return step
+
+
+def smooth_stencils(obj: xr.Dataset, dims: Any, periodic: Any, smooth: str,
+                    order: int) -> dict[Hashable, WindowStencil]:  # fmt: skip
+    """Per dimension of ``dims`` (all of ``obj``'s: None), the stencil that ``smooth``
+    (``"savgol:W:P"`` or ``"gaussian:SIGMA"``) names, with its coordinate's step."""
+    if periodic not in (None, False):
+        raise ValueError(
+            "smooth does not take periodic dimensions; leave out periodic (--periodic)"
+        )
+    out: dict[Hashable, WindowStencil] = {}
+    for sp in resolve(obj, dims, None, None, None):
+        out[sp.dim] = parse_smooth(smooth, order, _step(sp), "smooth (--smooth)")
+    return out
 
 
 def _wrap(da: xr.DataArray, dim: Hashable, value: Any, units: Any, order: int) -> xr.DataArray:
