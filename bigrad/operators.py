@@ -18,6 +18,7 @@ import numpy as np
 
 from bigrad.core.args import GradientArgs, check_spec, is_dask, parse_args
 from bigrad.core.blocks import extract_faces, halos_from_faces
+from bigrad.core.masked import nan_stencil
 from bigrad.core.plan import GradientPlan, plan_gradient
 from bigrad.core.weights import AxisRules, Stencil
 from bigrad.kernels import block_derivatives, computable_dtype
@@ -103,6 +104,7 @@ def gradient(
     edge_order: int = 1,
     periodic: bool | int | tuple[int, ...] = False,
     period: float | dict[int, float] | None = None,
+    nan: str = "propagate",
 ) -> Any:
     """Return the gradient of an N-dimensional array, as ``np.gradient`` does.
 
@@ -131,6 +133,12 @@ def gradient(
         Length of the period of periodic axes that have a coordinate array, e.g.
         ``360.0`` for longitude in degrees; one number for all, or per axis.  With a
         scalar spacing the period is implied and may be left out.
+    nan : {"propagate", "one-sided"}, optional
+        ``"propagate"`` (numpy's behaviour) lets a NaN spoil its neighbours;
+        ``"one-sided"`` differentiates every run of finite values along an axis as
+        ``np.gradient`` differentiates that run alone (one-sided at a missing value,
+        ``edge_order`` 1 for a run of 2 points, NaN for a run of 1 and at missing
+        values; see :mod:`bigrad.core.masked`).  Not with ``periodic``.
 
     Returns
     -------
@@ -164,7 +172,8 @@ def gradient(
     >>> d.chunks, d.compute()
     (((1, 3, 1),), array([0.5, 1.5, 2.5, 3.5, 4.5]))
     """
-    outs = apply(f, varargs, axis, check_spec(edge_order=edge_order), periodic, period)
+    spec = nan_stencil(check_spec(edge_order=edge_order), nan)
+    outs = apply(f, varargs, axis, spec, periodic, period)
     return outs[0] if len(outs) == 1 else tuple(outs)
 
 
@@ -177,6 +186,7 @@ def derivative(
     accuracy: int = 2,
     periodic: bool = False,
     period: float | None = None,
+    nan: str = "propagate",
 ) -> Any:
     """Return the derivative of ``order`` along one axis, to ``accuracy``.
 
@@ -203,6 +213,11 @@ def derivative(
         Whether the axis wraps round.
     period : float, optional
         The period, needed for a periodic axis with a coordinate array.
+    nan : {"propagate", "one-sided"}, optional
+        ``"one-sided"``: every run of finite values is differentiated as this function
+        differentiates the run alone, ``accuracy`` lowered (to 4, then 2) only where
+        the run is too short for it; a first derivative of a run of 2 points is their
+        difference, runs too short for any stencil give NaN.
 
     Returns
     -------
@@ -221,7 +236,7 @@ def derivative(
     >>> bigrad.derivative(x**3, 0.1, order=2, accuracy=4).round(12) + 0.0
     array([0. , 0.6, 1.2, 1.8, 2.4, 3. , 3.6, 4.2, 4.8, 5.4, 6. ])
     """
-    spec = check_spec(order, accuracy)
+    spec = nan_stencil(check_spec(order, accuracy), nan)
     if not isinstance(axis, (int, np.integer)) or isinstance(axis, bool):
         raise TypeError(
             f"axis must be one integer, got {axis!r}; use laplacian or gradient for several"
@@ -238,6 +253,7 @@ def laplacian(
     accuracy: int = 2,
     periodic: bool | int | tuple[int, ...] = False,
     period: float | dict[int, float] | None = None,
+    nan: str = "propagate",
 ) -> Any:
     """Return the Laplacian: the sum of the second derivatives along ``axis``.
 
@@ -256,6 +272,8 @@ def laplacian(
         The order of accuracy of every stencil.
     periodic, period : optional
         Axes that wrap round and their periods, as for :func:`gradient`.
+    nan : {"propagate", "one-sided"}, optional
+        As for :func:`derivative`, along each axis before summing.
 
     Returns
     -------
@@ -270,7 +288,8 @@ def laplacian(
     >>> bigrad.laplacian(x**2 + 3 * y**2).round(12)[0]
     array([8., 8., 8., 8., 8., 8.])
     """
-    outs = apply(f, varargs, axis, check_spec(2, accuracy), periodic, period, add=True)
+    spec = nan_stencil(check_spec(2, accuracy), nan)
+    outs = apply(f, varargs, axis, spec, periodic, period, add=True)
     if not outs:
         raise ValueError("axis is empty; give at least one axis to sum over")
     return outs[0]

@@ -80,3 +80,9 @@ def test_netcdf_io(tmp_path: Path) -> None:
     assert all(r["rss_mib"] > 0 for r in rows.values())
     assert all(r["seconds"] > 0 for m, r in rows.items() if m != "kernels")
     assert rows["copy"]["x_copy_rss"] == 1.0
+
+
+def test_smoothing() -> None:
+    results = load("smoothing").main(size_mib=0.05, repeat=1)
+    assert all(len(v) == 1 and v[0] > 0 for v in results.values())
+    assert "gradient 30% land, one-sided" in results

@@ -23,6 +23,8 @@ ARGS = {
     "resume.py": ["--size", "8"],
     "vorticity.py": ["--size", "16"],
     "out_of_core.py": ["--size-mb", "16"],
+    "coast.py": ["--size", "24"],
+    "noisy.py": ["--size", "401"],
 }
 
 
@@ -82,3 +84,16 @@ def test_out_of_core_is_exact(tmp_path: Path) -> None:
     # the memory it added is printed; not asserted (earlier tests' peak may hide it where
     # the peak cannot be reset)
     assert result["store_mb"] >= 16 and result["added_mb"] >= 0
+
+
+def test_coast_keeps_the_coast(tmp_path: Path) -> None:
+    # numpy loses the sea cells next to land; one-sided differences keep every one
+    r = load_example("coast").main(24, str(tmp_path))
+    assert r["lost_one_sided"] == 0 < r["lost_propagate"]
+    assert r["coast_error"] < 0.02
+
+
+def test_noisy_smoothing_beats_differences(tmp_path: Path) -> None:
+    errors = list(load_example("noisy").main(2001, str(tmp_path)).values())
+    assert errors[0] > 2.0  # the issue's figure for np.gradient: 2.26
+    assert max(errors[1:]) < errors[0] / 10

@@ -143,6 +143,17 @@ def _parser() -> argparse.ArgumentParser:
         help="order of accuracy of the stencils, the ends included (default: 2, numpy's)",
     )  # fmt: skip
     g.add_argument(
+        "--nan", choices=("propagate", "one-sided"), default="propagate",
+        help="one-sided: differentiate each run of finite values alone, one-sided next "
+        "to missing values such as land (default: propagate, numpy's)",
+    )  # fmt: skip
+    g.add_argument(
+        "--smooth", metavar="SPEC",
+        help="a smoothing derivative instead of differences: savgol:WINDOW:POLYORDER "
+        "(Savitzky-Golay) or gaussian:SIGMA (sigma in the coordinate's units); evenly "
+        "spaced coordinates only",
+    )  # fmt: skip
+    g.add_argument(
         "--period", action="append", type=_period, metavar="DIM=VALUE",
         help="period of a periodic dimension other than a CF longitude, e.g. x=100 "
         "(repeatable)",
@@ -253,6 +264,8 @@ def _gradient(args: argparse.Namespace, show: bool, notes: _Notes) -> int:
         threads=args.threads,
         memory=args.memory,
         scheduler=args.scheduler,
+        nan=args.nan,
+        smooth=args.smooth,
     )
     if not args.quiet and not notes.complete:
         print(f"wrote {', '.join(map(str, out.data_vars))} to {args.target}")

@@ -31,6 +31,7 @@ import zarr
 from bigrad import kernels
 from bigrad.core.args import check_spec, parse_args
 from bigrad.core.errors import Arg, argument_error, literal, name_axes
+from bigrad.core.masked import nan_stencil
 from bigrad.core.plan import GradientPlan
 from bigrad.core.weights import AxisRules, StencilSpec
 from bigrad.io import cluster as _cluster
@@ -43,13 +44,17 @@ from bigrad.operators import prepare
 from bigrad.xarray.attrs import gradient_name
 from bigrad.xarray.coords import (
     Spacing,
+    Stencils,
     as_names,
     axis_arguments,
     differentiable,
     resolve,
     select_variables,
+    stencil_order,
+    stencils_for,
     variable_derivatives,
 )
+from bigrad.xarray.smoothing import smooth_stencils
 
 __all__ = ["IncompleteStoreError", "gradient_zarr", "open_gradient"]
 
@@ -192,7 +197,7 @@ def _write_unit(opened: _Opened, name: Hashable) -> tuple[int, ...]:
 
 
 def _select(
-    ds: xr.Dataset, variables: Names, dims: Names, spec: StencilSpec, axes: _Axes
+    ds: xr.Dataset, variables: Names, dims: Names, spec: Stencils, axes: _Axes
 ) -> tuple[xr.Dataset, list[Spacing], list[Hashable]]:
     """The accessor's output (lazy, for names, attrs and layout), its spacings, and the
     variables differentiated."""
@@ -241,7 +246,7 @@ def _plan_variable(
     var: xr.Variable,
     name: Hashable,
     spacings: list[Spacing],
-    spec: StencilSpec,
+    spec: Stencils,
     unit: tuple[int, ...],
 ) -> _Job:
     # the same arguments the accessor hands bigrad.gradient, with the rules built
@@ -252,7 +257,7 @@ def _plan_variable(
         np.asarray(sp.spacing) if np.ndim(sp.spacing) else sp.spacing for sp in present
     ]
     try:
-        args = parse_args(var.shape, var.dtype, spacing_values, axes, spec, wrapped,
+        args = parse_args(var.shape, var.dtype, spacing_values, axes, stencils_for(spec, present), wrapped,
                           periods or None)  # fmt: skip
     except (ValueError, TypeError) as e:
         named = name_axes(e, var.dims, f"differentiating {name!r}: ")
@@ -263,7 +268,7 @@ def _plan_variable(
         tuple(min(u, n - s) for s in range(0, n, u)) for n, u in zip(var.shape, unit, strict=True)
     )
     plan, rules = prepare(args, var.shape, chunks, var.dtype)
-    outputs = tuple(gradient_name(name, sp.key, spec.order) for sp in present)
+    outputs = tuple(gradient_name(name, sp.key, stencil_order(spec)) for sp in present)
     return _Job(name, outputs, plan, tuple(rules), unit)
 
 
@@ -574,6 +579,8 @@ def gradient_zarr(
     threads: int | None = None,
     memory: int = 512 * 2**20,
     scheduler: Any = None,
+    nan: str = "propagate",
+    smooth: str | None = None,
 ) -> xr.Dataset:
     """Write the gradients of a Zarr store's (or a NetCDF file's) variables to a new Zarr store.
 
@@ -624,6 +631,15 @@ def gradient_zarr(
     datetime_unit : str, keyword-only
         Unit of a time coordinate's spacing (``"h"``, ``"D"``, ...), as in
         ``Dataset.differentiate``.
+    nan : {"propagate", "one-sided"}, keyword-only
+        ``"one-sided"`` differentiates every run of finite values alone, as
+        :func:`bigrad.gradient` does with ``nan="one-sided"`` (not with ``periodic``).
+    smooth : str, keyword-only
+        A smoothing derivative instead of differences: ``"savgol:WINDOW:POLYORDER"``
+        (:func:`bigrad.savgol_derivative`, ``interp`` ends) or ``"gaussian:SIGMA"``
+        (:func:`bigrad.gaussian_derivative`, sigma in the coordinate's units,
+        ``reflect`` ends); evenly spaced coordinates only, not with ``periodic``,
+        ``nan`` or ``accuracy``.
     progress : bool or callable, optional
         ``True`` draws a progress bar on stderr; a callable is called as
         ``progress(blocks_done, blocks_total)`` after each block.
@@ -714,11 +730,16 @@ def gradient_zarr(
     opened = _open_source(src_loc)
     ds, reader, zarr_format = opened.ds, opened.reader, opened.zarr_format
     spec = check_spec(order, accuracy, edge_order)
+    stencil: Stencils = nan_stencil(spec, nan)
+    if smooth is not None:
+        if nan != "propagate" or accuracy != 2:
+            raise ValueError("smooth (--smooth) does not combine with nan or accuracy; drop those")
+        stencil = smooth_stencils(ds, dims, periodic, smooth, order)
     axes = _Axes(datetime_unit, periodic, period)
-    grads, spacings, names = _select(ds, variables, dims, spec, axes)
+    grads, spacings, names = _select(ds, variables, dims, stencil, axes)
     _check_all_names(ds, grads, names)
     jobs = [
-        _plan_variable(reader[name].variable, name, spacings, spec, _write_unit(opened, name))
+        _plan_variable(reader[name].variable, name, spacings, stencil, _write_unit(opened, name))
         for name in names
     ]
     # the kernels load while the target is set up and the first blocks are read (here,
@@ -728,6 +749,10 @@ def gradient_zarr(
         threading.Thread(target=_preload, args=(dtype, ndim), daemon=True).start()
     job = _job_record(src_loc, jobs, spec, periodic, _fingerprint(opened, names))
     job.update(period=_jsonable(period), datetime_unit=datetime_unit)
+    if nan != "propagate":
+        job["nan"] = nan  # a resume must not mix the two
+    if smooth is not None:
+        job["smooth"] = smooth
     coords = [d for n in names for d in ds[n].dims if d in ds.variables]
     src = _Source(src_loc, opened.store, [*names, *coords], opened.path)
     run = _Run(jobs, grads, ds, reader, src, zarr_format, progress, memory)

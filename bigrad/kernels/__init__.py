@@ -16,6 +16,7 @@ from typing import Any, Literal
 
 import numpy as np
 
+from bigrad.core.masked import MaskedRules
 from bigrad.core.weights import AxisRules, StencilSpec, axis_rules
 from bigrad.kernels import numpy as _reference
 
@@ -152,6 +153,14 @@ def block_derivatives(
         outs = list(out)
     else:
         outs = [np.empty_like(f, dtype=otype) for _ in range(n_out)]
+    if any(isinstance(r, MaskedRules) for r in rules):
+        # nan="one-sided": each axis plainly, then its points next to missing values
+        from bigrad.kernels.masked import masked_block
+
+        def derive(b: Any, h: Any, r: Any, a: Any, o: Any) -> list[Any]:
+            return block_derivatives(b, h, r, a, engine=engine, parallel=parallel, out=o)
+
+        return masked_block(f, halos, rules, axes, add=add, outs=outs, derive=derive)
     index = [0] * len(axes) if add else list(range(len(axes)))
     adds = [add and c > 0 for c in range(len(axes))]
     x = as_computable(f)

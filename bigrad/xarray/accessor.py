@@ -20,7 +20,9 @@ from typing import Any
 import xarray as xr
 
 from bigrad.core.args import check_spec
-from bigrad.core.weights import StencilSpec
+from bigrad.core.masked import nan_stencil
+from bigrad.core.weights import Stencil
+from bigrad.xarray import smoothing as _smoothing
 from bigrad.xarray import sphere
 from bigrad.xarray.coords import (
     UNNAMED,
@@ -60,6 +62,7 @@ class DataArrayAccessor:
         datetime_unit: str | None = None,
         periodic: bool | Names = False,
         period: Period = None,
+        nan: str = "propagate",
     ) -> xr.DataArray:
         """Differentiate along one dimension, as ``DataArray.differentiate`` does.
 
@@ -83,6 +86,9 @@ class DataArrayAccessor:
             Period of a periodic coordinate.  Inferred as 360 for a CF longitude
             (units ``degrees_east`` or standard_name ``longitude``); required for other
             periodic coordinates.  Not needed without a coordinate.
+        nan : {"propagate", "one-sided"}, optional
+            ``"one-sided"``: each run of finite values is differentiated alone, as
+            :func:`bigrad.gradient` with ``nan="one-sided"`` (not with ``periodic``).
 
         Returns
         -------
@@ -109,11 +115,11 @@ class DataArrayAccessor:
         >>> dT.values, dT.attrs["units"]
         (array([ 0.        ,  0.01666667,  0.        , -0.01666667]), 'K degrees_east-1')
         """
-        spec = check_spec(edge_order=edge_order)
+        spec = nan_stencil(check_spec(edge_order=edge_order), nan)
         return self._along(dim, spec, datetime_unit, periodic, period)
 
     def _along(
-        self, dim: Hashable, spec: StencilSpec, datetime_unit: str | None, periodic: bool | Names,
+        self, dim: Hashable, spec: Stencil, datetime_unit: str | None, periodic: bool | Names,
         period: Period,
     ) -> xr.DataArray:  # fmt: skip
         if periodic is True:
@@ -130,6 +136,7 @@ class DataArrayAccessor:
         datetime_unit: str | None = None,
         periodic: bool | Names = None,
         period: Period = None,
+        nan: str = "propagate",
     ) -> xr.Dataset:
         """Differentiate along several dimensions at once (all by default).
 
@@ -137,7 +144,7 @@ class DataArrayAccessor:
         ----------
         dims : hashable or list of hashable, optional
             Dimensions (or 1-D coordinates) to differentiate along; all by default.
-        edge_order, datetime_unit, period
+        edge_order, datetime_unit, period, nan
             As in :meth:`differentiate`.
         periodic : bool, hashable or list of hashable, optional
             Names of the dimensions that wrap round; ``True`` for all of ``dims``.
@@ -160,7 +167,7 @@ class DataArrayAccessor:
         """
         da = self._obj
         spacings = resolve(da, dims, datetime_unit, periodic, period)
-        grads = variable_gradients(da.variable, da.name, spacings, edge_order)
+        grads = variable_gradients(da.variable, da.name, spacings, edge_order, nan)
         return xr.Dataset(grads, coords=da.coords)
 
     def derivative(
@@ -171,6 +178,7 @@ class DataArrayAccessor:
         datetime_unit: str | None = None,
         periodic: bool | Names = False,
         period: Period = None,
+        nan: str = "propagate",
     ) -> xr.DataArray:
         """The derivative of ``order`` along one dimension, to ``accuracy``.
 
@@ -189,6 +197,9 @@ class DataArrayAccessor:
             The order of accuracy of every stencil, the ends included.
         datetime_unit, periodic, period
             As in :meth:`differentiate`.
+        nan : {"propagate", "one-sided"}, optional
+            As :func:`bigrad.derivative`'s: run by run, accuracy lowered only where a
+            run is too short.
 
         Returns
         -------
@@ -204,7 +215,8 @@ class DataArrayAccessor:
         >>> d2.values, d2.attrs["units"]
         (array([2., 2., 2., 2., 2., 2.]), 'K m-2')
         """
-        return self._along(dim, check_spec(order, accuracy), datetime_unit, periodic, period)
+        spec = nan_stencil(check_spec(order, accuracy), nan)
+        return self._along(dim, spec, datetime_unit, periodic, period)
 
     def laplacian(
         self,
@@ -216,6 +228,7 @@ class DataArrayAccessor:
         lat: Hashable | None = None,
         lon: Hashable | None = None,
         radius: float | None = None,
+        nan: str = "propagate",
     ) -> xr.DataArray:
         """The Laplacian: the sum of the second derivatives along ``dims`` (all by
         default), computed in one pass, each as :meth:`derivative` with ``order=2``;
@@ -235,6 +248,8 @@ class DataArrayAccessor:
             attributes, or named by ``lat=`` and ``lon=``), else Cartesian.
         lat, lon, radius
             As in :meth:`geospatial_gradient`.
+        nan : {"propagate", "one-sided"}, optional
+            As in :meth:`derivative`, along each dimension before summing.
 
         Returns
         -------
@@ -252,12 +267,17 @@ class DataArrayAccessor:
         """
         da = self._obj
         g = sphere.sphere_laplacian_geometry(da, dims, geometry, lat, lon)
+        if g is not None and nan != "propagate":
+            raise ValueError(
+                f"nan={nan!r} is not available on the sphere yet; pass geometry='cartesian' "
+                "to sum the plain second derivatives, or fill the missing values first"
+            )
         if g is not None:
             wrap = periodic if periodic is None or isinstance(periodic, bool) else (
                 g.x_key in sphere.as_names(periodic) or g.x_dim in sphere.as_names(periodic))  # fmt: skip
             return sphere.laplacian(da, g, radius, accuracy, wrap)
         spacings = resolve(da, dims, None, periodic, period)
-        spec = check_spec(2, accuracy)
+        spec = nan_stencil(check_spec(2, accuracy), nan)
         out = variable_derivatives(da.variable, da.name, spacings, spec, add=True)
         (value,) = out.values()
         return xr.DataArray(value, coords=da.coords, name=da.name)
@@ -311,6 +331,81 @@ class DataArrayAccessor:
         """
         return sphere.geospatial_gradient(self._obj, lat, lon, radius, accuracy, periodic, geometry)
 
+    def savgol_derivative(
+        self, dim: Hashable, window_length: int, polyorder: int, order: int = 1,
+        mode: str = "interp", cval: float = 0.0,
+    ) -> xr.DataArray:  # fmt: skip
+        """The Savitzky-Golay derivative along ``dim``: :func:`bigrad.savgol_derivative`
+        with the step of ``dim``'s evenly spaced coordinate (unit step without one).
+
+        Parameters
+        ----------
+        dim : hashable
+            The dimension to differentiate along; its coordinate must be evenly spaced.
+        window_length, polyorder : int
+            Points in the window (odd) and degree of the fitted polynomial.
+        order : int, optional
+            The derivative's order.
+        mode : {"interp", "mirror", "nearest", "wrap", "constant"}, optional
+            How the ends are treated, as in ``scipy.signal.savgol_filter``.
+        cval : float, optional
+            The value past the ends with ``mode="constant"``.
+
+        Returns
+        -------
+        xarray.DataArray
+            Same dims, coords and name, with ``units`` and ``long_name``.
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr, bigrad
+        >>> t = xr.DataArray(np.arange(9) * 0.5, dims="t", attrs={"units": "s"})
+        >>> x = xr.DataArray(t.values**2, coords={"t": t}, attrs={"units": "m"})
+        >>> v = x.bigrad.savgol_derivative("t", 5, 2)
+        >>> v.values.round(10) + 0.0, v.attrs["units"]
+        (array([0., 1., 2., 3., 4., 5., 6., 7., 8.]), 'm s-1')
+        """
+        return _smoothing.savgol_along(self._obj, dim, window_length, polyorder, order, mode, cval)
+
+    def gaussian_derivative(
+        self, dim: Hashable, sigma: float, order: int = 1, mode: str = "reflect",
+        cval: float = 0.0, truncate: float = 4.0,
+    ) -> xr.DataArray:  # fmt: skip
+        """The Gaussian derivative along ``dim``: :func:`bigrad.gaussian_derivative`
+        with ``sigma`` in units of ``dim``'s evenly spaced coordinate (points without
+        one), and its step as the spacing.
+
+        Parameters
+        ----------
+        dim : hashable
+            The dimension to differentiate along; its coordinate must be evenly spaced.
+        sigma : float
+            The Gaussian's standard deviation, in units of ``dim``'s coordinate.
+        order : int, optional
+            The derivative's order.
+        mode : {"reflect", "constant", "nearest", "mirror", "wrap"}, optional
+            How the ends are treated, as in ``scipy.ndimage.gaussian_filter1d``.
+        cval : float, optional
+            The value past the ends with ``mode="constant"``.
+        truncate : float, optional
+            The kernel reaches ``truncate * sigma`` each side.
+
+        Returns
+        -------
+        xarray.DataArray
+            Same dims, coords and name, with ``units`` and ``long_name``.
+
+        Examples
+        --------
+        >>> import numpy as np, xarray as xr, bigrad
+        >>> t = xr.DataArray(np.arange(20.0), dims="t", attrs={"units": "s"})
+        >>> x = xr.DataArray(3.0 * t.values, coords={"t": t}, attrs={"units": "m"})
+        >>> v = x.bigrad.gaussian_derivative("t", 1.5)
+        >>> float(v[10].round(10)), v.attrs["units"]
+        (3.0, 'm s-1')
+        """
+        return _smoothing.gaussian_along(self._obj, dim, sigma, order, mode, cval, truncate)
+
 
 @xr.register_dataset_accessor("bigrad")
 class DatasetAccessor:
@@ -335,6 +430,7 @@ class DatasetAccessor:
         datetime_unit: str | None = None,
         periodic: bool | Names = None,
         period: Period = None,
+        nan: str = "propagate",
     ) -> xr.Dataset:
         """Differentiate data variables along several dimensions at once.
 
@@ -348,7 +444,7 @@ class DatasetAccessor:
             numbers, datetimes or cftime dates that has at least one of ``dims``;
             other data variables (strings, booleans, ones with none of ``dims``) are
             left out of the result.
-        edge_order, datetime_unit, periodic, period
+        edge_order, datetime_unit, periodic, period, nan
             As in :meth:`DataArrayAccessor.gradient`.
 
         Returns
@@ -384,7 +480,7 @@ class DatasetAccessor:
         grads: dict[Hashable, Any] = {}
         for name in names:
             label = UNNAMED if name is None else name
-            grads.update(variable_gradients(ds[name].variable, label, spacings, edge_order))
+            grads.update(variable_gradients(ds[name].variable, label, spacings, edge_order, nan))
         return xr.Dataset(grads, coords=ds.coords, attrs=dict(ds.attrs))
 
     def vorticity(

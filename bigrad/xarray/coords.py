@@ -17,23 +17,30 @@ import xarray as xr
 
 from bigrad.core.args import check_spec, is_dask
 from bigrad.core.errors import Arg, argument_error, literal, name_axes
-from bigrad.core.weights import StencilSpec, check_coordinate
+from bigrad.core.masked import nan_stencil
+from bigrad.core.weights import Stencil, check_coordinate
 from bigrad.operators import apply
 from bigrad.xarray.attrs import DATETIME_UNITS, derivative_attrs, gradient_name, is_cf_longitude
 
 __all__ = [
     "Spacing",
+    "Stencils",
     "as_names",
     "axis_arguments",
     "differentiable",
     "resolve",
     "select_variables",
+    "stencil_order",
+    "stencils_for",
     "variable_derivatives",
     "variable_gradients",
 ]
 
 #: name given to an unnamed DataArray in output names: ``df_dlon``
 UNNAMED = "f"
+
+#: one stencil for every dimension, or one per dimension name
+Stencils = Stencil | Mapping[Hashable, Stencil]
 
 
 @dataclass(frozen=True)
@@ -260,21 +267,37 @@ def axis_arguments(
     return axes, wrapped, periods
 
 
+def stencils_for(spec: Stencils, spacings: list[Spacing]) -> Stencil | list[Stencil]:
+    """The stencil for every spacing, or each spacing's dimension's."""
+    if isinstance(spec, Mapping):
+        return [spec[sp.dim] for sp in spacings]
+    return spec
+
+
+def stencil_order(spec: Stencils) -> int:
+    """The derivative order of the stencil(s)."""
+    if isinstance(spec, Mapping):
+        return int(next(iter(spec.values())).order)
+    return int(spec.order)
+
+
 def variable_gradients(
     var: xr.Variable,
     name: Hashable | None,
     spacings: list[Spacing],
     edge_order: int,
+    nan: str = "propagate",
 ) -> dict[str, xr.Variable]:
     """``{d{name}_d{key}: gradient}`` for each spacing whose dimension ``var`` has."""
-    return variable_derivatives(var, name, spacings, check_spec(edge_order=edge_order))
+    spec = nan_stencil(check_spec(edge_order=edge_order), nan)
+    return variable_derivatives(var, name, spacings, spec)
 
 
 def variable_derivatives(
     var: xr.Variable,
     name: Hashable | None,
     spacings: list[Spacing],
-    spec: StencilSpec,
+    spec: Stencils,
     add: bool = False,
 ) -> dict[str, xr.Variable]:
     """``{d{name}_d{key}: derivative}`` (``d2{name}_d{key}2`` for a second
@@ -295,7 +318,8 @@ def variable_derivatives(
             "give numbers, datetimes or cftime dates"
         )
     datetime_data = _contains_datetime_like(var)
-    if datetime_data and spec.order > 1:
+    order = stencil_order(spec)
+    if datetime_data and order > 1:
         raise TypeError(f"variable {label!r} holds dates; only first derivatives apply to it")
     groups: dict[Any, list[Spacing]] = {}
     for sp in present:
@@ -306,19 +330,22 @@ def variable_derivatives(
         results = _call(data, var, label, group, spec, add)
         if add:
             attrs = derivative_attrs(var.attrs, name, [sp.key for sp in group],
-                                     [sp.units for sp in group], spec.order)  # fmt: skip
+                                     [sp.units for sp in group], order)  # fmt: skip
             return {str(label): xr.Variable(var.dims, results[0], attrs)}
         for sp, grad in zip(group, results, strict=True):
-            attrs = derivative_attrs(var.attrs, name, [sp.key], [sp.units], spec.order)
-            out[gradient_name(label, sp.key, spec.order)] = xr.Variable(var.dims, grad, attrs)
+            attrs = derivative_attrs(var.attrs, name, [sp.key], [sp.units], order)
+            out[gradient_name(label, sp.key, order)] = xr.Variable(var.dims, grad, attrs)
     return out
 
 
 def _call(data: Any, var: xr.Variable, label: Hashable, group: list[Spacing],
-          spec: StencilSpec, add: bool) -> list[Any]:  # fmt: skip
+          spec: Stencils, add: bool) -> list[Any]:  # fmt: skip
     axes, wrapped, periods = axis_arguments(var, group)
+    stencils = stencils_for(spec, group)
     try:
-        return apply(data, [sp.spacing for sp in group], axes, spec, wrapped, periods or None, add)
+        return apply(
+            data, [sp.spacing for sp in group], axes, stencils, wrapped, periods or None, add
+        )
     except (ValueError, TypeError) as err:
         # bigrad's messages number axes; say which variable and dims they are
         named = name_axes(err, var.dims, f"differentiating {label!r}: ")

@@ -1,0 +1,176 @@
+"""``nan="one-sided"``: derivatives that stop at missing values instead of spreading them.
+
+Pure numpy, no data: :class:`NanStencil` wraps a :class:`~bigrad.core.weights.StencilSpec`
+so that along its axis every maximal run of finite values is differentiated as that run
+alone would be (``np.gradient`` of the run, with the run's own coordinates), without a
+halo exchange of its own: its layout only asks for a deeper halo, from which a block
+sees where the runs near its points start and stop.  The kernels
+(:mod:`bigrad.kernels.masked`) compute the plain result and redo the points near a
+missing value (or in a run too short for the stencil) with the rules of their run.
+
+The rule for a run of ``L`` finite points (the shortening rule):
+
+* the stencil as asked wherever the run holds the points it reads (one-sided
+  stencils at the run's ends, as at the ends of an axis);
+* a run too short for the asked ``accuracy`` takes the highest accuracy that fits
+  (``derivative``'s 6 -> 4 -> 2), and for ``np.gradient``'s formulas a run of 2 points
+  lowers ``edge_order`` to 1;
+* a run of one point (or, for a second derivative, a run shorter than its 4-point
+  one-sided stencil) gives NaN; a missing input (NaN or infinite) gives NaN.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, replace
+from typing import Any
+
+import numpy as np
+
+from bigrad.core.weights import AxisRules, Layout, StencilSpec
+
+__all__ = ["NAN_MODES", "ClippedLayout", "MaskedRules", "NanStencil", "nan_stencil", "run_rules"]
+
+#: accepted values of ``nan=``
+NAN_MODES = ("propagate", "one-sided")
+
+
+@dataclass(frozen=True)
+class ClippedLayout(Layout):
+    """Every point reads ``center`` clipped to the axis: a block sees ``h`` points
+    beyond each of its faces, or up to the end of the axis.
+
+    >>> lay = ClippedLayout(10, False, (-3, 7), 7)
+    >>> [lay.reads(g) for g in (0, 2, 5, 9)], lay.read_range(1, 2)
+    ([(0, 4), (-2, 6), (-3, 7), (-3, 4)], (0, 5))
+    """
+
+    def reads(self, g: int) -> tuple[int, int]:
+        off, width = self.center
+        lo, hi = max(0, g + off), min(self.n, g + off + width)
+        return lo - g, hi - lo
+
+
+@dataclass(frozen=True)
+class NanStencil:
+    """``spec`` applied run by run between missing values (a
+    :class:`~bigrad.core.weights.Stencil`)."""
+
+    spec: StencilSpec
+
+    @property
+    def order(self) -> int:
+        return self.spec.order
+
+    @property
+    def reach(self) -> int:
+        """The farthest any of ``spec``'s stencils reads from its point."""
+        far = 0
+        for uniform in (True, False):
+            lay = self.spec.layout(64, False, uniform)
+            off, width = lay.center
+            far = max(far, -off, off + width - 1, lay.side - 1)
+        return far
+
+    @property
+    def shortest(self) -> int:
+        """Runs shorter than this may take other rules than the axis's (``2 * reach +
+        2``, more than any stencil needs)."""
+        return 2 * self.reach + 2
+
+    @property
+    def depth(self) -> int:
+        """How deep the halo must be for a block to see every run near its points."""
+        return self.reach + self.shortest
+
+    def layouts(self, n: int, periodic: bool, uniform: bool | None) -> tuple[Layout, ...]:
+        h = self.depth
+        wide = ClippedLayout(n, periodic, (-h, 2 * h + 1), 2 * h + 1)
+        return (*self.spec.layouts(n, periodic, uniform), wide)
+
+    def check_length(self, axis: int, n: int, periodic: bool, uniform: bool | None) -> None:
+        if periodic:
+            raise ValueError(
+                f"nan='one-sided' (--nan one-sided) does not support periodic axis {axis}; "
+                "use nan='propagate' there, or drop periodic (--periodic)"
+            )
+        self.spec.check_length(axis, n, periodic, uniform)
+
+    def rules(self, n: int, spacing: Any, data: np.dtype[Any], periodic: bool = False,
+              period: Any = None, label: str = "coordinate") -> AxisRules:  # fmt: skip
+        plain = self.spec.rules(n, spacing, data, periodic, period, label)
+        coord = np.asarray(spacing) if np.ndim(spacing) else None
+        step = None if coord is not None else spacing
+        return MaskedRules(
+            plain.n, plain.segs, plain.weights, plain.divisor, plain.varying, plain.start,
+            stencil=self, step=step, coord=coord, data=np.dtype(data), label=label,
+        )  # fmt: skip
+
+
+@dataclass(frozen=True, eq=False)
+class MaskedRules(AxisRules):
+    """The plain rules of an axis, and what the kernels need to redo points run by run:
+    the stencil, the step or the whole coordinate, the compute dtype."""
+
+    stencil: NanStencil = field(default=NanStencil(StencilSpec()))
+    step: Any = None
+    coord: np.ndarray | None = None
+    data: np.dtype[Any] = field(default=np.dtype(np.float64))
+    label: str = "coordinate"
+
+    def restrict(self, start: int, stop: int) -> AxisRules:
+        plain = AxisRules.restrict(self, start, stop)
+        return replace(
+            self, segs=plain.segs, weights=plain.weights, divisor=plain.divisor, start=start
+        )
+
+    def plain(self) -> AxisRules:
+        """These rules without the run-by-run part."""
+        return AxisRules(self.n, self.segs, self.weights, self.divisor, self.varying, self.start)
+
+    def run(self, first: int, length: int) -> AxisRules | None:
+        """The rules of a run of ``length`` points from global index ``first`` (None:
+        too short, NaN)."""
+        if self.coord is None:
+            return run_rules(self.stencil.spec, length, self.step, self.data)
+        x = self.coord[first : first + length]
+        return run_rules(self.stencil.spec, length, x, self.data, self.label)
+
+    def __repr__(self) -> str:
+        return "Masked" + AxisRules.__repr__(self)
+
+
+def run_rules(spec: StencilSpec, length: int, spacing: Any, data: np.dtype[Any],
+              label: str = "coordinate") -> AxisRules | None:  # fmt: skip
+    """The rules of a run of ``length`` points alone, accuracy lowered as far as the run
+    needs (see the module docstring); None when no stencil fits.
+
+    >>> run_rules(StencilSpec(), 2, 0.5, np.dtype(np.float64)).segments()  # edge_order 1
+    [(0, 1, 1, 0, 2), (1, 2, 1, -1, 2)]
+    >>> run_rules(StencilSpec(), 1, 0.5, np.dtype(np.float64)) is None
+    True
+    """
+    d = np.diff(spacing) if np.ndim(spacing) else np.zeros(1)
+    uniform = d.size < 2 or bool((d == d[0]).all())
+    candidates = [replace(spec, accuracy=a) for a in range(spec.accuracy, 1, -2)]
+    if spec.is_numpy or spec.order == 1:
+        candidates.append(StencilSpec(1, 2, 1))
+    for cand in candidates:
+        try:
+            cand.check_length(0, length, False, uniform)
+        except ValueError:
+            continue
+        return cand.rules(length, spacing, data, False, None, label)
+    return None
+
+
+def nan_stencil(spec: StencilSpec, nan: Any) -> StencilSpec | NanStencil:
+    """``spec`` as ``nan`` asks: itself for ``"propagate"``, wrapped for ``"one-sided"``.
+
+    >>> nan_stencil(StencilSpec(), "one-sided").depth
+    8
+    """
+    if nan == "propagate":
+        return spec
+    if nan == "one-sided":
+        return NanStencil(spec)
+    raise ValueError(f"nan must be one of {NAN_MODES}, got {nan!r}")

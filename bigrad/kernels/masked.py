@@ -1,0 +1,207 @@
+"""The ``nan="one-sided"`` kernel: the plain derivative, then the points next to missing
+values redone with the rules of their run of finite values (numpy).
+
+Along the axis, the block and its (deep) halo planes form a window::
+
+    window   | lo halo |      block      | hi halo |
+    line     . 3 4 nan 5 6 7 8 9 . . . nan 1 2 . .
+    runs          [ ]  [              ]    [    ...
+                       ^^ redone     ^^ redone
+
+A point keeps the plain result unless a missing value lies within the stencils' reach
+of it or its run is short; those points are grouped by the rule their run gives them
+(one rule per run length and position, or per run on a coordinate) and each group is
+computed with the same arithmetic as the plain kernels, so the numbers are
+``np.gradient``'s for each run alone.  A block with no missing value in its window costs
+one scan for them.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any
+
+import numpy as np
+
+from bigrad.core.blocks import index
+from bigrad.core.masked import MaskedRules
+from bigrad.core.weights import DIFF, AxisRules
+
+__all__ = ["fix_axis", "masked_block"]
+
+
+def masked_block(
+    f: Any, halos: Sequence[tuple[Any, Any]], rules: Sequence[AxisRules], axes: Sequence[int],
+    *, add: bool, outs: list[Any], derive: Any,
+) -> list[Any]:  # fmt: skip
+    """Every component of the block into ``outs`` (their sum, with ``add``): ``derive``
+    (the plain block kernel, all components in one pass), then the run-by-run points
+    of masked axes."""
+    plain = [r.plain() if isinstance(r, MaskedRules) else r for r in rules]
+    parts = derive(f, halos, plain, axes, None if add else outs)
+    if f.dtype.kind in "fc" and any(isinstance(r, MaskedRules) for r in rules):
+        missing = ~np.isfinite(f)  # once for every axis
+        for part, axis, (lo, hi), r in zip(parts, axes, halos, rules, strict=True):
+            if isinstance(r, MaskedRules):
+                fix_axis(f, lo, hi, axis, r, part, missing)
+    if add:
+        total = parts[0]
+        for p in parts[1:]:
+            total = total + p  # in ``axes`` order, as the plain kernels add
+        outs[0][...] = total
+    return outs
+
+
+def _segments(missing: np.ndarray, axis: int) -> dict[str, np.ndarray]:
+    """The stretches of equal missingness along ``axis`` that touch a change of it.
+
+    Returns per segment: its line (the flat index of the other axes), window
+    ``start``/``stop``, whether it is ``finite``, and whether its start and stop are
+    changes (``cut_lo``/``cut_hi``) rather than the window's ends.  Lines without a
+    change are left out: all finite (the plain result is right) or all missing.
+    """
+    n = missing.shape[axis]
+    before = missing[index(axis, slice(0, n - 1))]
+    change = before != missing[index(axis, slice(1, n))]
+    where = np.nonzero(change)  # contiguous: fast; the few changes are sorted after
+    other = [w for d, w in enumerate(where) if d != axis]
+    oshape = tuple(s for d, s in enumerate(missing.shape) if d != axis)
+    line = np.ravel_multi_index(other, oshape) if oshape else np.zeros_like(where[axis])
+    order = np.lexsort((where[axis], line)) if axis != missing.ndim - 1 else slice(None)
+    line, p = line[order], where[axis][order] + 1  # a change just before window point p
+    was_missing = before[where][order]
+    same_next = np.zeros(line.size, bool)
+    same_next[:-1] = line[1:] == line[:-1]
+    first_of_line = np.ones(line.size, bool)
+    first_of_line[1:] = line[1:] != line[:-1]
+    nxt = np.where(same_next, np.roll(p, -1), n)
+    # the segment after each change, and the one before each line's first change
+    return {
+        "line": np.concatenate([line, line[first_of_line]]),
+        "start": np.concatenate([p, np.zeros(int(first_of_line.sum()), p.dtype)]),
+        "stop": np.concatenate([nxt, p[first_of_line]]),
+        "finite": np.concatenate([was_missing, ~was_missing[first_of_line]]),
+        "cut_lo": np.concatenate(
+            [np.ones(line.size, bool), np.zeros(int(first_of_line.sum()), bool)]
+        ),
+        "cut_hi": np.concatenate([same_next, np.ones(int(first_of_line.sum()), bool)]),
+    }
+
+
+def _expand(first: np.ndarray, stop: np.ndarray, *tags: np.ndarray) -> list[np.ndarray]:
+    """Every point of the ranges ``[first, stop)``, with each range's ``tags``."""
+    counts = np.maximum(stop - first, 0)
+    total = int(counts.sum())
+    rep = np.repeat(np.arange(counts.size), counts)
+    offsets = np.arange(total) - np.repeat(np.cumsum(counts) - counts, counts)
+    return [first[rep] + offsets, *(t[rep] for t in tags)]
+
+
+def fix_axis(f: Any, lo: Any, hi: Any, axis: int, rules: MaskedRules, out: Any,
+             missing: np.ndarray | None = None) -> None:  # fmt: skip
+    """Redo, in ``out``, the points of block ``f`` whose run of finite values along
+    ``axis`` makes their rule differ from the axis's, and set missing points next to
+    finite ones to NaN."""
+    parts = (lo, f, hi)
+    inner = ~np.isfinite(f) if missing is None else missing
+    missing = np.concatenate([~np.isfinite(lo), inner, ~np.isfinite(hi)], axis=axis)
+    seg = _segments(missing, axis)
+    if not seg["line"].size:
+        return
+    n_lo, m, width = lo.shape[axis], f.shape[axis], missing.shape[axis]
+    oshape = tuple(s for d, s in enumerate(missing.shape) if d != axis)
+    reach, shortest = rules.stencil.reach, rules.stencil.shortest
+    first = rules.start - n_lo  # the window's first point on the axis
+    start, stop, line = seg["start"], seg["stop"], seg["line"]
+    length = stop - start
+    known = (seg["cut_lo"] | (first == 0)) & (seg["cut_hi"] | (first + width == rules.n))
+    short = seg["finite"] & known & (length < shortest)
+    # points near a change: ``reach`` from each cut end (a short run: all of it)
+    lo_end = np.where(seg["cut_lo"] | short, np.minimum(stop, start + reach), start)
+    lo_end = np.where(short, stop, lo_end)
+    hi_first = np.where(seg["cut_hi"] & ~short, np.maximum(lo_end, stop - reach), stop)
+    pos, ln, st, ln_, fin = _concat(
+        _expand(start, lo_end, line, start, length, seg["finite"]),
+        _expand(hi_first, stop, line, start, length, seg["finite"]),
+    )
+    inside = (pos >= n_lo) & (pos < n_lo + m)
+    pos, ln, st, ln_, fin = pos[inside], ln[inside], st[inside], ln_[inside], fin[inside]
+    omoved = np.moveaxis(out, axis, -1)
+    omoved[_at(ln[~fin], oshape, pos[~fin] - n_lo)] = np.nan
+    if fin.any():
+        pos, ln, st, ln_ = pos[fin], ln[fin], st[fin], ln_[fin]
+        _redo(parts, axis, omoved, oshape, rules, ln, pos, n_lo, st, ln_, pos - st, first)
+
+
+def _concat(a: list[np.ndarray], b: list[np.ndarray]) -> list[np.ndarray]:
+    return [np.concatenate([x, y]) for x, y in zip(a, b, strict=True)]
+
+
+def _gather(parts: tuple[Any, Any, Any], axis: int, oshape: tuple[int, ...], line: np.ndarray,
+            pos: np.ndarray) -> np.ndarray:  # fmt: skip
+    """Values at window points ``pos`` of flat lines ``line`` (from the halo or block)."""
+    other = list(np.unravel_index(line, oshape)) if oshape else []
+    out = np.empty(pos.size, dtype=parts[1].dtype)
+    begin = 0
+    for part in parts:
+        size = part.shape[axis]
+        sel = (pos >= begin) & (pos < begin + size)
+        if sel.any():
+            idx = [o[sel] for o in other]
+            idx.insert(axis, pos[sel] - begin)
+            out[sel] = part[tuple(idx)]
+        begin += size
+    return out
+
+
+def _redo(parts: tuple[Any, Any, Any], axis: int, omoved: Any, oshape: tuple[int, ...],
+          rules: MaskedRules, line: np.ndarray, pos: np.ndarray, n_lo: int, start: np.ndarray,
+          length: np.ndarray, k: np.ndarray, first: int) -> None:  # fmt: skip
+    """Compute the redone points (at window positions ``pos``), grouped by the rule
+    their run gives them."""
+    shortest = rules.stencil.shortest
+    long = length >= shortest
+    # a point of a long run lies near one end, where its rule is the one it has in
+    # the run's first or last ``shortest`` points: those stand for the run
+    run_first = np.where(long & (k >= shortest // 2), start + length - shortest, start)
+    run_len = np.where(long, shortest, length)
+    # with a step the rules depend on the run's length only, on a coordinate on its points
+    key_first = run_first + first if rules.coord is not None else np.zeros_like(run_first)
+    base = shortest + 1
+    keys = (key_first * base + run_len) * base + (pos - run_first)
+    order = np.argsort(keys, kind="stable")
+    ordered = keys[order]
+    bounds = np.flatnonzero(np.diff(ordered)) + 1
+    bounds = np.concatenate([[0], bounds, [keys.size]])
+    cache: dict[tuple[int, int], AxisRules | None] = {}
+    for g in range(bounds.size - 1):
+        sel = order[bounds[g] : bounds[g + 1]]
+        key = int(ordered[bounds[g]])
+        kf, rl, loc = key // base // base, key // base % base, key % base
+        if (kf, rl) not in cache:
+            cache[(kf, rl)] = rules.run(kf, rl)
+        ln, p = line[sel], pos[sel]
+        value = _value(parts, axis, oshape, ln, p, cache[(kf, rl)], loc)
+        omoved[_at(ln, oshape, p - n_lo)] = value
+
+
+def _value(parts: tuple[Any, Any, Any], axis: int, oshape: tuple[int, ...], ln: np.ndarray,
+           p: np.ndarray, run: AxisRules | None, loc: int) -> Any:  # fmt: skip
+    """The rule of local point ``loc`` of ``run`` at window points ``p`` of lines ``ln``,
+    with the plain kernels' arithmetic."""
+    if run is None:
+        return np.nan
+    form, off, width, weights, divisor = run.point(loc)
+    terms = [_gather(parts, axis, oshape, ln, p + off + j) for j in range(width)]
+    if form == DIFF:
+        return (terms[-1] - terms[0]) / divisor
+    acc = weights[0] * terms[0]
+    for w, t in zip(weights[1:], terms[1:], strict=True):
+        acc = acc + w * t
+    return acc
+
+
+def _at(line: np.ndarray, oshape: tuple[int, ...], col: np.ndarray) -> tuple[Any, ...]:
+    """The index of points ``col`` of flat ``line`` numbers in an array moved to
+    ``oshape + (m,)``."""
+    return (*np.unravel_index(line, oshape), col) if oshape else (col,)
