@@ -70,9 +70,11 @@ def _component(x, hbuf, cm, seg, w, d, out, i0, acc):  # type: ignore[no-untyped
         lo = hbuf[cm[_LO] : cm[_LO] + nl * r].reshape((1, nl, r))
         hi = hbuf[cm[_HI] : cm[_HI] + nh * r].reshape((1, nh, r))
         ov = out.reshape((1, n0, r))
+        # slab 0 as an int64 variable, not a literal 0: _rows then compiles once, not twice
+        p0 = cm[_AXIS0] - 1
         for s in range(cm[_SEG0], cm[_SEG1]):
             if seg[s, 0] <= i0 < seg[s, 1]:
-                _rows(xv, lo, hi, 0, i0, i0 + 1, seg[s], s - s0, var, w, d, acc, ov[0], add)
+                _rows(xv, lo, hi, p0, i0, i0 + 1, seg[s], s - s0, var, w, d, acc, ov[p0], add)
         return
     size_lo, size_hi = p_ * nl * q_, p_ * nh * q_
     lo_flat = hbuf[cm[_LO] + i0 * size_lo : cm[_LO] + (i0 + 1) * size_lo]
