@@ -70,9 +70,11 @@ def _component(x, hbuf, cm, seg, w, d, out, i0, acc):  # type: ignore[no-untyped
         lo = hbuf[cm[_LO] : cm[_LO] + nl * r].reshape((1, nl, r))
         hi = hbuf[cm[_HI] : cm[_HI] + nh * r].reshape((1, nh, r))
         ov = out.reshape((1, n0, r))
+        # slab 0 as an int64 variable, not a literal 0: _rows then compiles once, not twice
+        p0 = cm[_AXIS0] - 1
         for s in range(cm[_SEG0], cm[_SEG1]):
             if seg[s, 0] <= i0 < seg[s, 1]:
-                _rows(xv, lo, hi, 0, i0, i0 + 1, seg[s], s - s0, var, w, d, acc, ov[0], add)
+                _rows(xv, lo, hi, p0, i0, i0 + 1, seg[s], s - s0, var, w, d, acc, ov[p0], add)
         return
     size_lo, size_hi = p_ * nl * q_, p_ * nh * q_
     lo_flat = hbuf[cm[_LO] + i0 * size_lo : cm[_LO] + (i0 + 1) * size_lo]
@@ -156,26 +158,6 @@ def _put(orow, acc, add):  # type: ignore[no-untyped-def]
 
 
 @_njit
-def _at(xr, lo, hi, j):  # type: ignore[no-untyped-def]
-    n = xr.shape[0]
-    if j < 0:
-        return lo[lo.shape[0] + j]
-    if j >= n:
-        return hi[j - n]
-    return xr[j]
-
-
-@_njit
-def _line_point(xr, lo, hi, i, col, form, off, width, w, d):  # type: ignore[no-untyped-def]
-    if form == DIFF:
-        return (_at(xr, lo, hi, i + off + width - 1) - _at(xr, lo, hi, i + off)) / d[col]
-    v = w[0, col] * _at(xr, lo, hi, i + off)
-    for k in range(1, width):
-        v = v + w[k, col] * _at(xr, lo, hi, i + off + k)
-    return v
-
-
-@_njit
 def _lines(x2, lo2, hi2, sg, sl, var, w, d, acc, o2, add):  # type: ignore[no-untyped-def]
     """One segment of every line along the last axis (contiguous points)."""
     first, stop, form, off, width = sg[0], sg[1], sg[2], sg[3], sg[4]
@@ -212,12 +194,26 @@ def _lines(x2, lo2, hi2, sg, sl, var, w, d, acc, o2, add):  # type: ignore[no-un
                 j1 = min(b, j0 + _BLOCK)
                 _fast_line(xr, j0, j1, sl, var, form, off, width, w, d, acc[: j1 - j0])
                 _put(orow[j0:j1], acc[: j1 - j0], add)
-        for i in range(first, a):
-            v = _line_point(xr, lo2[p], hi2[p], i, i if var else sl, form, off, width, w, d)
-            orow[i] = orow[i] + v if add else v
-        for i in range(b, stop):
-            v = _line_point(xr, lo2[p], hi2[p], i, i if var else sl, form, off, width, w, d)
-            orow[i] = orow[i] + v if add else v
+        # the points next to the line's ends, one at a time, written out here: a helper
+        # taking the arrays would cost more per call than the point itself
+        lo, hi = lo2[p], hi2[p]
+        nl = lo.shape[0]
+        for rg in (range(first, a), range(b, stop)):
+            for i in rg:
+                col = i if var else sl
+                j = i + off
+                x0 = xr[j] if 0 <= j < n else (lo[nl + j] if j < 0 else hi[j - n])
+                if form == DIFF:
+                    j += width - 1
+                    x1 = xr[j] if 0 <= j < n else (lo[nl + j] if j < 0 else hi[j - n])
+                    v = (x1 - x0) / d[col]
+                else:
+                    v = w[0, col] * x0
+                    for k in range(1, width):
+                        j = i + off + k
+                        xk = xr[j] if 0 <= j < n else (lo[nl + j] if j < 0 else hi[j - n])
+                        v = v + w[k, col] * xk
+                orow[i] = orow[i] + v if add else v
 
 
 @_njit
