@@ -158,11 +158,16 @@ BAD = [
     (["--var", "T", "--mode", "resume"], "--mode w"),  # exists, but is not a bigrad run
     # nothing listens there
     (["--var", "T", "--scheduler", "tcp://127.0.0.1:9"], "--scheduler"),
+    # one-sided differences and smoothing do not wrap round
+    (["--var", "T", "--periodic", "lon", "--nan", "one-sided"], "--nan propagate"),
+    (["--var", "T", "--periodic", "lon", "--smooth", "gaussian:1"], "--periodic"),
+    (["--var", "T", "--nan", "one-sided", "--smooth", "gaussian:1"], "--nan"),
 ]
 #: the Python API's arguments, spelled as a Python call would: never in a CLI message
 PYTHON_SPELLING = re.compile(
     r"(?<![-\w])(variables|dims?|axis|edge_order|order|accuracy|periodic|period|"
-    r"datetime_unit|mode|threads|memory|scheduler)=|edge_order|datetime_unit|gradient_zarr"
+    r"datetime_unit|mode|threads|memory|scheduler|nan|smooth)=|edge_order|datetime_unit|"
+    r"gradient_zarr"
 )
 
 _DRIVER = """

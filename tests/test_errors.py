@@ -121,3 +121,9 @@ def test_lazy_coordinate_shape_checked_at_call_time() -> None:
             bigrad.gradient(f, da.ones((), chunks=()), 1.0)
         with pytest.raises(ValueError, match="pass its period"):
             bigrad.gradient(f, 1.0, da.arange(6.0, chunks=2), periodic=1)
+
+
+def test_one_point_coordinate_is_too_short_not_an_index_error() -> None:
+    # np.gradient raises IndexError here; bigrad says what is wrong
+    with pytest.raises(ValueError, match="axis 0 has 1 point"):
+        bigrad.gradient(np.ones(1), np.array([0.0]))

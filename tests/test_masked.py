@@ -177,7 +177,7 @@ def test_propagate_is_numpy() -> None:
         ({"nan": "omit"}, "nan must be one of"),
         (
             {"nan": "one-sided", "periodic": True},
-            r"nan='one-sided' \(--nan one-sided\) does not support periodic",
+            r"nan='one-sided' does not support periodic axis 0; use nan='propagate' there",
         ),
     ],
 )

@@ -288,6 +288,8 @@ _FLAGS = {
     "threads": "--threads",
     "memory": "--memory",
     "scheduler": "--scheduler",
+    "nan": "--nan",
+    "smooth": "--smooth",
 }
 
 

@@ -54,7 +54,9 @@ class GradientArgs:
         if np.ndim(dx) == 0:
             return True
         d = np.diff(np.asarray(dx))
-        return bool((d == d[0]).all())
+        # one point has no step: uniform, and then too short (numpy's IndexError here
+        # becomes check_length's message)
+        return bool((d == d[0]).all()) if d.size else True
 
 
 def _check_dtype(dtype: np.dtype[Any]) -> None:

@@ -26,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from bigrad.core.errors import Arg, argument_error, literal
 from bigrad.core.weights import AxisRules, Layout, StencilSpec
 
 __all__ = ["NAN_MODES", "ClippedLayout", "MaskedRules", "NanStencil", "nan_stencil", "run_rules"]
@@ -89,10 +90,13 @@ class NanStencil:
 
     def check_length(self, axis: int, n: int, periodic: bool, uniform: bool | None) -> None:
         if periodic:
-            raise ValueError(
-                f"nan='one-sided' (--nan one-sided) does not support periodic axis {axis}; "
-                "use nan='propagate' there, or drop periodic (--periodic)"
-            )
+            raise argument_error(
+                ValueError,
+                "{nan} does not support periodic {where}; use {nan0} there, or drop "
+                "it from {periodic}",
+                nan=Arg("nan", "one-sided"), where=Arg("@axis", axis), nan0=Arg("nan", "propagate"),
+                periodic=Arg("periodic"),
+            )  # fmt: skip
         self.spec.check_length(axis, n, periodic, uniform)
 
     def rules(self, n: int, spacing: Any, data: np.dtype[Any], periodic: bool = False,
@@ -173,4 +177,7 @@ def nan_stencil(spec: StencilSpec, nan: Any) -> StencilSpec | NanStencil:
         return spec
     if nan == "one-sided":
         return NanStencil(spec)
-    raise ValueError(f"nan must be one of {NAN_MODES}, got {nan!r}")
+    raise argument_error(
+        ValueError, f"{{nan}} must be one of {literal(str(NAN_MODES))}, got {literal(repr(nan))}",
+        nan=Arg("nan", subject=True),
+    )  # fmt: skip

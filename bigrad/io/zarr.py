@@ -673,8 +673,8 @@ def gradient_zarr(
         The target exists and ``mode`` does not allow replacing or resuming it, or
         another run holds it (``bigrad.io.lock.LockedError``, naming that run).
     FileNotFoundError, ValueError, TypeError
-        Before the target is touched: a missing source or one that is not a Zarr
-        store, a source with pickled/object arrays, source and target the same, an
+        Before the target is touched: a missing source or one that neither Zarr nor
+        an installed xarray engine opens, a source with pickled/object arrays, source and target the same, an
         unknown variable or dim, a variable, dimension or coordinate name holding
         ``/``, ``\\``, ``..`` or NUL or longer than 255 bytes, ``threads`` not a
         positive integer, an empty selection, a resume of a different job.
@@ -733,7 +733,10 @@ def gradient_zarr(
     stencil: Stencils = nan_stencil(spec, nan)
     if smooth is not None:
         if nan != "propagate" or accuracy != 2:
-            raise ValueError("smooth (--smooth) does not combine with nan or accuracy; drop those")
+            raise argument_error(
+                ValueError, "{smooth} does not combine with {nan} or {accuracy}; drop those",
+                smooth=Arg("smooth", subject=True), nan=Arg("nan"), accuracy=Arg("accuracy"),
+            )  # fmt: skip
         stencil = smooth_stencils(ds, dims, periodic, smooth, order)
     axes = _Axes(datetime_unit, periodic, period)
     grads, spacings, names = _select(ds, variables, dims, stencil, axes)

@@ -13,6 +13,7 @@ from typing import Any
 import numpy as np
 import xarray as xr
 
+from bigrad.core.errors import Arg, argument_error
 from bigrad.core.windows import WindowStencil
 from bigrad.smoothing import gaussian_derivative, parse_smooth, savgol_derivative
 from bigrad.xarray.attrs import derivative_attrs
@@ -48,9 +49,10 @@ def smooth_stencils(obj: xr.Dataset, dims: Any, periodic: Any, smooth: str,
     """Per dimension of ``dims`` (all of ``obj``'s: None), the stencil that ``smooth``
     (``"savgol:W:P"`` or ``"gaussian:SIGMA"``) names, with its coordinate's step."""
     if periodic not in (None, False):
-        raise ValueError(
-            "smooth does not take periodic dimensions; leave out periodic (--periodic)"
-        )
+        raise argument_error(
+            ValueError, "{smooth} does not take periodic dimensions; leave out {periodic}",
+            smooth=Arg("smooth", subject=True), periodic=Arg("periodic"),
+        )  # fmt: skip
     out: dict[Hashable, WindowStencil] = {}
     for sp in resolve(obj, dims, None, None, None):
         out[sp.dim] = parse_smooth(smooth, order, _step(sp), "smooth (--smooth)")
