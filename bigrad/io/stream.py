@@ -209,111 +209,138 @@ def stream_gradient(
         faces-only reads).
     """
     specs = block_specs(plan, rules)
-    todo = [i for i in specs if i not in skip]
-    todo_set = set(todo)
-    consumers: Counter[Block] = Counter(n for i in todo for n in specs[i].neighbours)
     own: cf.Executor | None = None
-    pool: TaskRunner
     if runner is None:
         own = cf.ThreadPoolExecutor(max(1, threads), thread_name_prefix="bigrad")
-        pool = ThreadRunner(own)
-    else:
-        pool = runner
-    reads = [i for i in specs if i in todo_set or i in consumers]
-    itemsize = np.dtype(source.dtype).itemsize
-    nbytes = {i: itemsize * _size(specs[i].region) for i in reads}
-    pos = {i: k for k, i in enumerate(reads)}
-    needs = {i: (i, *specs[i].neighbours) for i in todo}
+        runner = ThreadRunner(own)
     # a compressor always encodes into new bytes; without one a store may keep a view of
     # the very array written (zarr's MemoryStore does), so buffers must not be reused
     kernel = compute or _Gradient(reuse=all(getattr(t, "compressors", ()) for t in targets))
-
-    faces: dict[Block, Any] = {}  # bundles, or references to them (a remote runner)
-    raw: dict[Block, Any] = {}
-    held = 0  # bytes of blocks held or being read to be held
-    reading: set[Block] = set()
-    pending = deque(todo)  # computes not yet submitted, in C order
-    inflight: dict[Any, tuple[str, Block]] = {}
-    next_read = 0
-    n_reads = 0
-
-    def read(idx: Block, keep: bool) -> Any:
-        if keep:
-            return pool.submit(_read, source, specs[idx].region, plan.faces(idx))
-        return pool.submit(_read_faces, source, specs[idx].region, plan.faces(idx))
-
-    def run(idx: Block, block: Any, bundles: list[Any]) -> Any:
-        # where the block is: a cluster then moves the faces, not the block
-        return pool.submit(_run, targets, kernel, specs[idx], block, bundles, near=block)
-
+    stream = _Stream(source, targets, plan, specs, skip, runner, kernel, threads, budget)
     with own or contextlib.nullcontext():
         try:
-            while pending or inflight:
-                # computes: every pending block whose data and neighbour faces are in
-                n_running = sum(kind == "compute" for kind, _ in inflight.values())
-                for idx in list(pending):
-                    if n_running >= threads:
-                        break
-                    if idx in raw and all(n in faces for n in specs[idx].neighbours):
-                        pending.remove(idx)
-                        block = raw.pop(idx)
-                        held -= nbytes[idx]
-                        bundles = [faces[n] for n in specs[idx].neighbours]
-                        inflight[run(idx, block, bundles)] = ("compute", idx)
-                        n_running += 1
-                # reads, in C order, while the budget allows (one block always may be)
-                n_reading = sum(kind != "compute" for kind, _ in inflight.values())
-                # read no further than the next few computes need: reading faster than
-                # blocks are written would only fill memory
-                frontier = max(
-                    (pos.get(n, -1) for i in itertools.islice(pending, threads) for n in needs[i]),
-                    default=-1,
-                )
-                while next_read <= frontier and n_reading < threads:
-                    idx = reads[next_read]
-                    keep = idx in todo_set
-                    # the blocks the workers can take at once are always allowed
-                    if keep and len(raw) + n_reading >= threads and held + nbytes[idx] > budget:
-                        break
-                    if not keep and (idx in faces or idx in reading):
-                        next_read += 1
-                        continue
-                    inflight[read(idx, keep)] = ("read" if keep else "faces", idx)
-                    reading.add(idx)
-                    held += nbytes[idx] if keep else 0
-                    next_read += 1
-                    n_reading += 1
-                # budget full: read the faces the next block waits for, faces only
-                if pending and next_read < len(reads) and n_reading < threads:
-                    head = pending[0]
-                    for n in specs[head].neighbours:
-                        if n not in faces and n not in reading:
-                            inflight[read(n, False)] = ("faces", n)
-                            reading.add(n)
-                            n_reading += 1
-                if not inflight:
+            while stream.pending or stream.inflight:
+                stream.start_computes()
+                stream.start_reads()
+                if not stream.inflight:
                     raise RuntimeError("bigrad: streaming stalled (a bug; please report)")
-                for fut in pool.wait(inflight):
-                    kind, idx = inflight.pop(fut)
-                    if kind == "compute":
-                        pool.handle(fut)
-                        for n in specs[idx].neighbours:
-                            consumers[n] -= 1
-                            if consumers[n] == 0:
-                                faces.pop(n, None)
-                        on_done(idx)
-                        continue
-                    n_reads += 1
-                    reading.discard(idx)
-                    data, bundle = pool.split(fut) if kind == "read" else (None, pool.handle(fut))
-                    if consumers[idx] > 0:
-                        faces[idx] = bundle
-                    if data is not None:
-                        raw[idx] = data
+                for idx in stream.collect():
+                    on_done(idx)
         except BaseException:
-            pool.cancel(inflight)
+            runner.cancel(stream.inflight)
             raise
-    return n_reads
+    return stream.n_reads
+
+
+class _Stream:
+    """The state of one :func:`stream_gradient`: which blocks are read, held, computed.
+
+    Blocks are computed in C order as soon as their data and their neighbours' faces
+    are in; blocks are read in C order no further than the next few computes need, and
+    held within ``budget`` bytes; a neighbour's faces are dropped once every block that
+    needs them is computed.
+    """
+
+    def __init__(self, source: Any, targets: Sequence[Any], plan: GradientPlan,
+                 specs: dict[Block, BlockSpec], skip: set[Block] | frozenset[Block],
+                 pool: TaskRunner, kernel: Any, threads: int, budget: int) -> None:  # fmt: skip
+        self.source, self.targets, self.plan, self.specs = source, targets, plan, specs
+        self.pool, self.kernel, self.threads, self.budget = pool, kernel, threads, budget
+        todo = [i for i in specs if i not in skip]
+        self.todo_set = set(todo)
+        self.consumers: Counter[Block] = Counter(n for i in todo for n in specs[i].neighbours)
+        self.reads = [i for i in specs if i in self.todo_set or i in self.consumers]
+        itemsize = np.dtype(source.dtype).itemsize
+        self.nbytes = {i: itemsize * _size(specs[i].region) for i in self.reads}
+        self.pos = {i: k for k, i in enumerate(self.reads)}
+        self.needs = {i: (i, *specs[i].neighbours) for i in todo}
+        self.faces: dict[Block, Any] = {}  # bundles, or references to them (a remote runner)
+        self.raw: dict[Block, Any] = {}
+        self.held = 0  # bytes of blocks held or being read to be held
+        self.reading: set[Block] = set()
+        self.pending = deque(todo)  # computes not yet submitted, in C order
+        self.inflight: dict[Any, tuple[str, Block]] = {}
+        self.next_read = 0
+        self.n_reads = 0
+
+    def _count(self, compute: bool) -> int:
+        return sum((kind == "compute") == compute for kind, _ in self.inflight.values())
+
+    def _read(self, idx: Block, keep: bool) -> None:
+        fn = _read if keep else _read_faces
+        fut = self.pool.submit(fn, self.source, self.specs[idx].region, self.plan.faces(idx))
+        self.inflight[fut] = ("read" if keep else "faces", idx)
+        self.reading.add(idx)
+
+    def start_computes(self) -> None:
+        """Submit every pending block whose data and neighbour faces are in."""
+        n_running = self._count(compute=True)
+        for idx in list(self.pending):
+            if n_running >= self.threads:
+                break
+            spec = self.specs[idx]
+            if idx in self.raw and all(n in self.faces for n in spec.neighbours):
+                self.pending.remove(idx)
+                block = self.raw.pop(idx)
+                self.held -= self.nbytes[idx]
+                bundles = [self.faces[n] for n in spec.neighbours]
+                # near the block: a cluster then moves the faces, not the block
+                fut = self.pool.submit(_run, self.targets, self.kernel, spec, block, bundles,
+                                       near=block)  # fmt: skip
+                self.inflight[fut] = ("compute", idx)
+                n_running += 1
+
+    def start_reads(self) -> None:
+        """Submit reads in C order while the budget allows (one block always may be)."""
+        n_reading = self._count(compute=False)
+        # read no further than the next few computes need: reading faster than blocks
+        # are written would only fill memory
+        frontier = max(
+            (self.pos.get(n, -1) for i in itertools.islice(self.pending, self.threads)
+             for n in self.needs[i]),
+            default=-1,
+        )  # fmt: skip
+        while self.next_read <= frontier and n_reading < self.threads:
+            idx = self.reads[self.next_read]
+            keep = idx in self.todo_set
+            # the blocks the workers can take at once are always allowed
+            full = self.held + self.nbytes[idx] > self.budget
+            if keep and len(self.raw) + n_reading >= self.threads and full:
+                break
+            self.next_read += 1
+            if not keep and (idx in self.faces or idx in self.reading):
+                continue
+            self._read(idx, keep)
+            self.held += self.nbytes[idx] if keep else 0
+            n_reading += 1
+        # budget full: read the faces the next block waits for, faces only
+        if self.pending and self.next_read < len(self.reads) and n_reading < self.threads:
+            for n in self.specs[self.pending[0]].neighbours:
+                if n not in self.faces and n not in self.reading:
+                    self._read(n, False)
+                    n_reading += 1
+
+    def collect(self) -> list[Block]:
+        """Wait for some tasks; keep what reads brought; return the blocks written."""
+        done = []
+        for fut in self.pool.wait(self.inflight):
+            kind, idx = self.inflight.pop(fut)
+            if kind == "compute":
+                self.pool.handle(fut)
+                for n in self.specs[idx].neighbours:
+                    self.consumers[n] -= 1
+                    if self.consumers[n] == 0:
+                        self.faces.pop(n, None)
+                done.append(idx)
+                continue
+            self.n_reads += 1
+            self.reading.discard(idx)
+            data, bundle = self.pool.split(fut) if kind == "read" else (None, self.pool.handle(fut))
+            if self.consumers[idx] > 0:
+                self.faces[idx] = bundle
+            if data is not None:
+                self.raw[idx] = data
+        return done
 
 
 def _read(
