@@ -16,6 +16,7 @@ import os
 import sys
 import warnings
 from collections.abc import Sequence
+from typing import Any
 
 from bigrad.core.errors import Arg, names_arguments, spell
 
@@ -120,6 +121,14 @@ def _parser() -> argparse.ArgumentParser:
         epilog=_GRADIENT_EXAMPLES,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    _stencil_options(g)
+    _run_options(g)
+    _demo_parser(sub)
+    return parser
+
+
+def _stencil_options(g: argparse.ArgumentParser) -> None:
+    """``bigrad gradient``'s arguments: what is read and what is computed."""
     g.add_argument("source", metavar="SOURCE", help="input Zarr store (path or URL) or NetCDF file")
     g.add_argument("target", metavar="TARGET", help="output Zarr store (path or URL)")
     g.add_argument(
@@ -167,6 +176,10 @@ def _parser() -> argparse.ArgumentParser:
         "--periodic", action="append", metavar="D",
         help="dimension that wraps round, e.g. lon (repeatable; period 360 for a CF longitude)",
     )  # fmt: skip
+
+
+def _run_options(g: argparse.ArgumentParser) -> None:
+    """``bigrad gradient``'s arguments: how the run goes."""
     g.add_argument(
         "--mode", choices=("w-", "w", "resume"), default="w-",
         help="w-: refuse an existing TARGET (default); w: replace it; resume: finish an "
@@ -190,6 +203,8 @@ def _parser() -> argparse.ArgumentParser:
     g.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     g.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=_DEBUG)
 
+
+def _demo_parser(sub: Any) -> None:
     d = sub.add_parser(
         "demo",
         help="write a synthetic climate-like store, compute its gradients, print a summary",
@@ -209,7 +224,6 @@ def _parser() -> argparse.ArgumentParser:
     )
     d.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     d.add_argument("--debug", action="store_true", default=argparse.SUPPRESS, help=_DEBUG)
-    return parser
 
 
 def _period(text: str) -> tuple[str, float]:
