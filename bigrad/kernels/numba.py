@@ -43,8 +43,6 @@ _AXIS0, _P, _N, _Q, _LO, _L, _HI, _H, _OUT, _ADD, _SEG0, _SEG1, _VAR = range(13)
 _njit = numba.njit(cache=True, nogil=True)
 #: values combined at a time: the accumulator stays in the first-level cache
 _BLOCK = 1024
-#: weights combined per pass over a block: the partial sum stays in a register
-_GROUP = 4
 
 
 @_njit
@@ -128,62 +126,25 @@ def _rows(xv, lo, hi, p, i_first, i_stop, sg, sl, var, w, d, acc, ov, add):  # t
             for q in range(q_):
                 orow[q] = orow[q] + (last[q] - first[q]) / div
             continue
+        if width == 3 and not add:
+            # numpy's three-point stencils in one pass, same order of operations
+            r0, r1 = _row(xv, lo, hi, p, i + off), _row(xv, lo, hi, p, i + off + 1)
+            r2 = _row(xv, lo, hi, p, i + off + 2)
+            w0, w1, w2 = w[0, col], w[1, col], w[2, col]
+            for q in range(q_):
+                orow[q] = w0 * r0[q] + w1 * r1[q] + w2 * r2[q]
+            continue
         for q0 in range(0, q_, _BLOCK):
             q1 = min(q_, q0 + _BLOCK)
-            buf, ob = acc[: q1 - q0], orow[q0:q1]
-            for k in range(0, width, _GROUP):
-                g, top = min(_GROUP, width - k), i + off + width - 1
-                s0, s1 = _row(xv, lo, hi, p, i + off + k), _row(xv, lo, hi, p, min(top, i + off + k + 1))
-                s2, s3 = _row(xv, lo, hi, p, min(top, i + off + k + 2)), _row(xv, lo, hi, p, min(top, i + off + k + 3))
-                s0, s1, s2, s3 = s0[q0:q1], s1[q0:q1], s2[q0:q1], s3[q0:q1]
-                c0, c1, c2, c3 = _four(w, k, width, col)
-                if g == width and not add:
-                    # the whole stencil in one pass: straight into the output
-                    _terms(ob, True, g, s0, s1, s2, s3, c0, c1, c2, c3)
-                else:
-                    _terms(buf, k == 0, g, s0, s1, s2, s3, c0, c1, c2, c3)
-            if width > _GROUP or add:
-                _put(ob, buf, add)
-
-
-@_njit
-def _four(w, k, width, col):  # type: ignore[no-untyped-def]
-    """Weights ``k .. k+3`` of column ``col`` (the last one repeated past ``width``)."""
-    top = width - 1
-    return w[k, col], w[min(top, k + 1), col], w[min(top, k + 2), col], w[min(top, k + 3), col]
-
-
-@numba.njit(cache=True, nogil=True, inline="always")
-def _terms(dst, start, g, s0, s1, s2, s3, c0, c1, c2, c3):  # type: ignore[no-untyped-def]
-    """``dst = dst + c0*s0 + ... + c[g-1]*s[g-1]`` (``dst =`` where ``start``), left to
-    right: up to four weights in one pass, the sum kept in a register.  In place, so
-    that LLVM sees the one buffer and vectorises without a runtime overlap check."""
-    n = dst.shape[0]
-    if start:
-        if g == 4:
-            for j in range(n):
-                dst[j] = c0 * s0[j] + c1 * s1[j] + c2 * s2[j] + c3 * s3[j]
-        elif g == 3:
-            for j in range(n):
-                dst[j] = c0 * s0[j] + c1 * s1[j] + c2 * s2[j]
-        elif g == 2:
-            for j in range(n):
-                dst[j] = c0 * s0[j] + c1 * s1[j]
-        else:
-            for j in range(n):
-                dst[j] = c0 * s0[j]
-    elif g == 4:
-        for j in range(n):
-            dst[j] = dst[j] + c0 * s0[j] + c1 * s1[j] + c2 * s2[j] + c3 * s3[j]
-    elif g == 3:
-        for j in range(n):
-            dst[j] = dst[j] + c0 * s0[j] + c1 * s1[j] + c2 * s2[j]
-    elif g == 2:
-        for j in range(n):
-            dst[j] = dst[j] + c0 * s0[j] + c1 * s1[j]
-    else:
-        for j in range(n):
-            dst[j] = dst[j] + c0 * s0[j]
+            buf = acc[: q1 - q0]
+            src, wk = _row(xv, lo, hi, p, i + off)[q0:q1], w[0, col]
+            for q in range(q1 - q0):
+                buf[q] = wk * src[q]
+            for k in range(1, width):
+                src, wk = _row(xv, lo, hi, p, i + off + k)[q0:q1], w[k, col]
+                for q in range(q1 - q0):
+                    buf[q] = buf[q] + wk * src[q]
+            _put(orow[q0:q1], buf, add)
 
 
 @_njit
@@ -231,7 +192,8 @@ def _lines(x2, lo2, hi2, sg, sl, var, w, d, acc, o2, add):  # type: ignore[no-un
         else:
             for j0 in range(a, b, _BLOCK):
                 j1 = min(b, j0 + _BLOCK)
-                _fast_line(xr, j0, j1, sl, var, form, off, width, w, d, acc[: j1 - j0], orow[j0:j1], add)
+                _fast_line(xr, j0, j1, sl, var, form, off, width, w, d, acc[: j1 - j0])
+                _put(orow[j0:j1], acc[: j1 - j0], add)
         # the points next to the line's ends, one at a time, written out here: a helper
         # taking the arrays would cost more per call than the point itself
         lo, hi = lo2[p], hi2[p]
@@ -255,36 +217,29 @@ def _lines(x2, lo2, hi2, sg, sl, var, w, d, acc, o2, add):  # type: ignore[no-un
 
 
 @_njit
-def _fast_line(xr, a, b, sl, var, form, off, width, w, d, buf, ob, add):  # type: ignore[no-untyped-def]
-    """Points ``[a, b)`` of a line, whose stencils lie inside it, into ``ob`` (added
-    where ``add``), through ``buf``."""
+def _fast_line(xr, a, b, sl, var, form, off, width, w, d, out):  # type: ignore[no-untyped-def]
+    """Points ``[a, b)`` of a line, whose stencils lie inside it, into ``out``."""
     m = b - a
     if form == DIFF:
         hi_, lo_ = xr[a + off + width - 1 : b + off + width - 1], xr[a + off : b + off]
         if var:
             dv = d[a:b]
             for j in range(m):
-                buf[j] = (hi_[j] - lo_[j]) / dv[j]
+                out[j] = (hi_[j] - lo_[j]) / dv[j]
         else:
             for j in range(m):
-                buf[j] = (hi_[j] - lo_[j]) / d[sl]
-    elif var:
-        for k in range(width):
-            src, wk = xr[a + off + k : b + off + k], w[k, a:b]
+                out[j] = (hi_[j] - lo_[j]) / d[sl]
+        return
+    for k in range(width):
+        src = xr[a + off + k : b + off + k]
+        if var:
+            wk = w[k, a:b]
             for j in range(m):
-                buf[j] = wk[j] * src[j] if k == 0 else buf[j] + wk[j] * src[j]
-    else:
-        for k in range(0, width, _GROUP):
-            g, top = min(_GROUP, width - k), width - 1
-            s0, s1 = xr[a + off + k : b + off + k], xr[a + off + min(top, k + 1) : b + off + min(top, k + 1)]
-            s2, s3 = xr[a + off + min(top, k + 2) : b + off + min(top, k + 2)], xr[a + off + min(top, k + 3) : b + off + min(top, k + 3)]
-            c0, c1, c2, c3 = _four(w, k, width, sl)
-            if g == width and not add:
-                # the whole stencil in one pass: straight into the output
-                _terms(ob, True, g, s0, s1, s2, s3, c0, c1, c2, c3)
-                return
-            _terms(buf, k == 0, g, s0, s1, s2, s3, c0, c1, c2, c3)
-    _put(ob, buf, add)
+                out[j] = wk[j] * src[j] if k == 0 else out[j] + wk[j] * src[j]
+        else:
+            c = w[k, sl]
+            for j in range(m):
+                out[j] = c * src[j] if k == 0 else out[j] + c * src[j]
 
 
 _announced: set[str] = set()
