@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import importlib.util
+import subprocess
 import sys
 from pathlib import Path
 from types import ModuleType
@@ -86,3 +87,15 @@ def test_smoothing() -> None:
     results = load("smoothing").main(size_mib=0.05, repeat=1)
     assert all(len(v) == 1 and v[0] > 0 for v in results.values())
     assert "gradient 30% land, one-sided" in results
+
+
+def test_kernel_paired() -> None:
+    import pytest
+
+    if subprocess.run(["git", "rev-parse", "HEAD"], cwd=BENCHMARKS, capture_output=True).returncode:
+        pytest.skip("kernel_paired.py reads the old kernel from git: not a git checkout")
+    results = load("kernel_paired").main(size_mib=0.02, repeat=1, old="HEAD")
+    assert len(results) == 20
+    for res in results.values():
+        assert len(res["ratio"]) == len(res["cpu ratio"]) == 1
+        assert res["old"][0] > 0 and res["new"][0] > 0

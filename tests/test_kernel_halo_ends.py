@@ -3,6 +3,7 @@ give the numpy reference kernel's numbers bit for bit, for every stencil width."
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import dask.array as da
@@ -55,3 +56,45 @@ def test_laplacian_with_one_point_chunks(accuracy: int, monkeypatch: pytest.Monk
     x = da.from_array(f, chunks=((1, 2, 10), (5, 1, 6), (2, 1, 1, 3, 7)))
     got = _engines(lambda: bigrad.laplacian(x, 0.5, 2.0, 0.25, accuracy=accuracy), monkeypatch)
     np.testing.assert_array_equal(got["numba"], got["numpy"])
+
+
+@pytest.mark.parametrize("dtype", ["f4", "f8"])
+def test_runs_of_every_length_along_whole_lines(
+    dtype: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Numpy input, one block: the runs of a line (one-sided ones at its ends, the central
+    one between) take every length from one point to past the length below which the
+    kernel computes them point by point instead of in vector loops."""
+    rng = np.random.default_rng(5)
+    compared = 0
+    for n in range(2, 40):
+        f = rng.standard_normal((3, n)).astype(dtype)
+        coords = np.cumsum(0.5 + rng.random(n))
+        calls = [partial(bigrad.gradient, f, coords, axis=1, edge_order=e) for e in (1, 2)]
+        for (order, acc), spacing, periodic in [
+            (s, sp, p) for s in SPECS for sp in (0.7, coords) for p in (False, True)
+        ]:
+            period = float(np.ptp(coords) + 1.0) if periodic and np.ndim(spacing) else None
+            calls.append(
+                partial(
+                    bigrad.derivative,
+                    f,
+                    spacing,
+                    order=order,
+                    accuracy=acc,
+                    periodic=periodic,
+                    period=period,
+                )
+            )
+        for call in calls:
+            got = {}
+            for engine in ("numpy", "numba"):
+                monkeypatch.setenv("BIGRAD_ENGINE", engine)
+                try:
+                    got[engine] = np.asarray(call())
+                except ValueError:  # the line is shorter than this stencil needs
+                    break
+            else:
+                np.testing.assert_array_equal(got["numba"], got["numpy"])
+                compared += 1
+    assert compared > 0.8 * 38 * 26

@@ -43,6 +43,8 @@ _AXIS0, _P, _N, _Q, _LO, _L, _HI, _H, _OUT, _ADD, _SEG0, _SEG1, _VAR = range(13)
 _njit = numba.njit(cache=True, nogil=True)
 #: values combined at a time: the accumulator stays in the first-level cache
 _BLOCK = 1024
+#: runs along a line shorter than this are computed point by point
+_SHORT = 8
 
 
 @_njit
@@ -165,7 +167,9 @@ def _lines(x2, lo2, hi2, sg, sl, var, w, d, acc, o2, add):  # type: ignore[no-un
     # [a, b): the points whose stencil lies inside the line; loops over slices from 0,
     # indices LLVM knows are in range, so that it vectorises them
     a, b = max(first, -off), min(stop, n - off - width + 1)
-    if a >= b:
+    if b - a < _SHORT:
+        # none, or a few (a one-sided stencil's run at a line's end): point by point
+        # below, cheaper than setting up the vector loops for them
         a = b = stop
     m = b - a
     for p in range(x2.shape[0]):
