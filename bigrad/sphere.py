@@ -39,7 +39,15 @@ from typing import Any
 import numpy as np
 
 from bigrad.core.args import check_spec, is_dask
-from bigrad.core.weights import SUM, AxisRules, Layout, StencilSpec, check_coordinate, fornberg
+from bigrad.core.weights import (
+    SUM,
+    AxisRules,
+    Layout,
+    StencilSpec,
+    check_coordinate,
+    evenly_spaced,
+    fornberg,
+)
 from bigrad.operators import apply
 
 __all__ = [
@@ -97,7 +105,7 @@ class _LatitudeStencil:
             raise ValueError(f"{label} must be the {n} latitudes in degrees, got {spacing!r}")
         check_coordinate(lat, label, strict=True)
         d = np.diff(lat)
-        layout = self._spec.layout(n, False, bool((d == d[0]).all()))
+        layout = self._spec.layout(n, False, evenly_spaced(d))
         weights = np.zeros((max(layout.center[1], layout.side), n))
         segs = []
         with np.errstate(invalid="ignore", divide="ignore"):
@@ -188,11 +196,11 @@ class _Grid:
         """A Python float step when even (keeps float32 data in float32), else the
         coordinate."""
         d = np.diff(self.lon)
-        return float(d[0]) if d.size and (d == d[0]).all() else self.lon
+        return float(d[0]) if d.size and evenly_spaced(d) else self.lon
 
     def lat_spacing(self) -> Any:
         d = np.diff(self.lat)
-        return float(d[0]) if d.size and (d == d[0]).all() else self.lat
+        return float(d[0]) if d.size and evenly_spaced(d) else self.lat
 
     def along_lat(self, values: np.ndarray, dtype: np.dtype[Any]) -> np.ndarray:
         """``values`` (one per latitude) shaped to broadcast against the data."""

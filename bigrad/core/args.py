@@ -21,7 +21,7 @@ import numpy as np
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
 from bigrad.core.errors import Arg, argument_error
-from bigrad.core.weights import ACCURACIES, ORDERS, Stencil, StencilSpec
+from bigrad.core.weights import ACCURACIES, ORDERS, Stencil, StencilSpec, evenly_spaced
 
 __all__ = ["GradientArgs", "check_spec", "is_dask", "parse_args"]
 
@@ -53,10 +53,9 @@ class GradientArgs:
             return None
         if np.ndim(dx) == 0:
             return True
-        d = np.diff(np.asarray(dx))
-        # one point has no step: uniform, and then too short (numpy's IndexError here
-        # becomes check_length's message)
-        return bool((d == d[0]).all()) if d.size else True
+        # one point has no step: even, and then too short (check_length's message, not
+        # numpy's IndexError)
+        return evenly_spaced(np.diff(np.asarray(dx)))
 
 
 def _check_dtype(dtype: np.dtype[Any]) -> None:

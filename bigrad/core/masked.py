@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from bigrad.core.errors import Arg, argument_error, literal
-from bigrad.core.weights import AxisRules, Layout, StencilSpec
+from bigrad.core.weights import AxisRules, Layout, StencilSpec, evenly_spaced
 
 __all__ = ["NAN_MODES", "ClippedLayout", "MaskedRules", "NanStencil", "nan_stencil", "run_rules"]
 
@@ -154,7 +154,7 @@ def run_rules(spec: StencilSpec, length: int, spacing: Any, data: np.dtype[Any],
     True
     """
     d = np.diff(spacing) if np.ndim(spacing) else np.zeros(1)
-    uniform = d.size < 2 or bool((d == d[0]).all())
+    uniform = evenly_spaced(d)
     candidates = [replace(spec, accuracy=a) for a in range(spec.accuracy, 1, -2)]
     if spec.is_numpy or spec.order == 1:
         candidates.append(StencilSpec(1, 2, 1))

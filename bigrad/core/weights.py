@@ -52,6 +52,7 @@ __all__ = [
     "axis_rules",
     "check_coordinate",
     "compute_dtype",
+    "evenly_spaced",
     "fornberg",
 ]
 
@@ -390,6 +391,16 @@ def periodic_extension(x: np.ndarray, period: Any, reach: int = 1) -> np.ndarray
     return np.concatenate([before, x, after])
 
 
+def evenly_spaced(steps: np.ndarray) -> bool:
+    """Whether a coordinate with these ``np.diff`` steps is evenly spaced (numpy's test:
+    every step equal to the first, exactly; no step at all counts as even).
+
+    >>> evenly_spaced(np.diff([0.0, 0.5, 1.0])), evenly_spaced(np.diff([0.0, 1.0, 3.0]))
+    (True, False)
+    """
+    return steps.size == 0 or bool((steps == steps[0]).all())
+
+
 def _as_float_coordinate(x: np.ndarray) -> np.ndarray:
     # numpy converts integer coordinates to float64 before differencing to avoid
     # modular arithmetic (unsigned decreasing coordinates, big jumps)
@@ -555,7 +566,7 @@ def axis_rules(
         x = periodic_extension(x, period, reach)
         check_coordinate(x, f"{label} extended by period={period!r}", not spec.is_numpy)
     d = np.diff(x)
-    if (d == d[0]).all():
+    if evenly_spaced(d):
         # numpy reduces an evenly spaced coordinate to its scalar step
         return axis_rules(n, d[0], spec, data, periodic, None, label)
     if spec.is_numpy:
