@@ -57,6 +57,8 @@ def cases(size_mib: float) -> dict[str, Callable[[], Any]]:
         n = max(8, round((size_mib * 2**20 / np.dtype(dt).itemsize) ** (1 / 3)))
         x = rng.random((n, n, n)).astype(dt)
         c = np.cumsum(0.5 + rng.random(n))
+        out[f"{dt} uniform gradient"] = partial(bigrad.gradient, x, 0.5)
+        out[f"{dt} non-uniform gradient"] = partial(bigrad.gradient, x, c, c, c)
         for acc in (4, 6):
             out[f"{dt} uniform derivative acc {acc}"] = partial(
                 bigrad.derivative, x, 0.5, axis=-1, accuracy=acc
@@ -87,12 +89,15 @@ def _timed(call: Callable[[], Any]) -> tuple[float, float, Any]:
     return time.perf_counter() - wall, time.thread_time() - cpu, out
 
 
-def main(size_mib: float = 64.0, repeat: int = 7, old: str = "56ffb58") -> dict[str, Any]:
-    """Run the rounds, print the table, return ``{case: {"ratio": [...], ...}}``."""
+def main(
+    size_mib: float = 64.0, repeat: int = 7, old: str = "56ffb58", only: str = ""
+) -> dict[str, Any]:
+    """Run the rounds, print the table, return ``{case: {"ratio": [...], ...}}``; only
+    the cases whose name contains ``only``."""
     results: dict[str, Any] = {}
     with tempfile.TemporaryDirectory() as tmp:
         kernels = {"old": load_old(old, tmp).apply_block, "new": current.apply_block}
-        table = cases(size_mib)
+        table = {k: v for k, v in cases(size_mib).items() if only in k}
         keep = current.apply_block
         try:
             for name, call in table.items():
@@ -131,5 +136,6 @@ if __name__ == "__main__":
     parser.add_argument("--size-mib", type=float, default=64.0)
     parser.add_argument("--repeat", type=int, default=7)
     parser.add_argument("--old", default="56ffb58", help="git revision of the old kernel")
+    parser.add_argument("--only", default="", help="only the cases whose name contains this")
     args = parser.parse_args()
-    main(args.size_mib, args.repeat, args.old)
+    main(args.size_mib, args.repeat, args.old, args.only)

@@ -41,13 +41,14 @@ _AXIS0, _P, _N, _Q, _LO, _L, _HI, _H, _OUT, _ADD, _SEG0, _SEG1, _VAR = range(13)
 
 
 _njit = numba.njit(cache=True, nogil=True)
+_inline = numba.njit(cache=True, nogil=True, inline="always")
 #: values combined at a time: the accumulator stays in the first-level cache
 _BLOCK = 1024
 #: runs along a line shorter than this are computed point by point
 _SHORT = 8
 
 
-@_njit
+@_inline
 def _plane(x, hbuf, comp, seg, weights, divisor, outs, i0):  # type: ignore[no-untyped-def]
     acc = np.empty(_BLOCK, dtype=weights.dtype)
     for c in range(comp.shape[0]):
@@ -61,7 +62,7 @@ def _planes(x, hbuf, comp, seg, weights, divisor, outs, i_first, i_stop):  # typ
         _plane(x, hbuf, comp, seg, weights, divisor, outs, i0)
 
 
-@_njit
+@_inline
 def _component(x, hbuf, cm, seg, w, d, out, i0, acc):  # type: ignore[no-untyped-def]
     n0, r = x.shape
     p_, n, q_, nl, nh = cm[_P], cm[_N], cm[_Q], cm[_L], cm[_H]
@@ -220,7 +221,7 @@ def _lines(x2, lo2, hi2, sg, sl, var, w, d, acc, o2, add):  # type: ignore[no-un
                 orow[i] = orow[i] + v if add else v
 
 
-@_njit
+@_inline
 def _fast_line(xr, a, b, sl, var, form, off, width, w, d, out):  # type: ignore[no-untyped-def]
     """Points ``[a, b)`` of a line, whose stencils lie inside it, into ``out``."""
     m = b - a
