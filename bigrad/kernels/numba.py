@@ -27,6 +27,7 @@ from typing import Any
 
 import numba
 import numpy as np
+from numba.cpython.unsafe.tuple import tuple_setitem
 
 from bigrad.core.weights import DIFF, AxisRules
 
@@ -46,24 +47,32 @@ _inline = numba.njit(cache=True, nogil=True, inline="always")
 _BLOCK = 1024
 #: runs along a line shorter than this are computed point by point
 _SHORT = 8
+#: stencils of 3 to this many points may be summed in one pass, unrolled for their width
+_WIDE = 11
 
 
 @_inline
-def _plane(x, hbuf, comp, seg, weights, divisor, outs, i0):  # type: ignore[no-untyped-def]
+def _plane(x, hbuf, comp, seg, weights, divisor, outs, i0, wide):  # type: ignore[no-untyped-def]
     acc = np.empty(_BLOCK, dtype=weights.dtype)
     for c in range(comp.shape[0]):
-        _component(x, hbuf, comp[c], seg, weights[c], divisor[c], outs[comp[c, _OUT]], i0, acc)
+        _component(
+            x, hbuf, comp[c], seg, weights[c], divisor[c], outs[comp[c, _OUT]], i0, acc, wide
+        )
 
 
 @_njit
-def _planes(x, hbuf, comp, seg, weights, divisor, outs, i_first, i_stop):  # type: ignore[no-untyped-def]
-    """Planes ``[i_first, i_stop)`` of every component: the kernel's entry point."""
+def _planes(x, hbuf, comp, seg, weights, divisor, outs, i_first, i_stop, wide):  # type: ignore[no-untyped-def]
+    """Planes ``[i_first, i_stop)`` of every component: the kernel's entry point.
+
+    ``wide`` is None, or a tuple as long as the stencils that take :func:`_sum_line`'s
+    one pass: one width per call (its widest run's), since numba compiles the kernel once
+    per width (and drops the sums for None: a gradient compiles faster)."""
     for i0 in range(i_first, i_stop):
-        _plane(x, hbuf, comp, seg, weights, divisor, outs, i0)
+        _plane(x, hbuf, comp, seg, weights, divisor, outs, i0, wide)
 
 
 @_inline
-def _component(x, hbuf, cm, seg, w, d, out, i0, acc):  # type: ignore[no-untyped-def]
+def _component(x, hbuf, cm, seg, w, d, out, i0, acc, wide):  # type: ignore[no-untyped-def]
     n0, r = x.shape
     p_, n, q_, nl, nh = cm[_P], cm[_N], cm[_Q], cm[_L], cm[_H]
     add, var, s0 = cm[_ADD] != 0, cm[_VAR] != 0, cm[_SEG0]
@@ -77,7 +86,7 @@ def _component(x, hbuf, cm, seg, w, d, out, i0, acc):  # type: ignore[no-untyped
         p0 = cm[_AXIS0] - 1
         for s in range(cm[_SEG0], cm[_SEG1]):
             if seg[s, 0] <= i0 < seg[s, 1]:
-                _rows(xv, lo, hi, p0, i0, i0 + 1, seg[s], s - s0, var, w, d, acc, ov[p0], add)
+                _rows(xv, lo, hi, p0, i0, i0 + 1, seg[s], s - s0, var, w, d, acc, ov[p0], add, wide)
         return
     size_lo, size_hi = p_ * nl * q_, p_ * nh * q_
     lo_flat = hbuf[cm[_LO] + i0 * size_lo : cm[_LO] + (i0 + 1) * size_lo]
@@ -90,14 +99,30 @@ def _component(x, hbuf, cm, seg, w, d, out, i0, acc):  # type: ignore[no-untyped
             out[i0].reshape((p_, n)),
         )
         for s in range(cm[_SEG0], cm[_SEG1]):
-            _lines(xl, lol, hil, seg[s], s - s0, var, w, d, acc, ol, add)
+            _lines(xl, lol, hil, seg[s], s - s0, var, w, d, acc, ol, add, wide)
         return
     xv = x[i0].reshape((p_, n, q_))
     lo, hi = lo_flat.reshape((p_, nl, q_)), hi_flat.reshape((p_, nh, q_))
     ov = out[i0].reshape((p_, n, q_))
     for p in range(p_):
         for s in range(cm[_SEG0], cm[_SEG1]):
-            _rows(xv, lo, hi, p, seg[s, 0], seg[s, 1], seg[s], s - s0, var, w, d, acc, ov[p], add)
+            _rows(
+                xv,
+                lo,
+                hi,
+                p,
+                seg[s, 0],
+                seg[s, 1],
+                seg[s],
+                s - s0,
+                var,
+                w,
+                d,
+                acc,
+                ov[p],
+                add,
+                wide,
+            )
 
 
 @_njit
@@ -111,7 +136,7 @@ def _row(xv, lo, hi, p, j):  # type: ignore[no-untyped-def]
 
 
 @_njit
-def _rows(xv, lo, hi, p, i_first, i_stop, sg, sl, var, w, d, acc, ov, add):  # type: ignore[no-untyped-def]
+def _rows(xv, lo, hi, p, i_first, i_stop, sg, sl, var, w, d, acc, ov, add, wide):  # type: ignore[no-untyped-def]
     """Points ``[i_first, i_stop)`` of slab ``p`` (in run ``sl``): rows of ``Q`` values
     combined."""
     form, off, width = sg[2], sg[3], sg[4]
@@ -137,6 +162,12 @@ def _rows(xv, lo, hi, p, i_first, i_stop, sg, sl, var, w, d, acc, ov, add):  # t
             for q in range(q_):
                 orow[q] = w0 * r0[q] + w1 * r1[q] + w2 * r2[q]
             continue
+        # the test of wide alone, not joined to the others: numba prunes it when compiling
+        if wide is not None:  # noqa: SIM102
+            if width == len(wide) and i + off >= 0 and i + off + width <= xv.shape[1]:
+                rows = xv[p, i + off : i + off + width]
+                _sum_rows(rows, _weights(wide, w[:, col]), orow, add)
+                continue
         for q0 in range(0, q_, _BLOCK):
             q1 = min(q_, q0 + _BLOCK)
             buf = acc[: q1 - q0]
@@ -161,7 +192,7 @@ def _put(orow, acc, add):  # type: ignore[no-untyped-def]
 
 
 @_njit
-def _lines(x2, lo2, hi2, sg, sl, var, w, d, acc, o2, add):  # type: ignore[no-untyped-def]
+def _lines(x2, lo2, hi2, sg, sl, var, w, d, acc, o2, add, wide):  # type: ignore[no-untyped-def]
     """One segment of every line along the last axis (contiguous points)."""
     first, stop, form, off, width = sg[0], sg[1], sg[2], sg[3], sg[4]
     n = x2.shape[1]
@@ -175,7 +206,15 @@ def _lines(x2, lo2, hi2, sg, sl, var, w, d, acc, o2, add):  # type: ignore[no-un
     m = b - a
     for p in range(x2.shape[0]):
         xr, orow = x2[p], o2[p]
-        if m and form == DIFF and not add and not var:
+        one_pass = False
+        if wide is not None:  # noqa: SIM102 (alone, so that numba prunes it)
+            if m and form != DIFF and width == len(wide) and not var:
+                src = xr[a + off : b + off + width - 1]
+                _sum_line(src, _weights(wide, w[:, sl]), orow[a:b], add)
+                one_pass = True
+        if one_pass:
+            pass
+        elif m and form == DIFF and not add and not var:
             hi_, lo_, ob = (
                 xr[a + off + width - 1 : b + off + width - 1],
                 xr[a + off : b + off],
@@ -219,6 +258,38 @@ def _lines(x2, lo2, hi2, sg, sl, var, w, d, acc, o2, add):  # type: ignore[no-un
                         xk = xr[j] if 0 <= j < n else (lo[nl + j] if j < 0 else hi[j - n])
                         v = v + w[k, col] * xk
                 orow[i] = orow[i] + v if add else v
+
+
+@_inline
+def _weights(tok, wcol):  # type: ignore[no-untyped-def]
+    """``wcol``'s first ``len(tok)`` weights as a tuple (``tok``'s length is known when
+    this compiles: the sums over it unroll)."""
+    ws = tok
+    for k in range(len(tok)):
+        ws = tuple_setitem(ws, k, wcol[k])  # type: ignore[call-arg]
+    return ws
+
+
+@_njit
+def _sum_line(src, ws, out, add):  # type: ignore[no-untyped-def]
+    """``out[j] (+)= sum_k ws[k] * src[j + k]`` in one pass, left to right, the partial
+    sum in a register instead of the accumulator's passes."""
+    for j in range(out.shape[0]):
+        v = ws[0] * src[j]
+        for k in range(1, len(ws)):
+            v = v + ws[k] * src[j + k]
+        out[j] = out[j] + v if add else v
+
+
+@_njit
+def _sum_rows(rows, ws, out, add):  # type: ignore[no-untyped-def]
+    """``out (+)= sum_k ws[k] * rows[k]`` in one pass, as :func:`_sum_line` (one loop
+    over a flat line and a stride does not vectorise)."""
+    for q in range(out.shape[0]):
+        v = ws[0] * rows[0, q]
+        for k in range(1, len(ws)):
+            v = v + ws[k] * rows[k, q]
+        out[q] = out[q] + v if add else v
 
 
 @_inline
@@ -336,20 +407,39 @@ def apply_block(
         axes = [a + 1 for a in axes]
     hbuf, comp, seg, weights, divisor = _pack(f, halos, rules, axes, out_index, add)
     x2 = f.reshape(f.shape[0], -1)
+    wide = _wide(seg, comp, weights.dtype)
     o2 = tuple(o.reshape(x2.shape) for o in outs)
     args = (x2, hbuf, comp, seg, weights, divisor, o2)
-    _compile(_planes, (*args, 0, 0))
+    _compile(_planes, (*args, 0, 0, wide))
     n0 = x2.shape[0]
     threads = _threads() if parallel else 1
     if threads == 1 or n0 == 1:
-        _planes(*args, 0, n0)
+        _planes(*args, 0, n0, wide)
         return
     # planes handed to threads in many small runs as they ask for them, so that a thread
     # slowed by its neighbours on the machine does not hold the others up; the kernel
     # releases the GIL
     step = max(1, n0 // (8 * threads))
     runs = [(i, min(n0, i + step)) for i in range(0, n0, step)]
-    list(_pool(threads).map(lambda run: _planes(*args, *run), runs))
+    list(_pool(threads).map(lambda run: _planes(*args, run[0], run[1], wide), runs))
+
+
+def _wide(seg: np.ndarray, comp: np.ndarray, dtype: np.dtype[Any]) -> tuple[Any, ...] | None:
+    """A tuple of zeros as long as the stencil of the longest run that :func:`_sum_line` or
+    :func:`_sum_rows` can take, or None if none can."""
+    used = np.zeros(len(seg), dtype=bool)
+    width = seg[:, 4]
+    for c in comp:
+        run = slice(c[_SEG0], c[_SEG1])
+        if c[_Q] == 1 and not c[_AXIS0]:  # along lines: weights for every point
+            used[run] = c[_VAR] == 0
+        else:  # rows: all but the three-point stencils _rows writes out
+            used[run] = (width[run] > 3) | (c[_ADD] != 0)
+    used &= (seg[:, 2] != DIFF) & (width >= 3) & (width <= _WIDE)
+    if not used.any():
+        return None
+    length = np.where(used, seg[:, 1] - seg[:, 0], -1)
+    return tuple(np.zeros(int(width[np.argmax(length)]), dtype))
 
 
 def _compile(kernel: Any, args: tuple[Any, ...]) -> None:
