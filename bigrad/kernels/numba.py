@@ -47,6 +47,8 @@ _inline = numba.njit(cache=True, nogil=True, inline="always")
 _BLOCK = 1024
 #: runs along a line shorter than this are computed point by point
 _SHORT = 8
+#: outputs a kernel call takes (more compile a kernel of their own); spare ones unused
+_OUTS = 4
 #: stencils of 3 to this many points may be summed in one pass, unrolled for their width
 _WIDE = 11
 
@@ -409,6 +411,9 @@ def apply_block(
     x2 = f.reshape(f.shape[0], -1)
     wide = _wide(seg, comp, weights.dtype)
     o2 = tuple(o.reshape(x2.shape) for o in outs)
+    if len(o2) < _OUTS:
+        # the tuple's length is part of the kernel's type: one length, one compile
+        o2 += (o2[0],) * (_OUTS - len(o2))
     args = (x2, hbuf, comp, seg, weights, divisor, o2)
     _compile(_planes, (*args, 0, 0, wide))
     n0 = x2.shape[0]
