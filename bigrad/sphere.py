@@ -589,7 +589,7 @@ def _rows(values: np.ndarray, spec: Any, axis: int, ndim: int, dtype: np.dtype[A
     """The block's rows of a per-latitude factor, cast as the array function casts the
     whole, shaped to broadcast against the block."""
     shape = [1] * ndim
-    rows = values.astype(dtype)[spec.region[axis]]
+    rows: np.ndarray = values.astype(dtype)[spec.region[axis]]
     shape[axis - shift] = rows.size
     return rows.reshape(shape)
 

@@ -14,6 +14,7 @@ import pytest
 import xarray as xr
 
 import bigrad
+from bigrad.cli.main import main
 from tests.test_sphere import rossby_haurwitz
 from tests.zarr_helpers import ROOT, contents, run_cli, snapshot, write_store
 
@@ -44,10 +45,9 @@ def winds(lat: np.ndarray, lon: np.ndarray, nt: int = 3, dtype: str = "f4") -> x
 # cut the wrap, one block), accuracy
 CASES = [
     (GLOBAL, {"time": 2, "lat": 1, "lon": 1}, 2),  # size-1 chunks, wrap across blocks
-    (GLOBAL, {"time": 1, "lat": 5, "lon": 5}, 4),  # uneven last chunks, wider halo
-    (GLOBAL, {"time": 3, "lat": 2, "lon": 12}, 2),  # lon whole: the wrap within a block
-    (REGIONAL, {"time": 3, "lat": 1, "lon": 3}, 2),  # regional, uneven latitudes
-    (REGIONAL, {"time": 2, "lat": 3, "lon": 1}, 4),
+    (GLOBAL, {"time": 3, "lat": 5, "lon": 12}, 4),  # lon whole: the wrap within a block
+    (REGIONAL, {"time": 2, "lat": 1, "lon": 3}, 2),  # regional, uneven latitudes
+    (REGIONAL, {"time": 3, "lat": 3, "lon": 1}, 4),
 ]
 
 
@@ -70,7 +70,7 @@ def test_kinematics_equal_the_accessor(tmp_path: Path, grid: tuple[np.ndarray, n
     assert snapshot(src) == before
 
 
-@pytest.mark.parametrize(("grid", "chunks", "accuracy"), CASES[::2])
+@pytest.mark.parametrize(("grid", "chunks", "accuracy"), CASES[1:3])
 def test_sphere_gradient_equals_the_accessor(tmp_path: Path, grid: tuple[np.ndarray, np.ndarray],
                                              chunks: dict[str, int], accuracy: int) -> None:  # fmt: skip
     ds = winds(*grid)
@@ -115,9 +115,9 @@ def test_commands(tmp_path: Path) -> None:
     out = bigrad.open_gradient(tmp_path / "z.zarr")
     expected = ds.bigrad.vorticity("u10", "v10")
     np.testing.assert_array_equal(out.vorticity.values, expected.values)
-    result = run_cli("divergence", str(src), str(tmp_path / "d.zarr"), "--u", "u10", "--v",
-                     "v10", "--periodic", "no", "--accuracy", "4", "--radius", "1000")  # fmt: skip
-    assert result.returncode == 0, result.stderr
+    # the other options through the entry point in this process (a subprocess costs seconds)
+    args = ["--u", "u10", "--v", "v10", "--periodic", "no", "--accuracy", "4", "--radius", "1000"]
+    assert main(["divergence", str(src), str(tmp_path / "d.zarr"), *args, "-q"]) == 0
     expected = ds.bigrad.divergence("u10", "v10", periodic=False, accuracy=4, radius=1000.0)
     np.testing.assert_array_equal(bigrad.open_gradient(tmp_path / "d.zarr").divergence, expected)
     result = run_cli("gradient", str(src), str(tmp_path / "g.zarr"), "--var", "T",
@@ -125,6 +125,10 @@ def test_commands(tmp_path: Path) -> None:
     assert result.returncode == 0, result.stderr
     g = bigrad.open_gradient(tmp_path / "g.zarr")
     np.testing.assert_array_equal(g.dT_dy, ds["T"].bigrad.geospatial_gradient().dT_dy)
+    result = run_cli("vorticity", str(src), str(tmp_path / "bad.zarr"), "--u", "nope")
+    assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
+    assert "--u nope is not a data variable" in result.stderr
+    assert not (tmp_path / "bad.zarr").exists()
     help_lines = run_cli("--help").stdout.splitlines()
     for command in ("gradient", "vorticity", "divergence", "demo"):
         assert any(line.split()[:1] == [command] and len(line.split()) > 3 for line in help_lines)
@@ -142,13 +146,16 @@ BAD = [
 
 
 @pytest.mark.parametrize(("args", "named"), BAD)
-def test_bad_flags_one_line_no_target(tmp_path: Path, args: list[str], named: str) -> None:
+def test_bad_flags_one_line_no_target(tmp_path: Path, args: list[str], named: str,
+                                      capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    # the command's own entry point, in this process (test_commands runs one mistake
+    # through a subprocess)
     src = write_store(winds(*REGIONAL), tmp_path / "in.zarr", {"lat": 2})
     target = tmp_path / "out.zarr"
-    result = run_cli(args[0], str(src), str(target), *args[1:])
-    assert result.returncode == 1, result.stderr
-    assert len(result.stderr.strip().splitlines()) == 1, result.stderr
-    assert named in result.stderr
+    assert main([args[0], str(src), str(target), *args[1:]]) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert named in err and err.startswith("bigrad: error: ")
     assert not target.exists()
 
 
@@ -157,9 +164,9 @@ def test_python_errors_before_any_target(tmp_path: Path) -> None:
                       tmp_path / "in.zarr", None)  # fmt: skip
     with pytest.raises(ValueError, match="geometry='sphere' needs a latitude"):
         bigrad.kinematics_zarr(src, tmp_path / "out.zarr")
-    with pytest.raises(ValueError, match="ends in '.nc'"):
+    with pytest.raises(ValueError, match=r"ends in '\.nc'"):
         bigrad.kinematics_zarr(src, tmp_path / "out.nc", lat="lat")
-    with pytest.raises(ValueError, match="quantities=.*must be one or both"):
+    with pytest.raises(ValueError, match=r"quantities=.*must be one or both"):
         bigrad.kinematics_zarr(src, tmp_path / "out.zarr", "curl", lat="lat")
     assert not (tmp_path / "out.zarr").exists() and not (tmp_path / "out.nc").exists()
 

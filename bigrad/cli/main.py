@@ -165,7 +165,9 @@ def _parser() -> argparse.ArgumentParser:
             epilog=_WIND_EXAMPLES.format(what),
             formatter_class=argparse.RawDescriptionHelpFormatter,
         )
-        w.add_argument("source", metavar="SOURCE", help="input Zarr store (path or URL) or NetCDF file")
+        w.add_argument(
+            "source", metavar="SOURCE", help="input Zarr store (path or URL) or NetCDF file"
+        )
         w.add_argument("target", metavar="TARGET", help="output Zarr store (path or URL)")
         w.add_argument("--u", default="u", metavar="U", help="eastward wind variable (default: u)")
         w.add_argument("--v", default="v", metavar="V", help="northward wind variable (default: v)")
@@ -185,8 +187,12 @@ def _parser() -> argparse.ArgumentParser:
 
 def _sphere_options(g: argparse.ArgumentParser) -> None:
     """The grid on the sphere: which coordinates, which radius."""
-    g.add_argument("--lat", metavar="NAME", help="latitude coordinate (default: from CF attributes)")
-    g.add_argument("--lon", metavar="NAME", help="longitude coordinate (default: from CF attributes)")
+    g.add_argument(
+        "--lat", metavar="NAME", help="latitude coordinate (default: from CF attributes)"
+    )
+    g.add_argument(
+        "--lon", metavar="NAME", help="longitude coordinate (default: from CF attributes)"
+    )
     g.add_argument(
         "--radius", type=float, metavar="METRES",
         help="the sphere's radius (default: the mean Earth radius, 6371008.8)",

@@ -31,7 +31,6 @@ import zarr
 from bigrad import kernels, sphere
 from bigrad.core.args import check_spec, parse_args
 from bigrad.core.errors import Arg, argument_error, literal, name_axes
-from bigrad.xarray import sphere as xsphere
 from bigrad.core.masked import nan_stencil
 from bigrad.core.plan import GradientPlan
 from bigrad.core.weights import AxisRules, StencilSpec
@@ -42,6 +41,7 @@ from bigrad.io import store as _store
 from bigrad.io.errors import ChunkDecodeError, check_names, disk_full
 from bigrad.io.stream import TaskRunner, stream_gradient
 from bigrad.operators import prepare
+from bigrad.xarray import sphere as xsphere
 from bigrad.xarray.attrs import gradient_name
 from bigrad.xarray.coords import (
     Spacing,
@@ -1069,8 +1069,9 @@ class _Run:
                 warnings.simplefilter("ignore", UserWarning)
                 group = zarr.open_group(store, mode="r+", use_consolidated=False)
             readers = [
-                _stacked([_Reader(self.reader[n].variable, str(n), self.src.store)
-                          for n in j.sources])  # fmt: skip
+                _stacked(
+                    [_Reader(self.reader[n].variable, str(n), self.src.store) for n in j.sources]
+                )
                 for j in self.jobs
             ]
             _stream_all(
