@@ -24,10 +24,12 @@ xarray (registered by ``import bigrad``)
     da.bigrad.savgol_derivative, da.bigrad.gaussian_derivative
 Zarr or NetCDF to Zarr, in bounded memory, resumable
     gradient_zarr        a store's (or file's) gradients into a new Zarr store
+    kinematics_zarr      a store's wind vorticity and divergence on the sphere, likewise
     open_gradient        open a finished target, refusing an unfinished one
     IncompleteStoreError what ``open_gradient`` raises for an unfinished target
 Command line
-    ``bigrad gradient SOURCE TARGET ...`` and ``bigrad demo`` (``bigrad --help``)
+    ``bigrad gradient|vorticity|divergence SOURCE TARGET ...``, ``bigrad demo``
+    (``bigrad --help``)
 
 >>> import numpy as np, bigrad
 >>> bigrad.gradient(np.array([1.0, 2.0, 4.0, 7.0]))
@@ -36,7 +38,7 @@ array([1. , 1.5, 2.5, 3. ])
 
 from __future__ import annotations
 
-from bigrad.io.zarr import IncompleteStoreError, gradient_zarr, open_gradient
+from bigrad.io.zarr import IncompleteStoreError, gradient_zarr, kinematics_zarr, open_gradient
 from bigrad.operators import derivative, gradient, laplacian
 from bigrad.smoothing import gaussian_derivative, gaussian_gradient_magnitude, savgol_derivative
 from bigrad.sphere import (
@@ -60,6 +62,7 @@ __all__ = [
     "geospatial_gradient",
     "gradient",
     "gradient_zarr",
+    "kinematics_zarr",
     "laplacian",
     "open_gradient",
     "savgol_derivative",

@@ -33,12 +33,15 @@ after the last point lands on the first, modulo 360); ``periodic=`` overrides it
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from bigrad.core.args import check_spec, is_dask
+from bigrad.core.args import check_spec, is_dask, parse_args
+from bigrad.core.blocks import halos_from_faces
+from bigrad.core.plan import GradientPlan
 from bigrad.core.weights import (
     SUM,
     AxisRules,
@@ -48,17 +51,22 @@ from bigrad.core.weights import (
     evenly_spaced,
     fornberg,
 )
-from bigrad.operators import apply
+from bigrad.kernels import block_derivatives
+from bigrad.operators import apply, prepare
 
 __all__ = [
     "EARTH_RADIUS",
+    "WINDS",
+    "BlockOperator",
     "CosineDerivative",
     "LatitudeLaplacian",
     "covers_circle",
     "divergence",
     "geospatial_gradient",
+    "gradient_blocks",
     "spherical_laplacian",
     "vorticity",
+    "wind_blocks",
 ]
 
 #: mean Earth radius in metres (IUGG)
@@ -214,23 +222,29 @@ class _Grid:
             c = 1.0 / np.cos(np.deg2rad(self.lat))
         return np.where(np.abs(self.lat) == 90.0, np.nan, c)
 
-    def derivatives(self, f: Any, x: Any = None, y: Any = None) -> list[Any]:
-        """``f``'s derivatives per degree with stencil ``x`` along longitude and/or ``y``
-        along latitude, in one call of the engine (one graph, ``f`` read once)."""
+    def arguments(self, x: Any = None, y: Any = None, shift: int = 0) -> tuple[Any, ...]:
+        """The engine's ``(spacings, axes, stencils, periodic, period)`` for stencil ``x``
+        along longitude and/or ``y`` along latitude (axes moved by ``shift``: the winds
+        stacked along a new first axis)."""
         axes, spacings, specs = [], [], []
         if x is not None:
-            axes.append(self.lon_axis)
+            axes.append(self.lon_axis + shift)
             spacings.append(self.lon_spacing())
             specs.append(x)
         if y is not None:
-            axes.append(self.lat_axis)
+            axes.append(self.lat_axis + shift)
             # the latitude stencils with metric terms need the latitudes themselves
             lat = isinstance(y, _LatitudeStencil)
             spacings.append(self.lat if lat else self.lat_spacing())
             specs.append(y)
-        periodic = (self.lon_axis,) if self.periodic and x is not None else False
+        periodic = (self.lon_axis + shift,) if self.periodic and x is not None else False
         period = 360.0 if periodic else None
-        return apply(f, spacings, tuple(axes), tuple(specs), periodic, period)
+        return spacings, tuple(axes), tuple(specs), periodic, period
+
+    def derivatives(self, f: Any, x: Any = None, y: Any = None) -> list[Any]:
+        """``f``'s derivatives per degree with stencil ``x`` along longitude and/or ``y``
+        along latitude, in one call of the engine (one graph, ``f`` read once)."""
+        return apply(f, *self.arguments(x, y))
 
 
 def _coordinate(values: Any, name: str) -> np.ndarray:
@@ -500,6 +514,128 @@ def spherical_laplacian(f: Any, lat: Any, lon: Any, *, lat_axis: int = -2, lon_a
     dtype = _out_dtype(lon_term, lat_term)
     x_metric = g.along_lat((g.inv_cos() * (_PER_DEGREE / g.radius)) ** 2, dtype)
     return _scale_add(lon_term, x_metric, dtype, lat_term)
+
+
+#: the wind kinematics :func:`wind_blocks` computes
+WINDS = ("vorticity", "divergence")
+
+
+@dataclass(frozen=True)
+class BlockOperator:
+    """An operator on the sphere as the Zarr stream (:mod:`bigrad.io.stream`) runs it:
+    the halo plan, the per-axis rules, and ``compute(block, faces, spec) -> outputs``,
+    which gives, block by block, the same numbers as the array function on the whole
+    array (the same engine calls, the same metric factors cast the same way)."""
+
+    plan: GradientPlan
+    rules: tuple[Any, ...]
+    compute: Callable[..., Iterator[Any]]
+
+
+def _block_operator(g: _Grid, shape: tuple[int, ...], dtype: Any, chunks: Any, x: Any, y: Any,
+                    compute: Any, shift: int = 0) -> BlockOperator:  # fmt: skip
+    spacings, axes, specs, periodic, period = g.arguments(x, y, shift)
+    args = parse_args(shape, np.dtype(dtype), spacings, axes, specs, periodic, period)
+    plan, rules = prepare(args, shape, chunks, np.dtype(dtype))
+    return BlockOperator(plan, tuple(rules), compute)
+
+
+@dataclass(frozen=True)
+class _GradientBlocks:
+    """:func:`geospatial_gradient` of one block: ``d_dx`` then ``d_dy``."""
+
+    lat_axis: int
+    x_metric: np.ndarray  # per latitude, float64
+    y_factor: float
+
+    def __call__(self, block: Any, bundles: Any, spec: Any) -> Iterator[Any]:
+        halos = halos_from_faces(block, spec.axes, spec.lo, spec.hi, bundles)
+        dlon, dlat = block_derivatives(block, halos, spec.rules, spec.axes, parallel=False)
+        dtype = _out_dtype(dlon, dlat)
+        yield _scale_add(dlon, _rows(self.x_metric, spec, self.lat_axis, block.ndim, dtype), dtype)
+        del dlon
+        yield _scale_add(dlat, dtype.type(self.y_factor), dtype)
+
+
+@dataclass(frozen=True)
+class _WindBlocks:
+    """:func:`vorticity` and/or :func:`divergence` of one block of the winds stacked
+    along a new first axis (``block[0]`` is u, ``block[1]`` v), in ``quantities``'
+    order."""
+
+    quantities: tuple[str, ...]
+    lat_axis: int  # of the winds, without the stacking axis
+    x_metric: np.ndarray
+
+    def __call__(self, block: Any, bundles: Any, spec: Any) -> Iterator[Any]:
+        (lo_x, hi_x), (lo_y, hi_y) = halos_from_faces(block, spec.axes, spec.lo, spec.hi, bundles)
+        x_axis, y_axis = spec.axes[0] - 1, spec.axes[1] - 1
+        for what in self.quantities:
+            # vorticity: dv/dlambda - d(u cos)/dphi; divergence: du/dlambda + d(v cos)/dphi
+            ix, sign = (1, -1.0) if what == "vorticity" else (0, 1.0)
+            iy = 1 - ix
+            (dx,) = block_derivatives(block[ix], [(lo_x[ix], hi_x[ix])], [spec.rules[0]],
+                                      [x_axis], parallel=False)  # fmt: skip
+            (dy,) = block_derivatives(block[iy], [(lo_y[iy], hi_y[iy])], [spec.rules[1]],
+                                      [y_axis], parallel=False)  # fmt: skip
+            dtype = _out_dtype(dx, dy)
+            metric = _rows(self.x_metric, spec, self.lat_axis + 1, block.ndim - 1, dtype, 1)
+            yield _scale_add(dx, metric, dtype, dy, sign)
+            del dx, dy
+
+
+def _rows(values: np.ndarray, spec: Any, axis: int, ndim: int, dtype: np.dtype[Any],
+          shift: int = 0) -> np.ndarray:  # fmt: skip
+    """The block's rows of a per-latitude factor, cast as the array function casts the
+    whole, shaped to broadcast against the block."""
+    shape = [1] * ndim
+    rows: np.ndarray = values.astype(dtype)[spec.region[axis]]
+    shape[axis - shift] = rows.size
+    return rows.reshape(shape)
+
+
+def gradient_blocks(shape: tuple[int, ...], dtype: Any, chunks: Sequence[Sequence[int]],
+                    lat: Any, lon: Any, *, lat_axis: int = -2, lon_axis: int = -1,
+                    radius: float | None = None, accuracy: int = 2,
+                    periodic: bool | None = None) -> BlockOperator:  # fmt: skip
+    """:func:`geospatial_gradient` of an array of ``shape`` and ``dtype`` in blocks of
+    ``chunks``: two outputs per block, ``d_dx`` and ``d_dy``.
+
+    >>> lat, lon = np.array([-10.0, 0.0, 10.0]), np.arange(0.0, 360.0, 90.0)
+    >>> op = gradient_blocks((3, 4), np.dtype("f8"), ((2, 1), (1, 3)), lat, lon)
+    >>> op.plan.numblocks, op.plan.axes[0].periodic
+    ((2, 2), True)
+    """
+    g = _grid(tuple(shape), lat, lon, lat_axis, lon_axis, radius, periodic)
+    spec = _spec(accuracy)
+    compute = _GradientBlocks(g.lat_axis, g.inv_cos() * (_PER_DEGREE / g.radius),
+                              _PER_DEGREE / g.radius)  # fmt: skip
+    return _block_operator(g, tuple(shape), dtype, chunks, spec, spec, compute)
+
+
+def wind_blocks(quantities: Sequence[str], shape: tuple[int, ...], dtype: Any,
+                chunks: Sequence[Sequence[int]], lat: Any, lon: Any, *, lat_axis: int = -2,
+                lon_axis: int = -1, radius: float | None = None, accuracy: int = 2,
+                periodic: bool | None = None) -> BlockOperator:  # fmt: skip
+    """:func:`vorticity` and/or :func:`divergence` (``quantities``, from :data:`WINDS`)
+    of winds of ``shape`` and ``dtype`` in blocks of ``chunks``, read stacked along a
+    new first axis (u then v) so that each wind is read once per block: the plan is of
+    shape ``(2, *shape)``, its blocks ``(2, *block)``.
+
+    >>> lat, lon = np.array([-10.0, 0.0, 10.0]), np.arange(0.0, 360.0, 90.0)
+    >>> op = wind_blocks(["vorticity"], (3, 4), np.dtype("f4"), ((1, 2), (4,)), lat, lon)
+    >>> op.plan.shape, op.plan.numblocks
+    ((2, 3, 4), (1, 2, 1))
+    """
+    unknown = [q for q in quantities if q not in WINDS]
+    if unknown or not quantities:
+        raise ValueError(f"quantities must be one or both of {WINDS}, got {list(quantities)!r}")
+    g = _grid(tuple(shape), lat, lon, lat_axis, lon_axis, radius, periodic, "u")
+    check_spec(1, accuracy)
+    compute = _WindBlocks(tuple(quantities), g.lat_axis, g.inv_cos() * (_PER_DEGREE / g.radius))
+    stacked = (2, *shape)
+    return _block_operator(g, stacked, dtype, ((2,), *chunks), _spec(accuracy),
+                           CosineDerivative(accuracy, g.radius), compute, shift=1)  # fmt: skip
 
 
 for _function in (geospatial_gradient, vorticity, divergence, spherical_laplacian):

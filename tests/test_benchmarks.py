@@ -71,6 +71,14 @@ def test_sphere() -> None:
     assert all(r["seconds"] > 0 and r["x_floor"] > 0 for r in rows.values())
 
 
+def test_sphere_zarr(tmp_path: Path) -> None:
+    rows = load("sphere_zarr").main(steps=3, nlat=19, nlon=36, chunks=(2, 19, 36), repeat=1,
+                                    workdir=tmp_path, warmup=False)  # fmt: skip
+    assert set(rows) == {"copy2", "vorticity"}
+    assert rows["copy2"]["x_copy2"] == 1.0
+    assert all(r["seconds"] > 0 and r["rss_mib"] > 0 for r in rows.values())
+
+
 def test_netcdf_io(tmp_path: Path) -> None:
     import pytest
 

@@ -30,9 +30,17 @@ examples:
   bigrad gradient s3://bucket/in.zarr grads.zarr --edge-order 2 --mode w
   bigrad gradient era5.zarr d2.zarr --order 2 --accuracy 4 --periodic lon
   bigrad gradient ocean.zarr grads.zarr --periodic x --period x=4000 --datetime-unit h
+  bigrad gradient era5.zarr grads.zarr --var t2m --geometry sphere   # K m-1, east and north
   bigrad gradient era5.zarr grads.zarr --mode resume     # after a crash or a kill
   bigrad gradient era5.zarr grads.zarr --scheduler local:4          # 4 worker processes
   bigrad gradient era5.zarr grads.zarr --scheduler tcp://head:8786  # an existing cluster
+"""
+
+_WIND_EXAMPLES = """\
+examples:
+  bigrad {0} era5.zarr {0}.zarr --u u --v v
+  bigrad {0} era5.nc {0}.zarr --u u10 --v v10 --accuracy 4
+  bigrad {0} winds.zarr {0}.zarr --lat latitude --lon longitude --mode resume
 """
 
 _DEMO_EXAMPLES = """\
@@ -95,11 +103,24 @@ def positive_int(text: str) -> int:
     return value
 
 
+class _Commands(argparse.HelpFormatter):
+    """argparse's help, each command and its help on one line: argparse sizes the name
+    column without the commands' extra indent, so longer names wrap."""
+
+    def add_argument(self, action: argparse.Action) -> None:
+        super().add_argument(action)
+        if action.help is not argparse.SUPPRESS:
+            for sub in self._iter_indented_subactions(action):
+                length = len(self._format_action_invocation(sub)) + self._current_indent
+                self._action_max_length = max(self._action_max_length, length)
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="bigrad",
         description="np.gradient of arrays far larger than memory, Zarr store to Zarr store.",
         epilog="Run `bigrad COMMAND --help` for a command's options and examples.",
+        formatter_class=_Commands,
     )
     from bigrad import __version__
 
@@ -109,7 +130,7 @@ def _parser() -> argparse.ArgumentParser:
 
     g = sub.add_parser(
         "gradient",
-        help="write the gradients of a Zarr store's (or NetCDF file's) variables to a new Zarr store",
+        help="gradients of a store's (or NetCDF file's) variables, to Zarr",
         description=(
             "Read SOURCE (a Zarr store written by xarray, format 2 or 3, a path or an "
             "fsspec URL; or a local NetCDF/HDF5 file xarray opens, with "
@@ -122,9 +143,60 @@ def _parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     _stencil_options(g)
+    _sphere_options(g)
+    g.add_argument(
+        "--geometry", choices=("cartesian", "sphere", "auto"), default="cartesian",
+        help="sphere: d{var}_dx and d{var}_dy in <units> m-1 on a latitude/longitude grid; "
+        "auto: the sphere when the --dim are a CF latitude and longitude (default: "
+        "cartesian, along each --dim)",
+    )  # fmt: skip
     _run_options(g)
+    for what, label in (("vorticity", "relative vorticity"), ("divergence", "divergence")):
+        w = sub.add_parser(
+            what,
+            help=f"{label} of a store's winds on the sphere, to Zarr",
+            description=(
+                f"Read the winds U and V of SOURCE (as for `bigrad gradient`) block by "
+                f"block, each once, and write their {label} on the sphere (s-1 for winds in "
+                f"m s-1) to TARGET as the variable {what!r}, equal to xarray's "
+                f"ds.bigrad.{what}(U, V).  Latitude and longitude come from CF attributes "
+                "or --lat/--lon.  SOURCE is only read; --mode resume finishes a killed run."
+            ),
+            epilog=_WIND_EXAMPLES.format(what),
+            formatter_class=argparse.RawDescriptionHelpFormatter,
+        )
+        w.add_argument(
+            "source", metavar="SOURCE", help="input Zarr store (path or URL) or NetCDF file"
+        )
+        w.add_argument("target", metavar="TARGET", help="output Zarr store (path or URL)")
+        w.add_argument("--u", default="u", metavar="U", help="eastward wind variable (default: u)")
+        w.add_argument("--v", default="v", metavar="V", help="northward wind variable (default: v)")
+        w.add_argument(
+            "--accuracy", type=int, choices=(2, 4, 6), default=2,
+            help="order of accuracy of the stencils (default: 2, MetPy's)",
+        )  # fmt: skip
+        w.add_argument(
+            "--periodic", choices=("auto", "yes", "no"), default="auto",
+            help="whether longitude wraps round (default: auto, when it covers the circle)",
+        )  # fmt: skip
+        _sphere_options(w)
+        _run_options(w)
     _demo_parser(sub)
     return parser
+
+
+def _sphere_options(g: argparse.ArgumentParser) -> None:
+    """The grid on the sphere: which coordinates, which radius."""
+    g.add_argument(
+        "--lat", metavar="NAME", help="latitude coordinate (default: from CF attributes)"
+    )
+    g.add_argument(
+        "--lon", metavar="NAME", help="longitude coordinate (default: from CF attributes)"
+    )
+    g.add_argument(
+        "--radius", type=float, metavar="METRES",
+        help="the sphere's radius (default: the mean Earth radius, 6371008.8)",
+    )  # fmt: skip
 
 
 def _stencil_options(g: argparse.ArgumentParser) -> None:
@@ -207,7 +279,7 @@ def _run_options(g: argparse.ArgumentParser) -> None:
 def _demo_parser(sub: Any) -> None:
     d = sub.add_parser(
         "demo",
-        help="write a synthetic climate-like store, compute its gradients, print a summary",
+        help="a synthetic climate-like store, its gradients, a summary",
         description=(
             "Write a synthetic (time, lat, lon) float32 field with known derivatives to "
             "DIR/climate.zarr, its gradients to DIR/gradients.zarr (both replaced if "
@@ -280,6 +352,35 @@ def _gradient(args: argparse.Namespace, show: bool, notes: _Notes) -> int:
         scheduler=args.scheduler,
         nan=args.nan,
         smooth=args.smooth,
+        geometry=args.geometry,
+        lat=args.lat,
+        lon=args.lon,
+        radius=args.radius,
+    )
+    if not args.quiet and not notes.complete:
+        print(f"wrote {', '.join(map(str, out.data_vars))} to {args.target}")
+    return 0
+
+
+def _winds(args: argparse.Namespace, show: bool, notes: _Notes) -> int:
+    from bigrad.io.zarr import kinematics_zarr
+
+    out = kinematics_zarr(
+        args.source,
+        args.target,
+        args.command,
+        u=args.u,
+        v=args.v,
+        lat=args.lat,
+        lon=args.lon,
+        radius=args.radius,
+        accuracy=args.accuracy,
+        periodic={"auto": None, "yes": True, "no": False}[args.periodic],
+        mode=args.mode,
+        progress=show,
+        threads=args.threads,
+        memory=args.memory,
+        scheduler=args.scheduler,
     )
     if not args.quiet and not notes.complete:
         print(f"wrote {', '.join(map(str, out.data_vars))} to {args.target}")
@@ -304,6 +405,12 @@ _FLAGS = {
     "scheduler": "--scheduler",
     "nan": "--nan",
     "smooth": "--smooth",
+    "geometry": "--geometry",
+    "lat": "--lat",
+    "lon": "--lon",
+    "radius": "--radius",
+    "u": "--u",
+    "v": "--v",
 }
 
 
@@ -372,6 +479,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         if args.command == "gradient":
             return _gradient(args, show, notes)
+        if args.command in ("vorticity", "divergence"):
+            return _winds(args, show, notes)
         from bigrad.cli.demo import run_demo
 
         summary = run_demo(args.directory, args.size, progress=show)

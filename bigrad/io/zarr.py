@@ -28,7 +28,7 @@ import numpy as np
 import xarray as xr
 import zarr
 
-from bigrad import kernels
+from bigrad import kernels, sphere
 from bigrad.core.args import check_spec, parse_args
 from bigrad.core.errors import Arg, argument_error, literal, name_axes
 from bigrad.core.masked import nan_stencil
@@ -41,6 +41,7 @@ from bigrad.io import store as _store
 from bigrad.io.errors import ChunkDecodeError, check_names, disk_full
 from bigrad.io.stream import TaskRunner, stream_gradient
 from bigrad.operators import prepare
+from bigrad.xarray import sphere as xsphere
 from bigrad.xarray.attrs import gradient_name
 from bigrad.xarray.coords import (
     Spacing,
@@ -56,7 +57,7 @@ from bigrad.xarray.coords import (
 )
 from bigrad.xarray.smoothing import smooth_stencils
 
-__all__ = ["IncompleteStoreError", "gradient_zarr", "open_gradient"]
+__all__ = ["IncompleteStoreError", "gradient_zarr", "kinematics_zarr", "open_gradient"]
 
 IncompleteStoreError = _store.IncompleteStoreError
 Mode = Literal["w-", "w", "resume"]
@@ -94,13 +95,20 @@ def _jsonable(period: Any) -> Any:
 
 @dataclass(frozen=True)
 class _Job:
-    """One variable's share of the work."""
+    """One variable's share of the work (or, with ``inputs``, several variables read
+    together, stacked along a new first axis of the plan: the winds)."""
 
     variable: Hashable
     outputs: tuple[str, ...]
     plan: GradientPlan
     rules: tuple[AxisRules, ...]
     unit: tuple[int, ...]  # the blocks: the source's write units
+    inputs: tuple[Hashable, ...] = ()  # what is read, if not ``variable`` alone
+    compute: Any = None  # the stream's compute hook, if not the plain gradient
+
+    @property
+    def sources(self) -> tuple[Hashable, ...]:
+        return self.inputs or (self.variable,)
 
 
 @dataclass(frozen=True)
@@ -469,7 +477,7 @@ def _write_template(store: Any, grads: xr.Dataset, ds: xr.Dataset, jobs: list[_J
     their final attributes are recorded to be put in place when the run finishes."""
     template = grads.assign_attrs({STATUS_ATTR: _STATUS})
     encoding = {
-        out: _encoding(ds[j.variable].variable, grads[out].dtype, j.unit)
+        out: _encoding(ds[j.sources[0]].variable, grads[out].dtype, j.unit)
         for j in jobs
         for out in j.outputs
     }
@@ -581,6 +589,10 @@ def gradient_zarr(
     scheduler: Any = None,
     nan: str = "propagate",
     smooth: str | None = None,
+    geometry: str = "cartesian",
+    lat: Hashable | None = None,
+    lon: Hashable | None = None,
+    radius: float | None = None,
 ) -> xr.Dataset:
     """Write the gradients of a Zarr store's (or a NetCDF file's) variables to a new Zarr store.
 
@@ -640,6 +652,18 @@ def gradient_zarr(
         (:func:`bigrad.gaussian_derivative`, sigma in the coordinate's units,
         ``reflect`` ends); evenly spaced coordinates only, not with ``periodic``,
         ``nan`` or ``accuracy``.
+    geometry : {"cartesian", "sphere", "auto"}, keyword-only
+        ``"sphere"``: the gradient in metres on a latitude/longitude grid in degrees,
+        ``d{var}_dx`` (eastward) and ``d{var}_dy`` (northward) in "<units> m-1", equal
+        to ``da.bigrad.geospatial_gradient()`` (second-order ends; not with ``order``,
+        ``nan``, ``smooth``, ``period`` or ``datetime_unit``); ``"auto"``: the sphere
+        when ``dims`` are a CF latitude and longitude; ``"cartesian"`` (default):
+        along each of ``dims``.
+    lat, lon : hashable, keyword-only
+        On the sphere: the latitude and longitude coordinates, if not found from CF
+        attributes.
+    radius : float, keyword-only
+        On the sphere: its radius in metres (:data:`bigrad.EARTH_RADIUS` by default).
     progress : bool or callable, optional
         ``True`` draws a progress bar on stderr; a callable is called as
         ``progress(blocks_done, blocks_total)`` after each block.
@@ -717,19 +741,19 @@ def gradient_zarr(
     >>> out.dT_dx.values
     array([1., 2., 4., 6., 8., 9.])
     """
-    _check_mode(mode)
-    _check_threads(threads)
-    _cluster.check_scheduler(scheduler)
-    _check_target_name(target)
-    src_loc, tgt_loc = _store.locate(source), _store.locate(target)
-    if src_loc.contains(tgt_loc) or tgt_loc.contains(src_loc):
-        raise ValueError(
-            f"source {src_loc} and target {tgt_loc} are the same store or one holds the "
-            "other; write the gradients to a separate store"
-        )
-    opened = _open_source(src_loc)
-    ds, reader, zarr_format = opened.ds, opened.reader, opened.zarr_format
+    src_loc, tgt_loc, opened = _locations(source, target, mode, threads, scheduler)
+    ds, reader = opened.ds, opened.reader
     spec = check_spec(order, accuracy, edge_order)
+    g = _gradient_geometry(ds, dims, geometry, lat, lon)
+    if g is not None:
+        _check_sphere_options(order=order, nan=nan, smooth=smooth, period=period,
+                              datetime_unit=datetime_unit)  # fmt: skip
+        wrap = _wrap(periodic, g)
+        grads, jobs, names = _sphere_gradient(opened, variables, g, radius, accuracy, wrap)
+        job = _job_record(src_loc, jobs, check_spec(1, accuracy), wrap, _fingerprint(opened, names))
+        job.update(geometry="sphere", radius=radius, lat=str(g.y_key), lon=str(g.x_key))
+        return _execute(opened, src_loc, tgt_loc, jobs, grads, job, names, mode, progress,
+                        threads, memory, scheduler)  # fmt: skip
     stencil: Stencils = nan_stencil(spec, nan)
     if smooth is not None:
         if nan != "propagate" or accuracy != 2:
@@ -745,20 +769,47 @@ def gradient_zarr(
         _plan_variable(reader[name].variable, name, spacings, stencil, _write_unit(opened, name))
         for name in names
     ]
-    # the kernels load while the target is set up and the first blocks are read (here,
-    # where local threads will use them; a cluster's workers load their own)
-    kinds = {(reader[j.variable].dtype, reader[j.variable].ndim) for j in jobs}
-    for dtype, ndim in kinds if scheduler is None else ():
-        threading.Thread(target=_preload, args=(dtype, ndim), daemon=True).start()
     job = _job_record(src_loc, jobs, spec, periodic, _fingerprint(opened, names))
     job.update(period=_jsonable(period), datetime_unit=datetime_unit)
     if nan != "propagate":
         job["nan"] = nan  # a resume must not mix the two
     if smooth is not None:
         job["smooth"] = smooth
+    return _execute(opened, src_loc, tgt_loc, jobs, grads, job, names, mode, progress, threads,
+                    memory, scheduler)  # fmt: skip
+
+
+def _locations(source: Any, target: Any, mode: str, threads: Any,
+               scheduler: Any) -> tuple[_store.Location, _store.Location, _Opened]:  # fmt: skip
+    """The checks every run makes before anything else, and the opened source."""
+    _check_mode(mode)
+    _check_threads(threads)
+    _cluster.check_scheduler(scheduler)
+    _check_target_name(target)
+    src_loc, tgt_loc = _store.locate(source), _store.locate(target)
+    if src_loc.contains(tgt_loc) or tgt_loc.contains(src_loc):
+        raise ValueError(
+            f"source {src_loc} and target {tgt_loc} are the same store or one holds the "
+            "other; write the outputs to a separate store"
+        )
+    return src_loc, tgt_loc, _open_source(src_loc)
+
+
+def _execute(opened: _Opened, src_loc: _store.Location, tgt_loc: _store.Location,
+             jobs: list[_Job], grads: xr.Dataset, job: dict[str, Any], names: list[Hashable],
+             mode: str, progress: Any, threads: int | None, memory: int,
+             scheduler: Any) -> xr.Dataset:  # fmt: skip
+    """Run ``jobs`` into the target, locked, on local threads or a cluster; every
+    argument is checked by now, and nothing is written yet."""
+    ds, reader = opened.ds, opened.reader
+    # the kernels load while the target is set up and the first blocks are read (here,
+    # where local threads will use them; a cluster's workers load their own)
+    kinds = {(reader[j.sources[0]].dtype, reader[j.sources[0]].ndim) for j in jobs}
+    for dtype, ndim in kinds if scheduler is None else ():
+        threading.Thread(target=_preload, args=(dtype, ndim), daemon=True).start()
     coords = [d for n in names for d in ds[n].dims if d in ds.variables]
     src = _Source(src_loc, opened.store, [*names, *coords], opened.path)
-    run = _Run(jobs, grads, ds, reader, src, zarr_format, progress, memory)
+    run = _Run(jobs, grads, ds, reader, src, opened.zarr_format, progress, memory)
     # the cluster is reached before the target is touched: a wrong address costs nothing
     with _cluster.open_runner(scheduler, threads) as (runner, n_threads), _locked(tgt_loc, mode):
         store = tgt_loc.store(read_only=False)
@@ -772,7 +823,215 @@ def gradient_zarr(
             if e.errno in (errno.ENOSPC, errno.EDQUOT) and tgt_loc.local is not None:
                 raise disk_full(e, tgt_loc.local, _output_bytes(jobs, grads)) from e
             raise
-    return open_gradient(target)
+    return open_gradient(str(tgt_loc))
+
+
+def _gradient_geometry(ds: xr.Dataset, dims: Names, geometry: Any, lat: Any,
+                       lon: Any) -> xsphere.Geometry | None:  # fmt: skip
+    """The sphere's grid when ``geometry`` asks for it (``"auto"``: when ``dims`` are a
+    CF latitude and longitude), else None."""
+    if geometry not in xsphere.GEOMETRIES:
+        raise argument_error(ValueError, "{g} " + literal(f"must be one of {xsphere.GEOMETRIES}"),
+                             g=Arg("geometry", geometry))  # fmt: skip
+    if geometry == "cartesian":
+        return None
+    if geometry == "auto":
+        if dims is None:
+            return None
+        with contextlib.suppress(ValueError):
+            g = xsphere.find_geometry(ds, "sphere", lat, lon)
+            keys = set(as_names(dims))
+            if keys in ({g.x_dim, g.y_dim}, {g.x_key, g.y_key}):
+                return g
+        return None
+    g = xsphere.find_geometry(ds, "sphere", lat, lon)
+    if dims is not None and set(as_names(dims)) not in ({g.x_dim, g.y_dim}, {g.x_key, g.y_key}):
+        raise argument_error(
+            ValueError,
+            "{g} " + literal(f"differentiates along {g.y_key!r} and {g.x_key!r} only; ")
+            + "drop {dims}",
+            g=Arg("geometry", "sphere"), dims=Arg("dims"),
+        )  # fmt: skip
+    return g
+
+
+def _check_sphere_options(**given: Any) -> None:
+    defaults = {"order": 1, "nan": "propagate", "smooth": None, "period": None,
+                "datetime_unit": None}  # fmt: skip
+    for name, value in given.items():
+        if value != defaults[name]:
+            raise argument_error(ValueError, "{arg} is not available on the sphere; drop it",
+                                 arg=Arg(name, subject=True))  # fmt: skip
+
+
+def _wrap(periodic: Any, g: xsphere.Geometry) -> bool | None:
+    """Longitude's wrap on the sphere from ``periodic``: None (when it covers the
+    circle), a bool, or the longitude named."""
+    if periodic is None or isinstance(periodic, bool):
+        return periodic
+    names = set(as_names(periodic))
+    if not names <= {g.x_key, g.x_dim}:
+        raise argument_error(
+            ValueError,
+            literal(f"on the sphere only the longitude {g.x_key!r} can wrap, got ")
+            + "{p}",
+            p=Arg("periodic", sorted(map(str, names))),
+        )  # fmt: skip
+    return True
+
+
+def _chunks(shape: tuple[int, ...], unit: tuple[int, ...]) -> tuple[tuple[int, ...], ...]:
+    return tuple(
+        tuple(min(u, n - s) for s in range(0, n, u)) for n, u in zip(shape, unit, strict=True)
+    )
+
+
+def _template(ds: xr.Dataset, names: Sequence[Hashable]) -> xr.Dataset:
+    # the template's data is never computed (the stream writes the data): one dask chunk
+    # per variable keeps its graph a few tasks, however many blocks the store has
+    ds = ds.copy()
+    for name in names:
+        ds[name] = ds[name].chunk(-1)
+    return ds
+
+
+def _sphere_gradient(opened: _Opened, variables: Names, g: xsphere.Geometry, radius: Any,
+                     accuracy: Any,
+                     wrap: Any) -> tuple[xr.Dataset, list[_Job], list[Hashable]]:  # fmt: skip
+    """The template, jobs and variables of the gradient in metres."""
+    ds = opened.ds
+    if variables is None:
+        names = [k for k, v in ds.data_vars.items()
+                 if {g.x_dim, g.y_dim} <= set(v.dims) and v.dtype.kind in "iuf"]  # fmt: skip
+        if not names:
+            raise ValueError(f"no data variable of numbers has dims {str(g.y_dim)!r} and "
+                             f"{str(g.x_dim)!r}; the data variables are "
+                             f"{tuple(map(str, ds.data_vars))}")  # fmt: skip
+    else:
+        names = as_names(variables)
+        if not names:
+            raise ValueError("variables is empty; name at least one data variable")
+    missing = [n for n in names if n not in ds.data_vars]
+    if missing:
+        raise KeyError(f"no data variable {missing[0]!r} in the source; the data variables "
+                       f"are {tuple(map(str, ds.data_vars))}")  # fmt: skip
+    lazy = _template(ds, names)
+    outs = [lazy[n].bigrad.geospatial_gradient(g.y_key, g.x_key, radius, accuracy, wrap,
+                                               "sphere") for n in names]  # fmt: skip
+    grads = xr.Dataset({k: o for out in outs for k, o in out.data_vars.items()},
+                       attrs=dict(ds.attrs))  # fmt: skip
+    _check_all_names(ds, grads, names)
+    jobs = []
+    for name, out in zip(names, outs, strict=True):
+        var = opened.reader[name].variable
+        unit = _write_unit(opened, name)
+        kw = xsphere.sphere_kwargs(ds, g, var, radius, accuracy, wrap)
+        op = sphere.gradient_blocks(var.shape, var.dtype, _chunks(var.shape, unit), **kw)
+        outputs = tuple(map(str, out.data_vars))
+        jobs.append(_Job(name, outputs, op.plan, op.rules, unit, compute=op.compute))
+    return grads, jobs, names
+
+
+def kinematics_zarr(
+    source: str | os.PathLike[str],
+    target: str | os.PathLike[str],
+    quantities: str | Sequence[str] = "vorticity",
+    u: Hashable = "u",
+    v: Hashable = "v",
+    mode: Mode = "w-",
+    progress: bool | Callable[[int, int], None] = False,
+    *,
+    lat: Hashable | None = None,
+    lon: Hashable | None = None,
+    radius: float | None = None,
+    accuracy: int = 2,
+    periodic: bool | Hashable | None = None,
+    threads: int | None = None,
+    memory: int = 512 * 2**20,
+    scheduler: Any = None,
+) -> xr.Dataset:
+    """Write the vorticity and/or divergence of a store's winds on the sphere to a new
+    Zarr store.
+
+    As :func:`gradient_zarr` (a Zarr store or a file xarray opens, read block by block
+    in bounded memory and never written to; resume, lock, cluster), for the winds
+    ``u`` (eastward) and ``v`` (northward) on a latitude/longitude grid in degrees:
+    each block of ``u`` and of ``v`` is read once for every quantity.  Values equal
+    ``ds.bigrad.vorticity(u, v)`` and ``ds.bigrad.divergence(u, v)`` of the source
+    loaded in memory (:func:`bigrad.vorticity`; NaN at the poles).  The blocks are
+    ``u``'s write units; ``v`` has ``u``'s dims in the same order.
+
+    Parameters
+    ----------
+    source, target, mode, progress, threads, memory, scheduler
+        As in :func:`gradient_zarr`.
+    quantities : {"vorticity", "divergence"} or a list of both, optional
+        The outputs, named so, with units "s-1" for winds in "m s-1" and long_name
+        "relative vorticity" or "divergence".
+    u, v : hashable, optional
+        The wind variables (default ``"u"`` and ``"v"``).
+    lat, lon : hashable, keyword-only
+        The latitude and longitude coordinates, if not found from CF attributes.
+    radius : float, keyword-only
+        The sphere's radius in metres (:data:`bigrad.EARTH_RADIUS` by default).
+    accuracy : {2, 4, 6}, keyword-only
+        Order of accuracy of the stencils.
+    periodic : bool or hashable, keyword-only
+        Whether longitude wraps round (or its name); by default when it covers the circle.
+
+    Returns
+    -------
+    xarray.Dataset
+        The target, opened lazily (as :func:`open_gradient`).
+
+    Examples
+    --------
+    >>> import numpy as np, xarray as xr, bigrad, tempfile
+    >>> d = tempfile.mkdtemp()
+    >>> lat, lon = np.linspace(-60.0, 60.0, 5), np.arange(0.0, 360.0, 30.0)
+    >>> u = 10 * np.cos(np.deg2rad(lat))[:, None] * np.ones(12)
+    >>> ds = xr.Dataset({"u": (("lat", "lon"), u, {"units": "m s-1"}),
+    ...                  "v": (("lat", "lon"), 0 * u, {"units": "m s-1"})},
+    ...                 coords={"lat": ("lat", lat, {"units": "degrees_north"}),
+    ...                         "lon": ("lon", lon, {"units": "degrees_east"})})
+    >>> _ = ds.chunk(2).to_zarr(f"{d}/winds.zarr")
+    >>> out = bigrad.kinematics_zarr(f"{d}/winds.zarr", f"{d}/zeta.zarr")
+    >>> out.vorticity.attrs["units"], bool(out.vorticity.equals(ds.bigrad.vorticity("u", "v")))
+    ('s-1', True)
+    """
+    src_loc, tgt_loc, opened = _locations(source, target, mode, threads, scheduler)
+    ds = opened.ds
+    qs = (quantities,) if isinstance(quantities, str) else tuple(quantities)
+    if not qs or not set(qs) <= set(sphere.WINDS) or len(set(qs)) < len(qs):
+        raise argument_error(ValueError, "{q} " + literal(f"must be one or both of {sphere.WINDS}"),
+                             q=Arg("quantities", list(qs)))  # fmt: skip
+    g = xsphere.find_geometry(ds, "sphere", lat, lon)
+    wrap = _wrap(periodic, g)
+    lazy = _template(ds, [n for n in (u, v) if n in ds.data_vars])
+    kw: dict[str, Any] = {"lat": g.y_key, "lon": g.x_key, "radius": radius,
+                          "accuracy": accuracy, "periodic": wrap, "geometry": "sphere"}  # fmt: skip
+    outs = [getattr(lazy.bigrad, q)(u, v, **kw) for q in qs]
+    grads = xr.Dataset({o.name: o for o in outs}, attrs=dict(ds.attrs))
+    names = [u, v]
+    _check_all_names(ds, grads, names)
+    var_u, var_v = opened.reader[u].variable, opened.reader[v].variable
+    if var_u.dims != var_v.dims:
+        raise argument_error(
+            ValueError,
+            "{u} " + literal(f"has dims {var_u.dims} but ") + "{v} " + literal(f"has {var_v.dims}; "
+            "out of core the winds need their dims in the same order (transpose one)"),
+            u=Arg("u", u), v=Arg("v", v),
+        )  # fmt: skip
+    unit = _write_unit(opened, u)
+    dtype = np.result_type(var_u.dtype, var_v.dtype)
+    wind_kw = xsphere.sphere_kwargs(ds, g, var_u, radius, accuracy, wrap)
+    op = sphere.wind_blocks(qs, var_u.shape, dtype, _chunks(var_u.shape, unit), **wind_kw)
+    jobs = [_Job(u, qs, op.plan, op.rules, unit, inputs=(u, v), compute=op.compute)]
+    job = _job_record(src_loc, jobs, check_spec(1, accuracy), wrap, _fingerprint(opened, names))
+    job.update(geometry="sphere", winds=[str(u), str(v)], radius=radius, lat=str(g.y_key),
+               lon=str(g.x_key))  # fmt: skip
+    return _execute(opened, src_loc, tgt_loc, jobs, grads, job, names, mode, progress, threads,
+                    memory, scheduler)  # fmt: skip
 
 
 @dataclass
@@ -810,7 +1069,9 @@ class _Run:
                 warnings.simplefilter("ignore", UserWarning)
                 group = zarr.open_group(store, mode="r+", use_consolidated=False)
             readers = [
-                _Reader(self.reader[j.variable].variable, str(j.variable), self.src.store)
+                _stacked(
+                    [_Reader(self.reader[n].variable, str(n), self.src.store) for n in j.sources]
+                )
                 for j in self.jobs
             ]
             _stream_all(
@@ -853,9 +1114,10 @@ def _stream_all(
             report(n_done, total)
 
         report(n_done, total)
+        targets = [group[out] for out in j.outputs]
         stream_gradient(
             reader,
-            [group[out] for out in j.outputs],
+            [_Unstacked(t) for t in targets] if len(j.sources) > 1 else targets,
             j.plan,
             j.rules,
             skip=done,
@@ -863,6 +1125,7 @@ def _stream_all(
             threads=n_threads,
             runner=runner,
             budget=memory,
+            compute=j.compute,
         )
     report(total, total, final=True)
 
@@ -906,6 +1169,39 @@ class _Reader:
         grid = getattr(self._meta, "chunks", None) or self._meta.chunk_grid.chunk_shape
         coords = tuple(s.start // c for s, c in zip(region, grid, strict=True))
         return f"{self._name}/{self._meta.encode_chunk_key(coords)}"
+
+
+class _Stacked:
+    """Several variables of one shape read for the same region into one array, stacked
+    along a new first axis (the region's first slice is that axis): each is read once
+    per block however many outputs need it."""
+
+    def __init__(self, readers: Sequence[_Reader]) -> None:
+        self._readers = list(readers)
+        self.dtype = np.result_type(*(r.dtype for r in readers))
+        self.shape = (len(readers), *readers[0].shape)
+
+    def __getitem__(self, region: tuple[slice, ...]) -> np.ndarray:
+        shape = tuple(s.stop - s.start for s in region[1:])
+        out = np.empty((len(self._readers), *shape), self.dtype)
+        for k, reader in enumerate(self._readers):
+            out[k] = reader[region[1:]]
+        return out
+
+
+def _stacked(readers: list[_Reader]) -> Any:
+    return readers[0] if len(readers) == 1 else _Stacked(readers)
+
+
+class _Unstacked:
+    """An output array written by regions of a stacked plan: the stacking axis dropped."""
+
+    def __init__(self, array: Any) -> None:
+        self._array = array
+        self.compressors = getattr(array, "compressors", ())
+
+    def __setitem__(self, region: tuple[slice, ...], value: Any) -> None:
+        self._array[region[1:]] = value
 
 
 def open_gradient(target: str | os.PathLike[str]) -> xr.Dataset:

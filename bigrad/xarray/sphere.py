@@ -17,6 +17,7 @@ import xarray as xr
 
 from bigrad import sphere
 from bigrad.core.args import check_spec, is_dask
+from bigrad.core.errors import Arg, argument_error, literal
 from bigrad.xarray.attrs import gradient_units, is_cf_longitude
 from bigrad.xarray.coords import UNNAMED, as_names, resolve, variable_derivatives
 
@@ -29,6 +30,7 @@ __all__ = [
     "geospatial_gradient",
     "is_cf_latitude",
     "laplacian",
+    "sphere_kwargs",
     "sphere_laplacian_geometry",
     "vorticity",
 ]
@@ -74,16 +76,19 @@ def _named(obj: xr.DataArray | xr.Dataset, key: Hashable, arg: str) -> Hashable:
         return obj.coords[key].dims[0]
     if key in obj.dims:
         return key
-    raise ValueError(
-        f"{arg}={key!r} is neither a dimension nor a 1-D coordinate; "
-        f"dims are {tuple(map(str, obj.dims))}, coords {tuple(map(str, obj.coords))}"
-    )
+    raise argument_error(
+        ValueError,
+        "{arg} " + literal(f"is neither a dimension nor a 1-D coordinate; dims are "
+                           f"{tuple(map(str, obj.dims))}, coords {tuple(map(str, obj.coords))}"),
+        arg=Arg(arg, key),
+    )  # fmt: skip
 
 
 def _cf(obj: xr.DataArray | xr.Dataset, test: Any, what: str, arg: str) -> Hashable | None:
     found = [k for k, c in obj.coords.items() if c.ndim == 1 and test(c.attrs)]
     if len(found) > 1:
-        raise ValueError(f"several {what} coordinates {found}; name one with {arg}=")
+        raise argument_error(ValueError, literal(f"several {what} coordinates {found}; ")
+                             + "name one with {arg}", arg=Arg(arg))  # fmt: skip
     return found[0] if found else None
 
 
@@ -103,10 +108,13 @@ def find_geometry(obj: xr.DataArray | xr.Dataset, geometry: Any, lat: Any, lon: 
         if geometry == "sphere":
             missing = "latitude" if y is None else "longitude"
             arg = "lat" if y is None else "lon"
-            raise ValueError(
-                f"geometry='sphere' needs a {missing} coordinate: none has CF units "
-                f"(degrees_north/degrees_east) or standard_name {missing!r}; name it with {arg}="
-            )
+            raise argument_error(
+                ValueError,
+                "{g} " + literal(f"needs a {missing} coordinate: none has CF units "
+                                 f"(degrees_north/degrees_east) or standard_name {missing!r}; ")
+                + "name it with {arg}",
+                g=Arg("geometry", "sphere"), arg=Arg(arg),
+            )  # fmt: skip
     x = "x" if lon is None else lon
     y = "y" if lat is None else lat
     for key, arg in ((x, "lon"), (y, "lat")):
@@ -167,8 +175,10 @@ def _quantity(value: Any, units: Any, power: int) -> Any:
     return registry.Quantity(value, units / registry.meter**power)
 
 
-def _sphere_kwargs(obj: Any, g: Geometry, var: xr.Variable, radius: Any, accuracy: Any,
-                   periodic: Any) -> dict[str, Any]:  # fmt: skip
+def sphere_kwargs(obj: Any, g: Geometry, var: xr.Variable, radius: Any, accuracy: Any,
+                  periodic: Any) -> dict[str, Any]:  # fmt: skip
+    """The keyword arguments of the array functions of :mod:`bigrad.sphere` for ``var``
+    of ``obj`` on grid ``g``: coordinates in degrees, axes, and the options."""
     return {
         "lat": _degrees(obj, g.y_key),
         "lon": _degrees(obj, g.x_key),
@@ -201,7 +211,7 @@ def geospatial_gradient(da: xr.DataArray, lat: Any = None, lon: Any = None, radi
     var = da.variable
     if g.sphere:
         dx, dy = sphere.geospatial_gradient(
-            var.data, **_sphere_kwargs(da, g, var, radius, accuracy, periodic)
+            var.data, **sphere_kwargs(da, g, var, radius, accuracy, periodic)
         )
     else:
         dx = _cartesian(var, name, da, g, "x", accuracy, periodic)
@@ -218,8 +228,12 @@ def geospatial_gradient(da: xr.DataArray, lat: Any = None, lon: Any = None, radi
 def _winds(ds: xr.Dataset, u: Hashable, v: Hashable) -> tuple[xr.DataArray, xr.DataArray, Any]:
     for key, arg in ((u, "u"), (v, "v")):
         if key not in ds.data_vars:
-            raise ValueError(f"{arg}={key!r} is not a data variable; the data variables are "
-                             f"{tuple(map(str, ds.data_vars))}")  # fmt: skip
+            raise argument_error(
+                ValueError,
+                "{arg} " + literal(f"is not a data variable; the data variables are "
+                                   f"{tuple(map(str, ds.data_vars))}"),
+                arg=Arg(arg, key),
+            )  # fmt: skip
     wu, pint_units = _magnitude(ds[u])
     wv, _ = _magnitude(ds[v], pint_units)
     if set(wu.dims) != set(wv.dims):
@@ -235,7 +249,7 @@ def _kinematics(ds: xr.Dataset, u: Hashable, v: Hashable, what: str, lat: Any, l
     wu, wv, pint_units = _winds(ds, u, v)
     if g.sphere:
         func = sphere.vorticity if what == "vorticity" else sphere.divergence
-        kw = _sphere_kwargs(ds, g, wu.variable, radius, accuracy, periodic)
+        kw = sphere_kwargs(ds, g, wu.variable, radius, accuracy, periodic)
         value = func(wu.data, wv.data, **kw)
     elif what == "vorticity":
         value = _cartesian(wv.variable, v, ds, g, "x", accuracy, periodic) - _cartesian(
@@ -269,7 +283,7 @@ def laplacian(da: xr.DataArray, g: Geometry, radius: Any, accuracy: int,
     """The Laplacian on the sphere of ``da`` (``g.sphere``), labelled."""
     da, pint_units = _magnitude(da)
     var = da.variable
-    value = sphere.spherical_laplacian(var.data, **_sphere_kwargs(da, g, var, radius, accuracy,
+    value = sphere.spherical_laplacian(var.data, **sphere_kwargs(da, g, var, radius, accuracy,
                                                                  periodic))  # fmt: skip
     label = _label(da.attrs, da.name)
     attrs = {k: a for k, a in da.attrs.items() if k not in ("units", "long_name", "standard_name")}

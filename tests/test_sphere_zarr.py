@@ -1,0 +1,208 @@
+"""The sphere operators out of core: ``kinematics_zarr`` (vorticity, divergence),
+``gradient_zarr(geometry="sphere")`` and their commands, on real Zarr stores and NetCDF
+files, equal to the accessor on the data in memory, resumable, sources never modified."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import textwrap
+from pathlib import Path
+
+import numpy as np
+import pytest
+import xarray as xr
+
+import bigrad
+from bigrad.cli.main import main
+from tests.test_sphere import rossby_haurwitz
+from tests.zarr_helpers import ROOT, contents, run_cli, snapshot, write_store
+
+GLOBAL = (np.linspace(-90.0, 90.0, 13), np.arange(0.0, 360.0, 30.0))  # poles, wraps
+REGIONAL = (np.array([-20.0, -12.5, -3.0, 0.0, 4.0, 15.0, 31.0]), np.arange(100.0, 150.0, 5.0))
+
+
+def winds(lat: np.ndarray, lon: np.ndarray, nt: int = 3, dtype: str = "f4") -> xr.Dataset:
+    """A Rossby-Haurwitz wind, scaled per time step, with noise (so no symmetry hides
+    a halo from the wrong side), and a temperature, on a CF grid."""
+    u, v, _ = rossby_haurwitz(lat, lon)
+    rng = np.random.default_rng(1)
+    scale = np.arange(1, nt + 1)[:, None, None]
+    noise = rng.normal(0, 0.5, (2, nt, lat.size, lon.size))
+    dims = ("time", "lat", "lon")
+    ms = {"units": "m s-1"}
+    return xr.Dataset(
+        {"u": (dims, (scale * u + noise[0]).astype(dtype), ms),
+         "v": (dims, (scale * v + noise[1]).astype(dtype), ms),
+         "T": (dims, (280 + scale * u / 10).astype(dtype), {"units": "K"})},
+        coords={"time": np.arange(nt), "lat": ("lat", lat, {"units": "degrees_north"}),
+                "lon": ("lon", lon, {"units": "degrees_east"})},
+        attrs={"title": "winds"},
+    )  # fmt: skip
+
+
+# one row per layout: grid, store chunks (size-1 chunks along lat and lon, chunks that
+# cut the wrap, one block), accuracy
+CASES = [
+    (GLOBAL, {"time": 2, "lat": 1, "lon": 1}, 2),  # size-1 chunks, wrap across blocks
+    (GLOBAL, {"time": 3, "lat": 5, "lon": 12}, 4),  # lon whole: the wrap within a block
+    (REGIONAL, {"time": 2, "lat": 1, "lon": 3}, 2),  # regional, uneven latitudes
+    (REGIONAL, {"time": 3, "lat": 3, "lon": 1}, 4),
+]
+
+
+@pytest.mark.parametrize(("grid", "chunks", "accuracy"), CASES)
+def test_kinematics_equal_the_accessor(tmp_path: Path, grid: tuple[np.ndarray, np.ndarray],
+                                       chunks: dict[str, int], accuracy: int) -> None:  # fmt: skip
+    ds = winds(*grid)
+    src = write_store(ds, tmp_path / "in.zarr", chunks)
+    before = snapshot(src)
+    out = bigrad.kinematics_zarr(src, tmp_path / "out.zarr", ["vorticity", "divergence"],
+                                 accuracy=accuracy, threads=2)  # fmt: skip
+    for what in ("vorticity", "divergence"):
+        expected = getattr(ds.bigrad, what)("u", "v", accuracy=accuracy)
+        np.testing.assert_array_equal(out[what].values, expected.values)
+        assert out[what].dtype == np.float32
+        assert out[what].attrs["units"] == "s-1"
+        assert out[what].attrs["long_name"] == expected.attrs["long_name"]
+        assert out[what].encoding["chunks"] == tuple(chunks[d] for d in ("time", "lat", "lon"))
+    assert out.vorticity.attrs["long_name"] == "relative vorticity"
+    assert snapshot(src) == before
+
+
+@pytest.mark.parametrize(("grid", "chunks", "accuracy"), CASES[1:3])
+def test_sphere_gradient_equals_the_accessor(tmp_path: Path, grid: tuple[np.ndarray, np.ndarray],
+                                             chunks: dict[str, int], accuracy: int) -> None:  # fmt: skip
+    ds = winds(*grid)
+    src = write_store(ds, tmp_path / "in.zarr", chunks)
+    out = bigrad.gradient_zarr(src, tmp_path / "out.zarr", variables=["T", "u"],
+                               geometry="sphere", accuracy=accuracy)  # fmt: skip
+    for name in ("T", "u"):
+        expected = ds[name].bigrad.geospatial_gradient(accuracy=accuracy)
+        for key, value in expected.data_vars.items():
+            np.testing.assert_array_equal(out[key].values, value.values)
+            assert out[key].attrs == value.attrs
+    assert out.dT_dx.attrs["units"] == "K m-1"
+    assert set(out.data_vars) == {"dT_dx", "dT_dy", "du_dx", "du_dy"}
+
+
+def test_auto_geometry_follows_the_dims(tmp_path: Path) -> None:
+    ds = winds(*REGIONAL)
+    src = write_store(ds, tmp_path / "in.zarr", {"lat": 2, "lon": 4})
+    auto = bigrad.gradient_zarr(src, tmp_path / "a.zarr", "T", ["lat", "lon"], geometry="auto")
+    assert set(auto.data_vars) == {"dT_dx", "dT_dy"}
+    plain = bigrad.gradient_zarr(src, tmp_path / "p.zarr", "T", geometry="auto")
+    assert set(plain.data_vars) == {"dT_dtime", "dT_dlat", "dT_dlon"}
+
+
+def test_netcdf_source(tmp_path: Path) -> None:
+    pytest.importorskip("h5netcdf", reason="NetCDF-4 files need h5netcdf (the test extra has it)")
+    ds = winds(*GLOBAL)
+    nc = tmp_path / "winds.nc"
+    ds.to_netcdf(nc, engine="h5netcdf", encoding={"u": {"chunksizes": (1, 4, 5)}})
+    before = snapshot(tmp_path)
+    out = bigrad.kinematics_zarr(nc, tmp_path / "out.zarr", "divergence")
+    np.testing.assert_array_equal(out.divergence.values, ds.bigrad.divergence("u", "v").values)
+    assert snapshot(tmp_path)["winds.nc"] == before["winds.nc"]
+
+
+def test_commands(tmp_path: Path) -> None:
+    ds = winds(*GLOBAL).rename(u="u10", v="v10")
+    src = write_store(ds, tmp_path / "in.zarr", {"time": 1, "lat": 4, "lon": 5})
+    result = run_cli("vorticity", str(src), str(tmp_path / "z.zarr"), "--u", "u10", "--v", "v10")
+    assert result.returncode == 0, result.stderr
+    assert "wrote vorticity" in result.stdout
+    out = bigrad.open_gradient(tmp_path / "z.zarr")
+    expected = ds.bigrad.vorticity("u10", "v10")
+    np.testing.assert_array_equal(out.vorticity.values, expected.values)
+    # the other options through the entry point in this process (a subprocess costs seconds)
+    args = ["--u", "u10", "--v", "v10", "--periodic", "no", "--accuracy", "4", "--radius", "1000"]
+    assert main(["divergence", str(src), str(tmp_path / "d.zarr"), *args, "-q"]) == 0
+    expected = ds.bigrad.divergence("u10", "v10", periodic=False, accuracy=4, radius=1000.0)
+    np.testing.assert_array_equal(bigrad.open_gradient(tmp_path / "d.zarr").divergence, expected)
+    result = run_cli("gradient", str(src), str(tmp_path / "g.zarr"), "--var", "T",
+                     "--geometry", "sphere")  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    g = bigrad.open_gradient(tmp_path / "g.zarr")
+    np.testing.assert_array_equal(g.dT_dy, ds["T"].bigrad.geospatial_gradient().dT_dy)
+    result = run_cli("vorticity", str(src), str(tmp_path / "bad.zarr"), "--u", "nope")
+    assert result.returncode == 1 and result.stderr.count("\n") == 1, result.stderr
+    assert "--u nope is not a data variable" in result.stderr
+    assert not (tmp_path / "bad.zarr").exists()
+    help_lines = run_cli("--help").stdout.splitlines()
+    for command in ("gradient", "vorticity", "divergence", "demo"):
+        assert any(line.split()[:1] == [command] and len(line.split()) > 3 for line in help_lines)
+
+
+# one row per mistake: the arguments after SOURCE TARGET, and what the one line names
+BAD = [
+    (["vorticity", "--u", "nope"], "--u nope"),
+    (["vorticity", "--lat", "nope"], "--lat nope"),
+    (["divergence", "--v", "T", "--u", "T2"], "--u T2"),
+    (["gradient", "--geometry", "sphere", "--order", "2"], "--order"),
+    (["gradient", "--geometry", "sphere", "--dim", "time"], "--dim"),
+    (["gradient", "--geometry", "sphere", "--periodic", "lat"], "--periodic"),
+]
+
+
+@pytest.mark.parametrize(("args", "named"), BAD)
+def test_bad_flags_one_line_no_target(tmp_path: Path, args: list[str], named: str,
+                                      capsys: pytest.CaptureFixture[str]) -> None:  # fmt: skip
+    # the command's own entry point, in this process (test_commands runs one mistake
+    # through a subprocess)
+    src = write_store(winds(*REGIONAL), tmp_path / "in.zarr", {"lat": 2})
+    target = tmp_path / "out.zarr"
+    assert main([args[0], str(src), str(target), *args[1:]]) == 1
+    err = capsys.readouterr().err
+    assert len(err.strip().splitlines()) == 1, err
+    assert named in err and err.startswith("bigrad: error: ")
+    assert not target.exists()
+
+
+def test_python_errors_before_any_target(tmp_path: Path) -> None:
+    src = write_store(winds(*REGIONAL).drop_vars("lat").assign_coords(lat=np.arange(7.0)),
+                      tmp_path / "in.zarr", None)  # fmt: skip
+    with pytest.raises(ValueError, match="geometry='sphere' needs a latitude"):
+        bigrad.kinematics_zarr(src, tmp_path / "out.zarr")
+    with pytest.raises(ValueError, match=r"ends in '\.nc'"):
+        bigrad.kinematics_zarr(src, tmp_path / "out.nc", lat="lat")
+    with pytest.raises(ValueError, match=r"quantities=.*must be one or both"):
+        bigrad.kinematics_zarr(src, tmp_path / "out.zarr", "curl", lat="lat")
+    assert not (tmp_path / "out.zarr").exists() and not (tmp_path / "out.nc").exists()
+
+
+# A run blocked after half its blocks (one thread), killed by the parent.
+_CHILD = textwrap.dedent(
+    """
+    import sys, threading, bigrad
+
+    def progress(done, total):
+        if done >= total // 2:
+            print("half", flush=True)
+            threading.Event().wait()
+
+    bigrad.kinematics_zarr(sys.argv[1], sys.argv[2], progress=progress, threads=1)
+    """
+)
+
+
+def test_kill_then_resume_is_byte_identical(tmp_path: Path) -> None:
+    src = write_store(winds(*GLOBAL, nt=4), tmp_path / "in.zarr", {"time": 1, "lat": 4, "lon": 4})
+    before = snapshot(src)
+    target = tmp_path / "out.zarr"
+    child = subprocess.Popen([sys.executable, "-c", _CHILD, str(src), str(target)],
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True,
+                             env={"PYTHONPATH": str(ROOT), "PATH": ""})  # fmt: skip
+    try:
+        assert child.stdout is not None
+        assert child.stdout.readline().strip() == "half", child.stderr and child.stderr.read()
+    finally:
+        child.kill()
+        child.communicate(timeout=60)
+    with pytest.raises(bigrad.IncompleteStoreError):
+        bigrad.open_gradient(target)
+    result = run_cli("vorticity", str(src), str(target), "--mode", "resume")
+    assert result.returncode == 0, result.stderr
+    bigrad.kinematics_zarr(src, tmp_path / "fresh.zarr")
+    assert contents(target) == contents(tmp_path / "fresh.zarr")
+    assert snapshot(src) == before
