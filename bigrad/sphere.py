@@ -29,6 +29,12 @@ the poles' neighbours, are unaffected.
 
 Longitude is periodic automatically when the grid covers the full circle (the step
 after the last point lands on the first, modulo 360); ``periodic=`` overrides it.
+
+Missing values (``nan="one-sided"``, as :func:`bigrad.gradient`'s): along latitude and
+longitude every maximal run of finite values is differentiated as that run alone, on a
+non-periodic longitude (``periodic=False``).  Vorticity and divergence then take the
+metric term apart (``- 1 / a du/dphi + u tan(phi) / a``, ``1 / a dv/dphi - v tan(phi) / a``)
+so that each derivative is a plain one that runs can shorten; the Laplacian refuses it.
 """
 
 from __future__ import annotations
@@ -41,6 +47,7 @@ import numpy as np
 
 from bigrad.core.args import check_spec, is_dask, parse_args
 from bigrad.core.blocks import halos_from_faces
+from bigrad.core.masked import NanStencil, nan_stencil
 from bigrad.core.plan import GradientPlan
 from bigrad.core.weights import (
     SUM,
@@ -349,10 +356,16 @@ _COMMON = """lat, lon : 1-D array_like
     periodic : bool, optional
         Whether longitude wraps round; by default, when ``lon`` covers the full circle."""
 
+_NAN = """nan : {"propagate", "one-sided"}, optional
+        ``"propagate"`` (numpy's behaviour) or ``"one-sided"``: each run of finite values
+        along latitude and along longitude differentiated alone, as in
+        :func:`bigrad.gradient` (with ``periodic=False``)."""
+
 
 def geospatial_gradient(f: Any, lat: Any, lon: Any, *, lat_axis: int = -2, lon_axis: int = -1,
                         radius: float | None = None, accuracy: int = 2,
-                        periodic: bool | None = None) -> tuple[Any, Any]:  # fmt: skip
+                        periodic: bool | None = None,
+                        nan: str = "propagate") -> tuple[Any, Any]:  # fmt: skip
     """Return the gradient of ``f`` on the sphere in units of ``f`` per metre.
 
     ``d_dx = 1 / (a cos phi) df/dlambda`` (eastward) and ``d_dy = 1 / a df/dphi``
@@ -363,6 +376,7 @@ def geospatial_gradient(f: Any, lat: Any, lon: Any, *, lat_axis: int = -2, lon_a
     f : array_like or dask.array.Array
         The field, with latitude and longitude axes.
     {common}
+    {nan}
 
     Returns
     -------
@@ -379,12 +393,23 @@ def geospatial_gradient(f: Any, lat: Any, lon: Any, *, lat_axis: int = -2, lon_a
     (1.0, 0.0)
     """
     g = _grid(np.shape(f), lat, lon, lat_axis, lon_axis, radius, periodic)
-    spec = _spec(accuracy)
+    spec = _nan_spec(g, _spec(accuracy), nan)
     dlon, dlat = g.derivatives(f, spec, spec)
     dtype = _out_dtype(dlon, dlat)
     d_dx = _scale_add(dlon, g.along_lat(g.inv_cos() * (_PER_DEGREE / g.radius), dtype), dtype)
     d_dy = _scale_add(dlat, dtype.type(_PER_DEGREE / g.radius), dtype)
     return d_dx, d_dy
+
+
+def _nan_spec(g: _Grid, spec: StencilSpec, nan: Any) -> StencilSpec | NanStencil:
+    """``spec`` as ``nan`` asks, refused on a periodic longitude before any work."""
+    wrapped = nan_stencil(spec, nan)
+    if isinstance(wrapped, NanStencil) and g.periodic:
+        raise ValueError(
+            f"nan={nan!r} does not support a periodic longitude; pass periodic=False (one-sided "
+            "differences at the ends of lon) or nan='propagate'"
+        )
+    return wrapped
 
 
 def _winds(u: Any, v: Any, lat: Any, lon: Any, lat_axis: Any, lon_axis: Any, radius: Any,
@@ -395,22 +420,30 @@ def _winds(u: Any, v: Any, lat: Any, lon: Any, lat_axis: Any, lon_axis: Any, rad
 
 
 def _kinematics(along_x: Any, along_y: Any, sign: float, lat: Any, lon: Any, lat_axis: Any,
-                lon_axis: Any, radius: Any, accuracy: Any, periodic: Any) -> Any:  # fmt: skip
+                lon_axis: Any, radius: Any, accuracy: Any, periodic: Any, nan: Any) -> Any:  # fmt: skip
     """``1 / (a cos phi) d(along_x)/dlambda + sign / (a cos phi) d(along_y cos phi)/dphi``:
     vorticity (``along_x=v, along_y=u, sign=-1``) or divergence (``u, v, +1``), the
-    latitude terms one stencil (:class:`CosineDerivative`)."""
+    latitude terms one stencil (:class:`CosineDerivative`); with ``nan="one-sided"``
+    ``sign (1 / a d(along_y)/dphi - along_y tan(phi) / a)``, plain derivatives of runs."""
     g = _winds(along_x, along_y, lat, lon, lat_axis, lon_axis, radius, periodic)
     check_spec(1, accuracy)
-    (dx,) = g.derivatives(along_x, x=_spec(accuracy))
-    (dy,) = g.derivatives(along_y, y=CosineDerivative(accuracy, g.radius))
-    dtype = _out_dtype(dx, dy)
+    spec = _nan_spec(g, _spec(accuracy), nan)
+    (dx,) = g.derivatives(along_x, x=spec)
+    if isinstance(spec, NanStencil):
+        (dlat,) = g.derivatives(along_y, y=spec)
+        dtype = _out_dtype(dx, dlat)
+        tan = g.along_lat(np.tan(np.deg2rad(g.lat)) / g.radius, dtype)
+        dy = dlat * dtype.type(_PER_DEGREE / g.radius) - along_y * tan
+    else:
+        (dy,) = g.derivatives(along_y, y=CosineDerivative(accuracy, g.radius))
+        dtype = _out_dtype(dx, dy)
     x_metric = g.along_lat(g.inv_cos() * (_PER_DEGREE / g.radius), dtype)
     return _scale_add(dx, x_metric, dtype, dy, sign)
 
 
 def vorticity(u: Any, v: Any, lat: Any, lon: Any, *, lat_axis: int = -2, lon_axis: int = -1,
               radius: float | None = None, accuracy: int = 2,
-              periodic: bool | None = None) -> Any:  # fmt: skip
+              periodic: bool | None = None, nan: str = "propagate") -> Any:  # fmt: skip
     """Return the relative vorticity of the wind ``(u, v)`` on the sphere (s-1 for
     winds in m s-1).
 
@@ -422,6 +455,7 @@ def vorticity(u: Any, v: Any, lat: Any, lon: Any, *, lat_axis: int = -2, lon_axi
     u, v : array_like or dask.array.Array
         Eastward and northward wind, of one shape.
     {common}
+    {nan}
 
     Returns
     -------
@@ -440,12 +474,12 @@ def vorticity(u: Any, v: Any, lat: Any, lon: Any, *, lat_axis: int = -2, lon_axi
     >>> bool(np.abs(zeta - exact)[1:-1].max() < 1e-9)
     True
     """
-    return _kinematics(v, u, -1.0, lat, lon, lat_axis, lon_axis, radius, accuracy, periodic)
+    return _kinematics(v, u, -1.0, lat, lon, lat_axis, lon_axis, radius, accuracy, periodic, nan)
 
 
 def divergence(u: Any, v: Any, lat: Any, lon: Any, *, lat_axis: int = -2, lon_axis: int = -1,
                radius: float | None = None, accuracy: int = 2,
-               periodic: bool | None = None) -> Any:  # fmt: skip
+               periodic: bool | None = None, nan: str = "propagate") -> Any:  # fmt: skip
     """Return the horizontal divergence of the wind ``(u, v)`` on the sphere (s-1 for
     winds in m s-1).
 
@@ -457,6 +491,7 @@ def divergence(u: Any, v: Any, lat: Any, lon: Any, *, lat_axis: int = -2, lon_ax
     u, v : array_like or dask.array.Array
         Eastward and northward wind, of one shape.
     {common}
+    {nan}
 
     Returns
     -------
@@ -471,12 +506,12 @@ def divergence(u: Any, v: Any, lat: Any, lon: Any, *, lat_axis: int = -2, lon_ax
     >>> float(np.abs(bigrad.divergence(u, np.zeros_like(u), lat, lon)).max())
     0.0
     """
-    return _kinematics(u, v, 1.0, lat, lon, lat_axis, lon_axis, radius, accuracy, periodic)
+    return _kinematics(u, v, 1.0, lat, lon, lat_axis, lon_axis, radius, accuracy, periodic, nan)
 
 
 def spherical_laplacian(f: Any, lat: Any, lon: Any, *, lat_axis: int = -2, lon_axis: int = -1,
                         radius: float | None = None, accuracy: int = 2,
-                        periodic: bool | None = None) -> Any:  # fmt: skip
+                        periodic: bool | None = None, nan: str = "propagate") -> Any:  # fmt: skip
     """Return the Laplacian of ``f`` on the sphere (units of ``f`` per square metre).
 
     ``1 / (a cos phi)^2 d2f/dlambda2 + 1 / (a^2 cos phi) d/dphi (cos phi df/dphi)``;
@@ -489,6 +524,11 @@ def spherical_laplacian(f: Any, lat: Any, lon: Any, *, lat_axis: int = -2, lon_a
     f : array_like or dask.array.Array
         The field, with latitude and longitude axes.
     {common}
+    nan : {"propagate"}, optional
+        Only ``"propagate"``: ``"one-sided"`` is refused, because the latitude term is
+        one stencil of ``d2/dphi2 - tan(phi) d/dphi`` on shared points, with no rule
+        here for shortening it on a short run (the plain second derivatives of
+        :func:`bigrad.laplacian` with ``nan="one-sided"`` have one).
 
     Returns
     -------
@@ -509,6 +549,11 @@ def spherical_laplacian(f: Any, lat: Any, lon: Any, *, lat_axis: int = -2, lon_a
     True
     """
     g = _grid(np.shape(f), lat, lon, lat_axis, lon_axis, radius, periodic)
+    if isinstance(nan_stencil(StencilSpec(), nan), NanStencil):
+        raise ValueError(
+            f"nan={nan!r} is not available for spherical_laplacian (its latitude term is one "
+            "stencil runs cannot shorten); fill the missing values first, or use nan='propagate'"
+        )
     lat_stencil = LatitudeLaplacian(accuracy, g.radius)
     lon_term, lat_term = g.derivatives(f, check_spec(2, accuracy), lat_stencil)
     dtype = _out_dtype(lon_term, lat_term)
@@ -640,3 +685,4 @@ def wind_blocks(quantities: Sequence[str], shape: tuple[int, ...], dtype: Any,
 
 for _function in (geospatial_gradient, vorticity, divergence, spherical_laplacian):
     _function.__doc__ = (_function.__doc__ or "").replace("{common}", _COMMON)
+    _function.__doc__ = _function.__doc__.replace("{nan}", _NAN)

@@ -29,7 +29,15 @@ import numpy as np
 from bigrad.core.errors import Arg, argument_error, literal
 from bigrad.core.weights import AxisRules, Layout, StencilSpec, evenly_spaced
 
-__all__ = ["NAN_MODES", "ClippedLayout", "MaskedRules", "NanStencil", "nan_stencil", "run_rules"]
+__all__ = [
+    "NAN_MODES",
+    "ClippedLayout",
+    "MaskedRules",
+    "NanStencil",
+    "RunTables",
+    "nan_stencil",
+    "run_rules",
+]
 
 #: accepted values of ``nan=``
 NAN_MODES = ("propagate", "one-sided")
@@ -139,8 +147,66 @@ class MaskedRules(AxisRules):
         x = self.coord[first : first + length]
         return run_rules(self.stencil.spec, length, x, self.data, self.label)
 
+    def tables(self) -> RunTables | None:
+        """Every run's rules as tables, for an axis with a step (None on a coordinate,
+        where a run's rules depend on its points)."""
+        if self.coord is not None:
+            return None
+        step = np.asarray(self.step)
+        # the step's type matters, not only its value: a Python float is weak in numpy
+        key = (self.stencil.spec, type(self.step), step.dtype.str, step.tobytes(), self.data.str)
+        if key not in _TABLES:
+            _TABLES[key] = RunTables.build(self.stencil, self.step, self.data)
+        return _TABLES[key]
+
     def __repr__(self) -> str:
         return "Masked" + AxisRules.__repr__(self)
+
+
+@dataclass(frozen=True, eq=False)
+class RunTables:
+    """The rules of every run length ``1 .. shortest`` on an axis with a step, packed
+    for a compiled kernel (a run of ``shortest`` points stands for every longer run:
+    a point near one of its ends has the rule it has there).
+
+    ``ints[L, k]`` is ``(form, offset, width)`` of point ``k`` of a run of ``L`` points,
+    ``weights[L, k]`` and ``divisor[L, k]`` its weights and divisor (compute dtype),
+    ``none[L]`` is 1 where no stencil fits a run of ``L`` points (NaN).
+
+    >>> t = RunTables.build(NanStencil(StencilSpec()), 0.5, np.dtype(np.float64))
+    >>> t.shortest, t.ints[2, 0].tolist(), t.none[:3].tolist()
+    (6, [1, 0, 2], [1, 1, 0])
+    """
+
+    shortest: int
+    ints: np.ndarray
+    weights: np.ndarray
+    divisor: np.ndarray
+    none: np.ndarray
+
+    @classmethod
+    def build(cls, stencil: NanStencil, step: Any, data: np.dtype[Any]) -> RunTables:
+        s = stencil.shortest
+        runs = [run_rules(stencil.spec, n, step, data) for n in range(1, s + 1)]
+        width = max((int(r.segs[:, 4].max()) for r in runs if r is not None), default=1)
+        ctype = next((r.dtype for r in runs if r is not None), np.dtype(np.float64))
+        ints = np.zeros((s + 1, s, 3), np.int64)
+        weights = np.zeros((s + 1, s, width), ctype)
+        divisor = np.ones((s + 1, s), ctype)
+        none = np.ones(s + 1, np.int64)
+        for n, r in enumerate(runs, start=1):
+            if r is None:
+                continue
+            none[n] = 0
+            for k in range(n):
+                form, off, w, wts, div = r.point(k)
+                ints[n, k] = (form, off, w)
+                weights[n, k, :w] = wts
+                divisor[n, k] = div
+        return cls(s, ints, weights, divisor, none)
+
+
+_TABLES: dict[tuple[Any, ...], RunTables] = {}
 
 
 def run_rules(spec: StencilSpec, length: int, spacing: Any, data: np.dtype[Any],

@@ -160,7 +160,11 @@ def block_derivatives(
         def derive(b: Any, h: Any, r: Any, a: Any, o: Any) -> list[Any]:
             return block_derivatives(b, h, r, a, engine=engine, parallel=parallel, out=o)
 
-        return masked_block(f, halos, rules, axes, add=add, outs=outs, derive=derive)
+        compiled = resolve_engine(engine) != "numpy"
+        return masked_block(
+            f, halos, rules, axes, add=add, outs=outs, derive=derive, compiled=compiled,
+            parallel=parallel,
+        )  # fmt: skip
     index = [0] * len(axes) if add else list(range(len(axes)))
     adds = [add and c > 0 for c in range(len(axes))]
     x = as_computable(f)

@@ -32,23 +32,55 @@ __all__ = ["fix_axis", "masked_block"]
 
 def masked_block(
     f: Any, halos: Sequence[tuple[Any, Any]], rules: Sequence[AxisRules], axes: Sequence[int],
-    *, add: bool, outs: list[Any], derive: Any,
+    *, add: bool, outs: list[Any], derive: Any, compiled: bool = False, parallel: bool = True,
 ) -> list[Any]:  # fmt: skip
     """Every component of the block into ``outs`` (their sum, with ``add``): ``derive``
     (the plain block kernel, all components in one pass), then the run-by-run points
-    of masked axes."""
+    of masked axes: with ``compiled``, those on an axis with a step by
+    :mod:`bigrad.kernels.masked_numba` where it applies (plain float32/float64 arrays
+    in C order), the others here."""
     plain = [r.plain() if isinstance(r, MaskedRules) else r for r in rules]
     parts = derive(f, halos, plain, axes, None if add else outs)
-    if f.dtype.kind in "fc" and any(isinstance(r, MaskedRules) for r in rules):
-        missing = ~np.isfinite(f)  # once for every axis
-        for part, axis, (lo, hi), r in zip(parts, axes, halos, rules, strict=True):
-            if isinstance(r, MaskedRules):
-                fix_axis(f, lo, hi, axis, r, part, missing)
-    if add:
-        total = parts[0]
-        for p in parts[1:]:
-            total = total + p  # in ``axes`` order, as the plain kernels add
-        outs[0][...] = total
+    if f.dtype.kind not in "fc" or not any(isinstance(r, MaskedRules) for r in rules):
+        return _sum(parts, outs) if add else outs
+    fast = compiled and _compiled_applies(f, parts)
+    missing: Any = None  # once for every axis
+    for part, axis, (lo, hi), r in zip(parts, axes, halos, rules, strict=True):
+        if not isinstance(r, MaskedRules):
+            continue
+        tables = r.tables() if fast else None
+        if tables is None:
+            if missing is None or missing.dtype != bool:
+                missing = ~np.isfinite(f)
+            fix_axis(f, lo, hi, axis, r, part, missing)
+            continue
+        from bigrad.kernels import masked_numba as _compiled
+
+        if missing is None or missing.dtype != np.uint8:
+            missing = _compiled.missing_mask(f, parallel)
+        n_lo = lo.shape[axis]
+        _compiled.fix_axis_compiled(
+            f, lo, hi, axis, tables, r.stencil.reach, r.start - n_lo, r.n, part, missing, parallel
+        )
+    return _sum(parts, outs) if add else outs
+
+
+def _compiled_applies(f: Any, parts: Sequence[Any]) -> bool:
+    from bigrad.kernels.numba import SUPPORTED
+
+    return (
+        type(f) is np.ndarray
+        and f.dtype.str[1:] in SUPPORTED
+        and f.flags.c_contiguous
+        and all(type(p) is np.ndarray and p.flags.c_contiguous for p in parts)
+    )
+
+
+def _sum(parts: Sequence[Any], outs: list[Any]) -> list[Any]:
+    total = parts[0]
+    for p in parts[1:]:
+        total = total + p  # in ``axes`` order, as the plain kernels add
+    outs[0][...] = total
     return outs
 
 

@@ -290,6 +290,7 @@ class DataArrayAccessor:
         accuracy: int = 2,
         periodic: bool | None = None,
         geometry: str = "auto",
+        nan: str = "propagate",
     ) -> xr.Dataset:
         """The gradient in metres: eastward ``d{name}_dx`` and northward ``d{name}_dy``.
 
@@ -312,6 +313,9 @@ class DataArrayAccessor:
         geometry : {"auto", "sphere", "cartesian"}, optional
             ``"auto"``: the sphere when latitude and longitude are found, else
             Cartesian on dims ``x`` and ``y`` (or those named by ``lon=`` and ``lat=``).
+        nan : {"propagate", "one-sided"}, optional
+            ``"one-sided"``: each run of finite values differentiated alone, as in
+            :meth:`gradient` (on the sphere with a non-periodic longitude).
 
         Returns
         -------
@@ -329,7 +333,9 @@ class DataArrayAccessor:
         >>> list(g.data_vars), g["dT_dx"].attrs["units"], bool(abs(g["dT_dy"]).max() < 1e-20)
         (['dT_dx', 'dT_dy'], 'K m-1', True)
         """
-        return sphere.geospatial_gradient(self._obj, lat, lon, radius, accuracy, periodic, geometry)
+        return sphere.geospatial_gradient(
+            self._obj, lat, lon, radius, accuracy, periodic, geometry, nan
+        )
 
     def savgol_derivative(
         self, dim: Hashable, window_length: int, polyorder: int, order: int = 1,
@@ -493,6 +499,7 @@ class DatasetAccessor:
         accuracy: int = 2,
         periodic: bool | None = None,
         geometry: str = "auto",
+        nan: str = "propagate",
     ) -> xr.DataArray:
         """Relative vorticity of the wind ``(ds[u], ds[v])``, in one graph.
 
@@ -513,6 +520,9 @@ class DatasetAccessor:
             Whether longitude wraps round; by default when it covers the full circle.
         geometry : {"auto", "sphere", "cartesian"}, optional
             As for :meth:`DataArrayAccessor.geospatial_gradient`.
+        nan : {"propagate", "one-sided"}, optional
+            ``"one-sided"``: each run of finite values differentiated alone, as in
+            :meth:`gradient` (on the sphere with a non-periodic longitude).
 
         Returns
         -------
@@ -532,7 +542,8 @@ class DatasetAccessor:
         ('vorticity', 's-1', 'relative vorticity')
         """
         return sphere.vorticity(self._obj, u, v, lat=lat, lon=lon, radius=radius,
-                                accuracy=accuracy, periodic=periodic, geometry=geometry)  # fmt: skip
+                                 accuracy=accuracy, periodic=periodic, geometry=geometry,
+                                 nan=nan)  # fmt: skip
 
     def divergence(
         self,
@@ -544,6 +555,7 @@ class DatasetAccessor:
         accuracy: int = 2,
         periodic: bool | None = None,
         geometry: str = "auto",
+        nan: str = "propagate",
     ) -> xr.DataArray:
         """Divergence of the wind ``(ds[u], ds[v])``, in one graph.
 
@@ -564,6 +576,9 @@ class DatasetAccessor:
             Whether longitude wraps round; by default when it covers the full circle.
         geometry : {"auto", "sphere", "cartesian"}, optional
             As for :meth:`DataArrayAccessor.geospatial_gradient`.
+        nan : {"propagate", "one-sided"}, optional
+            ``"one-sided"``: each run of finite values differentiated alone, as in
+            :meth:`gradient` (on the sphere with a non-periodic longitude).
 
         Returns
         -------
@@ -583,4 +598,5 @@ class DatasetAccessor:
         (np.float64(1.0), 's-1')
         """
         return sphere.divergence(self._obj, u, v, lat=lat, lon=lon, radius=radius,
-                                 accuracy=accuracy, periodic=periodic, geometry=geometry)  # fmt: skip
+                                  accuracy=accuracy, periodic=periodic, geometry=geometry,
+                                  nan=nan)  # fmt: skip

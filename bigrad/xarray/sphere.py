@@ -18,6 +18,7 @@ import xarray as xr
 from bigrad import sphere
 from bigrad.core.args import check_spec, is_dask
 from bigrad.core.errors import Arg, argument_error, literal
+from bigrad.core.masked import nan_stencil
 from bigrad.xarray.attrs import gradient_units, is_cf_longitude
 from bigrad.xarray.coords import UNNAMED, as_names, resolve, variable_derivatives
 
@@ -191,19 +192,19 @@ def sphere_kwargs(obj: Any, g: Geometry, var: xr.Variable, radius: Any, accuracy
 
 
 def _cartesian(var: xr.Variable, name: Hashable, obj: Any, g: Geometry, along: str,
-               accuracy: Any, periodic: Any, order: int = 1) -> Any:  # fmt: skip
+               accuracy: Any, periodic: Any, nan: Any = "propagate", order: int = 1) -> Any:  # fmt: skip
     """The derivative of ``var`` along x or y (or, ``along="xy"``, the Laplacian)."""
     keys = {"x": [g.x_key], "y": [g.y_key], "xy": [g.x_key, g.y_key]}[along]
     wrap = g.x_key if periodic and g.x_key in keys else None
     spacings = resolve(obj, keys, None, wrap, None)
-    (out,) = variable_derivatives(var, name, spacings, check_spec(order, accuracy),
-                                  add=along == "xy").values()  # fmt: skip
+    spec = nan_stencil(check_spec(order, accuracy), nan)
+    (out,) = variable_derivatives(var, name, spacings, spec, add=along == "xy").values()
     return out.data
 
 
 def geospatial_gradient(da: xr.DataArray, lat: Any = None, lon: Any = None, radius: Any = None,
-                        accuracy: int = 2, periodic: Any = None,
-                        geometry: str = "auto") -> xr.Dataset:  # fmt: skip
+                        accuracy: int = 2, periodic: Any = None, geometry: str = "auto",
+                        nan: str = "propagate") -> xr.Dataset:  # fmt: skip
     """``d{name}_dx`` and ``d{name}_dy`` of ``da``, in units of ``da`` per metre."""
     g = find_geometry(da, geometry, lat, lon)
     name = UNNAMED if da.name is None else da.name
@@ -211,11 +212,11 @@ def geospatial_gradient(da: xr.DataArray, lat: Any = None, lon: Any = None, radi
     var = da.variable
     if g.sphere:
         dx, dy = sphere.geospatial_gradient(
-            var.data, **sphere_kwargs(da, g, var, radius, accuracy, periodic)
+            var.data, **sphere_kwargs(da, g, var, radius, accuracy, periodic), nan=nan
         )
     else:
-        dx = _cartesian(var, name, da, g, "x", accuracy, periodic)
-        dy = _cartesian(var, name, da, g, "y", accuracy, periodic)
+        dx = _cartesian(var, name, da, g, "x", accuracy, periodic, nan)
+        dy = _cartesian(var, name, da, g, "y", accuracy, periodic, nan)
     units, label = _per_metre(da.attrs.get("units")), _label(da.attrs, da.name) or "f"
     dx, dy = _quantity(dx, pint_units, 1), _quantity(dy, pint_units, 1)
     out = {
@@ -244,20 +245,21 @@ def _winds(ds: xr.Dataset, u: Hashable, v: Hashable) -> tuple[xr.DataArray, xr.D
 
 
 def _kinematics(ds: xr.Dataset, u: Hashable, v: Hashable, what: str, lat: Any, lon: Any,
-                radius: Any, accuracy: Any, periodic: Any, geometry: str) -> xr.DataArray:  # fmt: skip
+                radius: Any, accuracy: Any, periodic: Any, geometry: str,
+                nan: str = "propagate") -> xr.DataArray:  # fmt: skip
     g = find_geometry(ds, geometry, lat, lon)
     wu, wv, pint_units = _winds(ds, u, v)
     if g.sphere:
         func = sphere.vorticity if what == "vorticity" else sphere.divergence
-        kw = sphere_kwargs(ds, g, wu.variable, radius, accuracy, periodic)
+        kw = {**sphere_kwargs(ds, g, wu.variable, radius, accuracy, periodic), "nan": nan}
         value = func(wu.data, wv.data, **kw)
     elif what == "vorticity":
-        value = _cartesian(wv.variable, v, ds, g, "x", accuracy, periodic) - _cartesian(
-            wu.variable, u, ds, g, "y", accuracy, periodic
+        value = _cartesian(wv.variable, v, ds, g, "x", accuracy, periodic, nan) - _cartesian(
+            wu.variable, u, ds, g, "y", accuracy, periodic, nan
         )
     else:
-        value = _cartesian(wu.variable, u, ds, g, "x", accuracy, periodic) + _cartesian(
-            wv.variable, v, ds, g, "y", accuracy, periodic
+        value = _cartesian(wu.variable, u, ds, g, "x", accuracy, periodic, nan) + _cartesian(
+            wv.variable, v, ds, g, "y", accuracy, periodic, nan
         )
     units = _per_metre(wu.attrs.get("units"))
     if what == "vorticity":

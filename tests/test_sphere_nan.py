@@ -1,0 +1,126 @@
+"""``nan="one-sided"`` on the sphere: every run of finite values along latitude and
+longitude differentiated alone (the run-by-run oracle of test_masked, with the metric
+factors applied), numpy and dask input on several chunkings, and the accessor."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dask.array as da
+import numpy as np
+import pytest
+import xarray as xr
+
+import bigrad
+from tests.helpers import raise_if_dask_computes
+from tests.test_masked import oracle
+
+pytestmark = pytest.mark.usefixtures("engine")
+
+A = bigrad.EARTH_RADIUS
+PER_DEGREE = 180.0 / np.pi
+# a regional grid: latitude uneven (a coordinate), longitude evenly spaced (a step)
+LAT = np.concatenate([np.linspace(-70.0, 0.0, 8), [4.0, 9.0, 15.0, 22.0, 30.0, 39.0]])
+LON = np.arange(100.0, 100.0 + 2.5 * 17, 2.5)
+CHUNKINGS = [None, (1, (2, 1, 5, 9)), ((5, 1, 8), 4), (14, 17)]
+
+
+def _field(seed: int) -> np.ndarray:
+    rng = np.random.default_rng(seed)
+    f = rng.standard_normal((LAT.size, LON.size))
+    f[4:7, 6:11] = np.nan  # an island
+    f[:, 13] = np.nan  # a meridian of land
+    f[10, :] = np.nan  # a parallel
+    f[rng.random(f.shape) < 0.05] = np.nan  # single points
+    return f
+
+
+def _as(f: np.ndarray, chunks: Any) -> Any:
+    return f if chunks is None else da.from_array(f, chunks=chunks)
+
+
+def _inv_cos() -> np.ndarray:
+    return (1.0 / np.cos(np.deg2rad(LAT)))[:, None]
+
+
+def _runs(f: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """d/dlambda and d/dphi (per radian) run by run."""
+    return oracle(f, 2.5, 1, edge_order=2) * PER_DEGREE, oracle(
+        f, LAT, 0, edge_order=2
+    ) * PER_DEGREE
+
+
+@pytest.mark.parametrize("chunks", CHUNKINGS)
+def test_geospatial_gradient(chunks: Any) -> None:
+    f = _field(1)
+    dlon, dlat = _runs(f)
+    d_dx, d_dy = bigrad.geospatial_gradient(
+        _as(f, chunks), LAT, LON, periodic=False, nan="one-sided"
+    )
+    np.testing.assert_allclose(np.asarray(d_dx), dlon * _inv_cos() / A, rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(d_dy), dlat / A, rtol=1e-12)
+    assert np.array_equal(np.isnan(np.asarray(d_dx)), np.isnan(dlon))
+
+
+@pytest.mark.parametrize("chunks", CHUNKINGS)
+@pytest.mark.parametrize("which", ["vorticity", "divergence"])
+def test_vorticity_and_divergence(chunks: Any, which: str) -> None:
+    u, v = _field(2), _field(3)
+    tan = np.tan(np.deg2rad(LAT))[:, None] / A
+    if which == "vorticity":
+        want = _runs(v)[0] * _inv_cos() / A - _runs(u)[1] / A + u * tan
+    else:
+        want = _runs(u)[0] * _inv_cos() / A + _runs(v)[1] / A - v * tan
+    func = getattr(bigrad, which)
+    with raise_if_dask_computes():
+        got = func(_as(u, chunks), _as(v, chunks), LAT, LON, periodic=False, nan="one-sided")
+    np.testing.assert_allclose(np.asarray(got), want, rtol=1e-10, atol=1e-22)
+    assert np.array_equal(np.isnan(np.asarray(got)), np.isnan(want))
+    # without missing values: the combined latitude stencil's numbers, to rounding
+    plain = func(np.nan_to_num(u), np.nan_to_num(v), LAT, LON, periodic=False)
+    one_sided = func(np.nan_to_num(u), np.nan_to_num(v), LAT, LON, periodic=False, nan="one-sided")
+    np.testing.assert_allclose(one_sided, plain, rtol=1e-9, atol=1e-20)
+
+
+def test_accessor() -> None:
+    f, g = _field(4), _field(5)
+    coords = {
+        "lat": ("lat", LAT, {"units": "degrees_north"}),
+        "lon": ("lon", LON, {"units": "degrees_east"}),
+    }
+    ds = xr.Dataset({"u": (("lat", "lon"), f), "v": (("lat", "lon"), g)}, coords=coords)
+    grad = ds["u"].chunk({"lat": 3}).bigrad.geospatial_gradient(nan="one-sided")
+    d_dx, d_dy = bigrad.geospatial_gradient(f, LAT, LON, nan="one-sided")
+    np.testing.assert_array_equal(grad["du_dx"].values, d_dx)
+    np.testing.assert_array_equal(grad["du_dy"].values, d_dy)
+    zeta = ds.bigrad.vorticity("u", "v", nan="one-sided")
+    np.testing.assert_array_equal(zeta.values, bigrad.vorticity(f, g, LAT, LON, nan="one-sided"))
+    delta = ds.bigrad.divergence("u", "v", nan="one-sided")
+    np.testing.assert_array_equal(delta.values, bigrad.divergence(f, g, LAT, LON, nan="one-sided"))
+
+
+@pytest.mark.parametrize(
+    ("call", "match"),
+    [
+        (
+            lambda f, lon: bigrad.geospatial_gradient(f, LAT, lon, nan="one-sided"),
+            r"nan='one-sided' does not support a periodic longitude; pass periodic=False",
+        ),
+        (
+            lambda f, lon: bigrad.vorticity(f, f, LAT, lon, periodic=True, nan="one-sided"),
+            r"does not support a periodic longitude",
+        ),
+        (
+            lambda f, lon: bigrad.spherical_laplacian(f, LAT, lon, nan="one-sided"),
+            r"nan='one-sided' is not available for spherical_laplacian",
+        ),
+        (
+            lambda f, lon: bigrad.divergence(f, f, LAT, lon, nan="omit"),
+            r"nan must be one of",
+        ),
+    ],
+)
+def test_errors(call: Any, match: str) -> None:
+    lon = np.arange(0.0, 360.0, 360.0 / LON.size)  # the full circle: periodic by default
+    with raise_if_dask_computes(), pytest.raises(ValueError, match=match):
+        call(da.zeros((LAT.size, LON.size), chunks=5), lon)
