@@ -4,6 +4,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -143,3 +145,21 @@ def test_unreadable_source_is_one_line(tmp_path: Path) -> None:
     assert len(lines) == 1 and "junk.nc" in lines[0] and "bigrad[netcdf]" in lines[0], lines
     assert "Traceback" not in result.stderr
     assert not target.exists()
+
+
+def test_reading_a_file_loads_no_plugin_nor_distributed(tmp_path: Path) -> None:
+    # xarray's engine guess would load every installed backend plugin's package for the
+    # whole run (the test extra's MetPy registers one, and brings pint, pyproj and
+    # matplotlib), and dask's rechunk would import distributed to look for a client
+    nc = write_nc(_dataset(), tmp_path / "in.nc", {"T": {"chunksizes": (4, 3, 12)}})
+    code = (
+        "import sys, bigrad\n"
+        "from importlib.metadata import entry_points\n"
+        f"bigrad.gradient_zarr({str(nc)!r}, {str(tmp_path / 'g.zarr')!r})\n"
+        "plugins = {e.value.split('.')[0] for e in entry_points(group='xarray.backends')}\n"
+        "print(sorted(m for m in plugins | {'distributed'} if m in sys.modules))\n"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            timeout=300, cwd=Path(__file__).parents[1])  # fmt: skip
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

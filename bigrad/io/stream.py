@@ -249,6 +249,9 @@ class _Stream:
         todo = [i for i in specs if i not in skip]
         self.todo_set = set(todo)
         self.consumers: Counter[Block] = Counter(n for i in todo for n in specs[i].neighbours)
+        self.face_users: Counter[tuple[Block, tuple[int, bool]]] = Counter(
+            face for i in todo for face in _faces_used(specs[i])
+        )
         self.reads = [i for i in specs if i in self.todo_set or i in self.consumers]
         itemsize = np.dtype(source.dtype).itemsize
         self.nbytes = {i: itemsize * _size(specs[i].region) for i in self.reads}
@@ -320,6 +323,20 @@ class _Stream:
                     self._read(n, False)
                     n_reading += 1
 
+    def _drop_unused(self, idx: Block) -> None:
+        """Drop the faces of ``idx`` that no block left to compute reads.
+
+        A block's faces are used at different times: the leading one along the first
+        axis by the block just before it in C order, the trailing one by a block a
+        whole slab of blocks later; holding the bundle until its last user is done
+        would keep every leading face a slab longer.  Only local bundles (dicts) are
+        trimmed; a cluster's stay whole on their worker until their last user.
+        """
+        bundle = self.faces.get(idx)
+        if isinstance(bundle, dict):
+            for key in [k for k in bundle if self.face_users[(idx, k)] <= 0]:
+                del bundle[key]
+
     def collect(self) -> list[Block]:
         """Wait for some tasks; keep what reads brought; return the blocks written."""
         done = []
@@ -331,6 +348,9 @@ class _Stream:
                     self.consumers[n] -= 1
                     if self.consumers[n] == 0:
                         self.faces.pop(n, None)
+                for face in _faces_used(self.specs[idx]):
+                    self.face_users[face] -= 1
+                    self._drop_unused(face[0])
                 done.append(idx)
                 continue
             self.n_reads += 1
@@ -338,6 +358,7 @@ class _Stream:
             data, bundle = self.pool.split(fut) if kind == "read" else (None, self.pool.handle(fut))
             if self.consumers[idx] > 0:
                 self.faces[idx] = bundle
+                self._drop_unused(idx)
             if data is not None:
                 self.raw[idx] = data
         return done
@@ -364,6 +385,17 @@ def _run(
     bundles: list[dict[tuple[int, bool], Any]],
 ) -> None:
     write_blocks(targets, spec.region, kernel(block, bundles, spec))
+
+
+def _faces_used(spec: BlockSpec) -> Iterator[tuple[Block, tuple[int, bool]]]:
+    """The ``(neighbour, face key)`` pairs a block's halo reads, each once."""
+    seen = set()
+    for axis, lo, hi in zip(spec.axes, spec.lo, spec.hi, strict=True):
+        for i, first, _ in (*lo, *hi):
+            face = (spec.neighbours[i], (axis, first))
+            if face not in seen:
+                seen.add(face)
+                yield face
 
 
 def _size(region: tuple[slice, ...]) -> int:

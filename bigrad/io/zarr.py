@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import hashlib
+import importlib.util
 import json
 import logging
 import math
@@ -24,6 +25,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
+import dask
 import numpy as np
 import xarray as xr
 import zarr
@@ -151,11 +153,12 @@ def _open_source(loc: _store.Location) -> _Opened:
 def _open_file(path: Path) -> _Opened:
     """A file (NetCDF, HDF5, ...) opened by whichever installed xarray engine claims it;
     its blocks are read through the engine's lazy indexing, one region at a time."""
-    engines = [e for e in xr.backends.list_engines() if e not in ("store", "zarr")]
+    engine = _builtin_engine(path)
     try:
-        ds = xr.open_dataset(path, chunks={})
-        reader = xr.open_dataset(path, chunks=None, cache=False)
+        ds = xr.open_dataset(path, engine=engine, chunks={})
+        reader = xr.open_dataset(path, engine=engine, chunks=None, cache=False)
     except (ValueError, OSError, ImportError, TypeError) as e:
+        engines = [n for n in xr.backends.list_engines() if n not in ("store", "zarr")]
         first = (str(e).strip().splitlines() or [type(e).__name__])[0]
         why = "none recognises it" if "did not find a match" in first else first
         raise ValueError(
@@ -165,6 +168,32 @@ def _open_file(path: Path) -> _Opened:
         ) from e
     fmt = int(zarr.config.get("default_zarr_format"))
     return _Opened(None, ds, reader, fmt, path)
+
+
+#: xarray's own file engines, in the order its guess tries them, and what each needs
+_BUILTIN_ENGINES = (
+    ("netcdf4", xr.backends.NetCDF4BackendEntrypoint, "netCDF4"),
+    ("h5netcdf", xr.backends.H5netcdfBackendEntrypoint, "h5netcdf"),
+    ("scipy", xr.backends.ScipyBackendEntrypoint, "scipy"),
+)
+
+
+def _builtin_engine(path: Path) -> str | None:
+    """The first of xarray's own installed engines that claims ``path``, or None to let
+    ``open_dataset`` guess among every installed one.
+
+    Why not let it guess: guessing loads every third-party backend plugin first, and a
+    plugin's package may import far more than the engine itself (MetPy's pulls in pint,
+    pyproj and matplotlib), which would stay in memory for the whole run.  xarray's
+    guess tries these three first too, so the engine chosen is the same.
+    """
+    for name, backend, module in _BUILTIN_ENGINES:
+        if importlib.util.find_spec(module) is None:
+            continue
+        with contextlib.suppress(Exception):  # as xarray's guess: a failing guess is a no
+            if backend().guess_can_open(path):
+                return name
+    return None
 
 
 #: bytes of a block read from a contiguous (unchunked) variable
@@ -240,9 +269,12 @@ def _select(
     # the template's data is never computed (the stream writes the data): one dask chunk
     # per variable keeps its graph a few tasks, however many blocks the store has
     ds = ds.copy()
-    for name in names:
-        if name in ds.data_vars:
-            ds[name] = ds[name].chunk(-1)
+    # "tasks": dask otherwise imports dask.distributed only to look for a client that
+    # would rechunk, and it would stay in memory for the whole run
+    with dask.config.set({"array.rechunk.method": "tasks"}):
+        for name in names:
+            if name in ds.data_vars:
+                ds[name] = ds[name].chunk(-1)
     spacings = resolve(ds, dims, *axes)
     grads: dict[Hashable, Any] = {}
     for name in select_variables(ds, names, {sp.dim for sp in spacings}):
