@@ -49,6 +49,8 @@ _BLOCK = 1024
 _SHORT = 8
 #: outputs a kernel call takes (more compile a kernel of their own); spare ones unused
 _OUTS = 4
+#: blocks of fewer points than this sum every stencil in passes
+_WIDE_MIN = 2**14
 #: stencils of 3 to this many points may be summed in one pass, unrolled for their width
 _WIDE = 11
 
@@ -409,7 +411,8 @@ def apply_block(
         axes = [a + 1 for a in axes]
     hbuf, comp, seg, weights, divisor = _pack(f, halos, rules, axes, out_index, add)
     x2 = f.reshape(f.shape[0], -1)
-    wide = _wide(seg, comp, weights.dtype)
+    # small blocks keep the passes: no kernel of their own to compile for their width
+    wide = _wide(seg, comp, weights.dtype) if f.size >= _WIDE_MIN else None
     o2 = tuple(o.reshape(x2.shape) for o in outs)
     if len(o2) < _OUTS:
         # the tuple's length is part of the kernel's type: one length, one compile
