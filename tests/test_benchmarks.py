@@ -8,6 +8,8 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import pytest
+
 BENCHMARKS = Path(__file__).parents[1] / "benchmarks"
 
 
@@ -51,6 +53,8 @@ def test_speed() -> None:
     assert len(results["latency"]) == 4
 
 
+# over ten seconds: with -m slow
+@pytest.mark.slow
 def test_cluster(tmp_path: Path) -> None:
     import pytest
 
@@ -71,6 +75,8 @@ def test_sphere() -> None:
     assert all(r["seconds"] > 0 and r["x_floor"] > 0 for r in rows.values())
 
 
+# over ten seconds: with -m slow
+@pytest.mark.slow
 def test_sphere_zarr(tmp_path: Path) -> None:
     rows = load("sphere_zarr").main(steps=3, nlat=19, nlon=36, chunks=(2, 19, 36), repeat=1,
                                     workdir=tmp_path, warmup=False)  # fmt: skip
@@ -79,6 +85,8 @@ def test_sphere_zarr(tmp_path: Path) -> None:
     assert all(r["seconds"] > 0 and r["rss_mib"] > 0 for r in rows.values())
 
 
+# over ten seconds: with -m slow
+@pytest.mark.slow
 def test_netcdf_io(tmp_path: Path) -> None:
     import pytest
 
@@ -91,6 +99,8 @@ def test_netcdf_io(tmp_path: Path) -> None:
     assert rows["copy"]["x_copy_rss"] == 1.0
 
 
+# over ten seconds: with -m slow
+@pytest.mark.slow
 def test_smoothing() -> None:
     results = load("smoothing").main(size_mib=0.05, repeat=1)
     assert all(len(v) == 1 and v[0] > 0 for v in results.values())

@@ -45,7 +45,9 @@ def winds(lat: np.ndarray, lon: np.ndarray, nt: int = 3, dtype: str = "f4") -> x
 # cut the wrap, one block), accuracy
 CASES = [
     (GLOBAL, {"time": 2, "lat": 1, "lon": 1}, 2),  # size-1 chunks, wrap across blocks
-    (GLOBAL, {"time": 3, "lat": 5, "lon": 12}, 4),  # lon whole: the wrap within a block
+    pytest.param(  # lon whole: the wrap within a block (over ten seconds: -m slow)
+        GLOBAL, {"time": 3, "lat": 5, "lon": 12}, 4, marks=pytest.mark.slow
+    ),
     (REGIONAL, {"time": 2, "lat": 1, "lon": 3}, 2),  # regional, uneven latitudes
     (REGIONAL, {"time": 3, "lat": 3, "lon": 1}, 4),
 ]
