@@ -30,7 +30,8 @@ of those ratios.
   freed), resetting the peak through ``/proc/self/clear_refs`` before each method.
 * tasks/chunk: tasks in the graph of all components (input included) per input chunk.
 * first call: a fresh process importing bigrad and differentiating a small float64
-  array, once with an empty numba cache (compilation) and once with it filled.
+  array (8^3: numpy's kernels) and then a larger one (64^3: the numba kernel), once
+  with an empty numba cache (compilation) and once with it filled.
 """
 
 from __future__ import annotations
@@ -286,11 +287,13 @@ def memory_child(cases: list[str], size_mib: float, chunk_mib: float) -> dict[st
 
 
 def first_call_latency() -> dict[str, float]:
-    """Seconds to import bigrad and to run its first gradient, in fresh processes."""
+    """Seconds to import bigrad and to run its first gradients, in fresh processes: a
+    small array (numpy's kernels) and then one large enough for the compiled kernel."""
     code = (
         "import time; t = time.perf_counter(); import numpy as np, bigrad; "
         "t1 = time.perf_counter(); bigrad.gradient(np.ones((8, 8, 8))); "
-        "print(t1 - t, time.perf_counter() - t1)"
+        "t2 = time.perf_counter(); bigrad.gradient(np.ones((64, 64, 64))); "
+        "print(t1 - t, t2 - t1, time.perf_counter() - t2)"
     )
     out = {}
     with tempfile.TemporaryDirectory() as cache:
@@ -299,9 +302,10 @@ def first_call_latency() -> dict[str, float]:
             run = subprocess.run(
                 [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
             )
-            imp, call = (float(v) for v in run.stdout.split())
+            imp, small, large = (float(v) for v in run.stdout.split())
             out[f"import bigrad, {label}"] = imp
-            out[f"first gradient call, {label}"] = call
+            out[f"first gradient call 8^3 (numpy's kernels), {label}"] = small
+            out[f"first gradient call 64^3 (compiled kernel), {label}"] = large
     return out
 
 

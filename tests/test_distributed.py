@@ -70,6 +70,8 @@ def _slow(block: np.ndarray) -> np.ndarray:
     return block
 
 
+# over ten seconds: with -m slow (test_zarr_lost_worker loses one in the main job)
+@pytest.mark.slow
 def test_lost_worker(own_client: Any) -> None:
     client = own_client
     f = np.random.default_rng(5).standard_normal((48, 20, 16))

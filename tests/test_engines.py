@@ -128,8 +128,16 @@ def test_masked_arrays_keep_numpy_semantics(monkeypatch: Any) -> None:
     assert all(isinstance(g, np.ma.MaskedArray) for g in got)
 
 
-@pytest.mark.parametrize("engine", ["numpy", "numba"])
-def test_engine_argument_selects_the_kernels(engine: str, monkeypatch: Any) -> None:
+@pytest.mark.parametrize(
+    ("engine", "n", "compiled"),
+    [("numpy", 5, False), ("numba", 5, True), ("auto", 5, False),
+     ("numpy", 16385, False), ("auto", 16385, True)],
+)  # fmt: skip
+def test_engine_argument_selects_the_kernels(
+    engine: str, n: int, compiled: bool, monkeypatch: Any
+) -> None:
+    # "auto" leaves blocks under AUTO_MIN_POINTS to numpy: (5, 6) under, (16385, 6) over
+    assert 5 * 6 < kernels.AUTO_MIN_POINTS <= 16385 * 6
     calls: list[bool] = []
     from bigrad.kernels import numba as numba_kernel
 
@@ -140,10 +148,10 @@ def test_engine_argument_selects_the_kernels(engine: str, monkeypatch: Any) -> N
         return real(*args)
 
     monkeypatch.setattr(numba_kernel, "apply_block", spy)
-    f = cube((5, 6))
-    out = kernels.block_derivatives(f, [(f[:0], f[:0])], [rules(5, 1.0)], [0], engine=engine)
+    f = cube((n, 6))
+    out = kernels.block_derivatives(f, [(f[:0], f[:0])], [rules(n, 1.0)], [0], engine=engine)
     assert_matches_numpy(out[0], np.gradient(f, axis=0))
-    assert calls == ([True] if engine == "numba" else [])
+    assert calls == ([True] if compiled else [])
 
 
 def test_unknown_engine_refused(monkeypatch: Any) -> None:
@@ -303,7 +311,11 @@ def test_first_compile_says_so_once(tmp_path: Any) -> None:
 
     from tests.zarr_helpers import ROOT
 
-    code = "import numpy as np, bigrad\nfor _ in range(3):\n    bigrad.gradient(np.ones((8, 9)))\n"
+    # (small arrays take numpy's kernels and compile nothing)
+    code = (
+        "import numpy as np, bigrad\nfor n in (8, 300, 300):\n"
+        "    bigrad.gradient(np.ones((n, 301)))\n"
+    )
     env = {**os.environ, "PYTHONPATH": str(ROOT), "NUMBA_CACHE_DIR": str(tmp_path)}
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=240

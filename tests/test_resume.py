@@ -32,7 +32,8 @@ CHILD = textwrap.dedent(
 )
 
 
-@pytest.mark.parametrize("zarr_format", [2, 3])
+# Zarr 2 over ten seconds: with -m slow (the kill and resume code is the same for both)
+@pytest.mark.parametrize("zarr_format", [pytest.param(2, marks=pytest.mark.slow), 3])
 def test_sigkill_then_resume_is_byte_identical(tmp_path: Path, zarr_format: int) -> None:
     ds = sample_dataset((16, 9, 12))
     src = write_store(ds, tmp_path / "in.zarr", {"time": 2, "lat": 5, "lon": 5}, zarr_format)

@@ -75,3 +75,38 @@ def test_remote_bundles_are_left_whole() -> None:
         stream.faces[block] = ("a reference",)
         stream._drop_unused(block)
         assert stream.faces[block] == ("a reference",)
+
+
+def test_three_point_streams_take_the_numpy_kernels(tmp_path: Any, monkeypatch: Any) -> None:
+    # a gradient's stream waits on I/O, not on its stencil: it runs numpy's kernels and
+    # never loads the numba runtime (its fixed memory, its first-run compile)
+    import os
+    import subprocess
+    import sys
+
+    from bigrad.io.stream import stream_engine
+    from tests.zarr_helpers import ROOT
+
+    code = (
+        "import sys, numpy as np, xarray as xr, bigrad\n"
+        "f = np.random.default_rng(0).standard_normal((6, 7, 8)).astype('f4')\n"
+        f"src, dst = {str(tmp_path / 'in.zarr')!r}, {str(tmp_path / 'out.zarr')!r}\n"
+        "xr.Dataset({'t': (('z', 'y', 'x'), f)}).chunk(3).to_zarr(src)\n"
+        "out = bigrad.gradient_zarr(src, dst, progress=False)\n"
+        "same = all(np.array_equal(out[f'dt_d{d}'].values, g)\n"
+        "           for d, g in zip('zyx', np.gradient(f)))\n"
+        "print(same, 'numba' in sys.modules)\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "BIGRAD_ENGINE"}
+    env["PYTHONPATH"] = str(ROOT)
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                         env=env, timeout=240)  # fmt: skip
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.split() == ["True", "False"], run.stdout
+    _, _, rules = _plan((6, 7), (3, 3))
+    assert [stream_engine(r) for r in rules] == ["numpy", "numpy"]
+    wide = parse_args((9,), np.float64, [], None, StencilSpec(accuracy=4), None, None)
+    _, wide_rules = prepare(wide, (9,), [(9,)], np.float64)
+    assert stream_engine(wide_rules[0]) is None  # one-pass sums: the numba kernel
+    monkeypatch.setenv("BIGRAD_ENGINE", "numba")
+    assert stream_engine(rules[0]) is None  # the user's choice stands

@@ -138,9 +138,15 @@ def test_clear_errors_before_any_work(tmp_path: Path) -> None:
     target = tmp_path / "out.zarr"
     (tmp_path / "plain").mkdir()
     (tmp_path / "plain" / "notes.txt").write_text("hello")
+    for fmt in (2, 3):  # one bare array, no group: no names or dims for the outputs
+        bare = zarr.create_array(tmp_path / f"bare{fmt}.zarr", shape=(4, 4), dtype="f8",
+                                 zarr_format=fmt)  # fmt: skip
+        bare[:] = 1.0
     cases = [
         (tmp_path / "missing.zarr", {}, FileNotFoundError, "does not exist"),
         (tmp_path / "plain", {}, ValueError, "is not a Zarr store"),
+        (tmp_path / "bare2.zarr", {}, ValueError, "single Zarr array, not a group"),
+        (tmp_path / "bare3.zarr", {}, ValueError, "single Zarr array, not a group"),
         (src, {"variables": "nope"}, ValueError, "nope"),
         (src, {"dims": "height"}, ValueError, "height"),
         (src, {"variables": []}, ValueError, "variables is empty"),

@@ -126,7 +126,7 @@ class DemoSummary:
             f"target   {self.target}: {', '.join(self.max_rel_error)}, "
             f"{self.target_disk_bytes / mb:.0f} MB on disk",
             f"gradient {self.seconds:.1f} s, {self.data_bytes / mb / self.seconds:.0f} MB/s "
-            "of input (a machine's first run also compiles the kernels, once)",
+            "of input",
             f"peak memory {self.peak_rss_bytes / 2**20:.0f} MiB {peak}; blocks read ahead are "
             f"capped at {MEMORY // 2**20} MiB whatever the store's size",
             f"error against the exact derivatives on {self.days_checked} days (first and last "

@@ -36,6 +36,7 @@ import concurrent.futures as cf
 import contextlib
 import itertools
 import math
+import os
 import threading
 from collections import Counter, deque
 from collections.abc import Callable, Iterable, Iterator, Sequence
@@ -54,6 +55,7 @@ __all__ = [
     "TaskRunner",
     "ThreadRunner",
     "block_specs",
+    "stream_engine",
     "stream_gradient",
     "write_blocks",
 ]
@@ -405,6 +407,24 @@ def _size(region: tuple[slice, ...]) -> int:
     return n
 
 
+def stream_engine(rules: Any) -> str | None:
+    """The kernel a stream's block of ``rules`` takes: numpy's for stencils of at most
+    three points (a gradient), unless ``BIGRAD_ENGINE`` names one; else None (the
+    default choice).
+
+    A stream waits on reading, decoding and encoding its blocks, not on a three-point
+    stencil, so the numba kernel would gain it nothing and cost its fixed memory (the
+    numba runtime and the compiled code) and, on a first run, a compile; wider stencils
+    keep it (its one-pass sums beat the reference's pass per weight).
+    """
+    if os.environ.get("BIGRAD_ENGINE"):
+        return None
+    segs = getattr(rules, "segs", None)
+    if segs is None:  # nan="one-sided": its compiled redo
+        return None
+    return "numpy" if len(segs) == 0 or int(segs[:, 4].max()) <= 3 else None
+
+
 class _Gradient:
     """The default ``compute``: a block's components, one at a time, each into the
     calling thread's reused output buffer.
@@ -438,5 +458,6 @@ class _Gradient:
         reuse = self._reuse and type(block) is np.ndarray
         for axis, halo, rules in zip(spec.axes, halos, spec.rules, strict=True):
             out = [self._buffer(block.shape, result_dtype(block.dtype))] if reuse else None
-            (value,) = block_derivatives(block, [halo], [rules], [axis], parallel=False, out=out)
+            (value,) = block_derivatives(block, [halo], [rules], [axis], engine=stream_engine(rules),
+                                         parallel=False, out=out)  # fmt: skip
             yield value

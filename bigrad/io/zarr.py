@@ -41,7 +41,7 @@ from bigrad.io import lock as _lock
 from bigrad.io import manifest as _manifest
 from bigrad.io import store as _store
 from bigrad.io.errors import ChunkDecodeError, check_names, disk_full
-from bigrad.io.stream import TaskRunner, stream_gradient
+from bigrad.io.stream import TaskRunner, stream_engine, stream_gradient
 from bigrad.operators import prepare
 from bigrad.xarray import sphere as xsphere
 from bigrad.xarray.attrs import gradient_name
@@ -139,7 +139,7 @@ def _open_source(loc: _store.Location) -> _Opened:
     with warnings.catch_warnings():
         # consolidated metadata is not in the Zarr 3 spec yet; xarray writes it anyway
         warnings.simplefilter("ignore", UserWarning)
-        zarr_format = int(zarr.open_group(store, mode="r").metadata.zarr_format)
+        zarr_format = int(_source_group(store, loc).metadata.zarr_format)
         ds = xr.open_zarr(store, chunks={}, consolidated=None, zarr_format=zarr_format)
         # blocks are read through xarray's decoding (masking, scale/offset) without dask
         # and without caching whole arrays
@@ -148,6 +148,21 @@ def _open_source(loc: _store.Location) -> _Opened:
             zarr_format=zarr_format,
         )  # fmt: skip
     return _Opened(store, ds, reader, zarr_format, None)
+
+
+def _source_group(store: Any, loc: _store.Location) -> Any:
+    """The source's root group; a store holding one bare array (no names, no dims) is
+    refused, since the outputs are named and dimensioned after the source's variables."""
+    try:
+        return zarr.open_group(store, mode="r")
+    except (zarr.errors.ContainsArrayError, zarr.errors.GroupNotFoundError):
+        if not isinstance(zarr.open(store, mode="r"), zarr.Array):
+            raise
+        raise ValueError(
+            f"source {loc} is a single Zarr array, not a group of named variables; write it "
+            "as a dataset first, e.g. xr.DataArray(zarr.open_array(SRC), dims=(...)).to_dataset("
+            "name='f').to_zarr(NEW)"
+        ) from None
 
 
 def _open_file(path: Path) -> _Opened:
@@ -836,7 +851,8 @@ def _execute(opened: _Opened, src_loc: _store.Location, tgt_loc: _store.Location
     ds, reader = opened.ds, opened.reader
     # the kernels load while the target is set up and the first blocks are read (here,
     # where local threads will use them; a cluster's workers load their own)
-    kinds = {(reader[j.sources[0]].dtype, reader[j.sources[0]].ndim) for j in jobs}
+    kinds = {(reader[j.sources[0]].dtype, reader[j.sources[0]].ndim) for j in jobs
+             if _compiles(j)}  # fmt: skip
     for dtype, ndim in kinds if scheduler is None else ():
         threading.Thread(target=_preload, args=(dtype, ndim), daemon=True).start()
     coords = [d for n in names for d in ds[n].dims if d in ds.variables]
@@ -1160,6 +1176,13 @@ def _stream_all(
             compute=j.compute,
         )
     report(total, total, final=True)
+
+
+def _compiles(job: _Job) -> bool:
+    """Whether ``job``'s blocks may take the numba kernel (a stream's gradient, or a
+    small block, takes numpy's)."""
+    wide = job.compute is not None or any(stream_engine(r) is None for r in job.rules)
+    return wide and math.prod(job.unit) >= kernels.AUTO_MIN_POINTS
 
 
 def _preload(dtype: Any, ndim: int) -> None:

@@ -1,11 +1,12 @@
 """Block kernels: one block and the halo planes beside it -> every requested output.
 
 :func:`block_derivatives` is the one entry point for every executor (in-memory arrays,
-dask tasks, the Zarr stream).  Plain numpy blocks of real or complex floats (integers
-become float64) go to the numba kernel (:mod:`bigrad.kernels.numba`), everything else
-(float16, time deltas, masked arrays and other subclasses, duck arrays) to the numpy
-reference (:mod:`bigrad.kernels.numpy`); both give identical numbers.
-``BIGRAD_ENGINE=numpy`` (or ``numba``) forces one path.
+dask tasks, the Zarr stream).  Plain numpy blocks of float32/float64 (integers become
+float64) of at least :data:`AUTO_MIN_POINTS` points go to the numba kernel
+(:mod:`bigrad.kernels.numba`), everything else (small blocks, float16, complex, time
+deltas, masked arrays and other subclasses, duck arrays) to the numpy reference
+(:mod:`bigrad.kernels.numpy`); both give identical numbers.  ``BIGRAD_ENGINE=numpy``
+(or ``numba``, whatever the block's size) forces one path.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from bigrad.core.weights import AxisRules, StencilSpec, axis_rules
 from bigrad.kernels import numpy as _reference
 
 __all__ = [
+    "AUTO_MIN_POINTS",
     "ENGINES",
     "as_computable",
     "block_derivatives",
@@ -69,7 +71,8 @@ def as_computable(a: Any) -> Any:
 def resolve_engine(engine: str | None = None) -> Engine:
     """``engine``, or ``BIGRAD_ENGINE`` when None (default ``"auto"``), checked.
 
-    ``"auto"`` and ``"numba"`` use the numba kernel where it applies; ``"numpy"`` the
+    ``"auto"`` uses the numba kernel where it applies on blocks of at least
+    :data:`AUTO_MIN_POINTS` points, ``"numba"`` on blocks of any size; ``"numpy"`` the
     reference kernel always.
     """
     name = engine if engine is not None else os.environ.get("BIGRAD_ENGINE", "auto")
@@ -77,6 +80,17 @@ def resolve_engine(engine: str | None = None) -> Engine:
         if name == known:
             return known
     raise ValueError(f"engine must be one of {ENGINES}, got {name!r}")
+
+
+#: under ``"auto"``, blocks of fewer points take the numpy kernels: there the compiled
+#: kernel's call (packing, its threads) costs more than it saves, and a first call on a
+#: small array need not wait for a compile
+AUTO_MIN_POINTS = 2**16
+
+
+def _wants_numba(engine: str | None, points: int) -> bool:
+    name = resolve_engine(engine)
+    return name == "numba" or (name == "auto" and points >= AUTO_MIN_POINTS)
 
 
 def _numba_applies(f: Any, halos: Sequence[tuple[Any, Any]], rules: Sequence[AxisRules],
@@ -160,7 +174,7 @@ def block_derivatives(
         def derive(b: Any, h: Any, r: Any, a: Any, o: Any) -> list[Any]:
             return block_derivatives(b, h, r, a, engine=engine, parallel=parallel, out=o)
 
-        compiled = resolve_engine(engine) != "numpy"
+        compiled = _wants_numba(engine, f.size)
         return masked_block(
             f, halos, rules, axes, add=add, outs=outs, derive=derive, compiled=compiled,
             parallel=parallel,
@@ -174,7 +188,7 @@ def block_derivatives(
         x = np.ascontiguousarray(x)  # a strided view: one copy, then one fast pass
     halos = [(as_computable(lo), as_computable(hi)) for lo, hi in halos]
     xc, hc, ac, oc = _c_order(x, halos, axes, outs)
-    if resolve_engine(engine) != "numpy" and _numba_applies(xc, hc, rules, oc):
+    if _wants_numba(engine, xc.size) and _numba_applies(xc, hc, rules, oc):
         from bigrad.kernels import numba as _numba
 
         _numba.apply_block(xc, hc, rules, ac, oc, index, adds, parallel)
@@ -202,8 +216,10 @@ def preload(dtype: Any, ndim: int) -> None:
     Run in a thread of its own, loading overlaps with a job's set-up and first reads
     instead of stalling the first block.
     """
+    if resolve_engine() == "numpy":
+        return
     f = np.zeros((4,) * ndim, dtype=dtype)
     rules = axis_rules(4, np.float64(1.0), StencilSpec(), computable_dtype(f.dtype))
     for axis in range(ndim):
         empty = f[(slice(None),) * axis + (slice(0, 0),)]
-        block_derivatives(f, [(empty, empty)], [rules], [axis], parallel=False)
+        block_derivatives(f, [(empty, empty)], [rules], [axis], engine="numba", parallel=False)
