@@ -324,6 +324,11 @@ def test_first_compile_says_so_once(tmp_path: Any) -> None:
     assert result.stderr.count("bigrad: compiling kernels for float64 data (first use") == 1, (
         result.stderr
     )
+    # the next process loads them from the cache, and says nothing however long that takes
+    again = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=240
+    )
+    assert again.returncode == 0 and "compiling" not in again.stderr, again.stderr
 
 
 WIDE_CALLS = {

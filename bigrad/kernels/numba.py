@@ -451,21 +451,37 @@ def _wide(seg: np.ndarray, comp: np.ndarray, dtype: np.dtype[Any]) -> tuple[Any,
 
 
 def _compile(kernel: Any, args: tuple[Any, ...]) -> None:
-    """Load or compile the kernel for these argument types, saying so on stderr once
-    per dtype when that takes long (a first use with an empty cache)."""
+    """Load or compile the kernel for these argument types; a compile (numba's cache
+    does not hold them: a first use) is said on stderr as it starts, once per dtype
+    and stencil width."""
     sig = tuple(numba.typeof(a) for a in args)
     if sig in kernel.overloads:
         return
+    wide = args[-1]
+    name = f"{args[0].dtype} data" + (f", {len(wide)}-point sums" if wide is not None else "")
     with _lock:
-        name = f"{args[0].dtype}"
-        timer = None
-        if name not in _announced:
-            _announced.add(name)
-            message = f"bigrad: compiling kernels for {name} data (first use, about 5 s, once)\n"
-            timer = threading.Timer(1.0, lambda: sys.stderr.write(message))
-            timer.start()
-        try:
+        if name in _announced:
             kernel.compile(sig)
-        finally:
-            if timer is not None:
-                timer.cancel()
+            return
+        # numba's compile event fires only when the cache misses: loading cached code
+        # (however long it takes on a busy machine) says nothing
+        notice = _Notice(f"bigrad: compiling kernels for {name} (first use, about 5 s, once)\n")
+        with numba.core.event.install_listener("numba:compile", notice):
+            kernel.compile(sig)
+        if notice.said:
+            _announced.add(name)
+
+
+class _Notice(numba.core.event.Listener):
+    def __init__(self, message: str) -> None:
+        self.message = message
+        self.said = False
+
+    def on_start(self, event: Any) -> None:
+        if not self.said:
+            self.said = True
+            sys.stderr.write(self.message)
+            sys.stderr.flush()
+
+    def on_end(self, event: Any) -> None:
+        pass
