@@ -39,8 +39,9 @@ so that each derivative is a plain one that runs can shorten; the Laplacian refu
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Any
 
 import numpy as np
@@ -58,8 +59,9 @@ from bigrad.core.weights import (
     evenly_spaced,
     fornberg,
 )
-from bigrad.kernels import block_derivatives
+from bigrad.kernels import block_derivatives, result_dtype
 from bigrad.operators import apply, prepare
+from bigrad.slabs import by_slabs
 
 __all__ = [
     "EARTH_RADIUS",
@@ -141,7 +143,10 @@ class _LatitudeStencil:
             segs.append((first, stop, SUM, off, w))
         dtype = np.result_type(data, np.float32)
         segs_ = np.array(segs, np.int64)
-        return AxisRules(n, segs_, weights.astype(dtype), np.ones(n, dtype), True)
+        cast = weights.astype(dtype)
+        if getattr(self, "negate", False):
+            cast = -cast
+        return AxisRules(n, segs_, cast, np.ones(n, dtype), True)
 
 
 @dataclass(frozen=True)
@@ -176,7 +181,8 @@ class CosineDerivative(_LatitudeStencil):
     """``1 / (a cos phi) d(f cos phi)/dphi = (df/dphi - tan(phi) f) / a`` as one stencil
     along latitude: the northward terms of the divergence (``f = v``) and, negated, of
     the vorticity (``f = u``), with the points of the first derivative of ``accuracy``
-    (numpy's formulas' points at accuracy 2); NaN weights at the poles.
+    (numpy's formulas' points at accuracy 2); NaN weights at the poles.  With
+    ``negate``, every weight negated (exactly: the result is the negation, bit for bit).
 
     >>> lat = np.array([-30.0, 0.0, 30.0])
     >>> r = CosineDerivative().rules(3, lat, np.dtype("f8"))
@@ -186,6 +192,7 @@ class CosineDerivative(_LatitudeStencil):
 
     accuracy: int = 2
     radius: float = 1.0
+    negate: bool = False
 
     @property
     def order(self) -> int:
@@ -207,15 +214,23 @@ class _Grid:
     radius: float
     periodic: bool
 
-    def lon_spacing(self) -> Any:
-        """A Python float step when even (keeps float32 data in float32), else the
-        coordinate."""
+    @functools.cached_property
+    def _lon_spacing(self) -> Any:
         d = np.diff(self.lon)
         return float(d[0]) if d.size and evenly_spaced(d) else self.lon
 
-    def lat_spacing(self) -> Any:
+    @functools.cached_property
+    def _lat_spacing(self) -> Any:
         d = np.diff(self.lat)
         return float(d[0]) if d.size and evenly_spaced(d) else self.lat
+
+    def lon_spacing(self) -> Any:
+        """A Python float step when even (keeps float32 data in float32), else the
+        coordinate."""
+        return self._lon_spacing
+
+    def lat_spacing(self) -> Any:
+        return self._lat_spacing
 
     def along_lat(self, values: np.ndarray, dtype: np.dtype[Any]) -> np.ndarray:
         """``values`` (one per latitude) shaped to broadcast against the data."""
@@ -248,10 +263,20 @@ class _Grid:
         period = 360.0 if periodic else None
         return spacings, tuple(axes), tuple(specs), periodic, period
 
-    def derivatives(self, f: Any, x: Any = None, y: Any = None) -> list[Any]:
+    def derivatives(self, f: Any, x: Any = None, y: Any = None,
+                    run: Callable[..., list[Any]] = apply) -> list[Any]:  # fmt: skip
         """``f``'s derivatives per degree with stencil ``x`` along longitude and/or ``y``
-        along latitude, in one call of the engine (one graph, ``f`` read once)."""
-        return apply(f, *self.arguments(x, y))
+        along latitude, in one call of the engine, ``run`` (one graph, ``f`` read once)."""
+        return run(f, *self.arguments(x, y))
+
+    def fit(self, ndim: int) -> _Grid:
+        """This grid on a slab of ``ndim`` dimensions, the axes before latitude and
+        longitude merged into one (:func:`bigrad.slabs.by_slabs`)."""
+        shift = ndim - self.ndim
+        if not shift:
+            return self
+        return replace(self, lat_axis=self.lat_axis + shift, lon_axis=self.lon_axis + shift,
+                       ndim=ndim)  # fmt: skip
 
 
 def _coordinate(values: Any, name: str) -> np.ndarray:
@@ -330,18 +355,55 @@ def _out_dtype(*arrays: Any) -> np.dtype[Any]:
     return np.result_type(*(a.dtype for a in arrays), np.float32)
 
 
-def _scale_add(x: Any, factor: Any, dtype: np.dtype[Any], y: Any = None, sign: float = 1.0) -> Any:
+def _scale_add(x: Any, factor: Any, dtype: np.dtype[Any], y: Any = None, sign: float = 1.0,
+               out: np.ndarray | None = None) -> Any:  # fmt: skip
     """``x * factor + sign * y`` in ``dtype``: lazily for dask (one fused task per
-    chunk), in place in ``x`` (the engine's fresh output) for numpy, so that no
-    temporary array is made."""
+    chunk); for numpy in place in ``x`` (the engine's output, scratch), the result
+    in ``out`` (or ``x``), so that no temporary array is made."""
     if is_dask(x) or is_dask(y):
-        out = x * factor if y is None else x * factor + sign * y
-        return out.astype(dtype, copy=False)
+        lazy = x * factor if y is None else x * factor + sign * y
+        return lazy.astype(dtype, copy=False)
     x = x.astype(dtype, copy=False)
+    target = x if out is None else out
+    if y is None:
+        return np.multiply(x, factor, out=target)
     np.multiply(x, factor, out=x)
-    if y is not None:
-        (np.add if sign > 0 else np.subtract)(x, y, out=x, casting="unsafe")
-    return x
+    return (np.add if sign > 0 else np.subtract)(x, y, out=target, casting="unsafe")
+
+
+def _out_dtype_of(*arrays: Any) -> np.dtype[Any]:
+    """:func:`_out_dtype` of the engine's outputs for these inputs, before computing."""
+    dtypes = (a.dtype if hasattr(a, "dtype") else np.asarray(a).dtype for a in arrays)
+    return np.result_type(*(result_dtype(d) for d in dtypes), np.float32)
+
+
+#: an operator on the sphere: ``body(grid, run, arrays, out)``, a :data:`~bigrad.slabs.Body`
+#: given the grid of its arrays (a slab's, or the whole arrays')
+_SphereBody = Callable[[_Grid, Callable[..., list[Any]], list[Any], Any], list[Any]]
+
+
+def _execute(g: _Grid, body: _SphereBody, arrays: Sequence[Any], n_out: int,
+             dtype: np.dtype[Any]) -> list[Any]:  # fmt: skip
+    """Run an operator's ``body``: on numpy arrays slab by slab along the axes before
+    latitude and longitude (:func:`bigrad.slabs.by_slabs`), on dask arrays (or numpy
+    subclasses) once, with :func:`~bigrad.operators.apply`."""
+    grids: dict[int, _Grid] = {}
+
+    def bound(run: Callable[..., list[Any]], arrays: list[Any], out: Any) -> list[Any]:
+        ndim = arrays[0].ndim
+        if ndim not in grids:
+            grids[ndim] = g.fit(ndim)
+        return body(grids[ndim], run, arrays, out)
+
+    if not any(is_dask(a) for a in arrays):
+        arrays = [np.asanyarray(a) for a in arrays]
+        if all(type(a) is np.ndarray for a in arrays):
+            return by_slabs(bound, arrays, min(g.lat_axis, g.lon_axis), [dtype] * n_out)
+    return list(bound(apply, list(arrays), None))
+
+
+def _first(out: list[np.ndarray] | None, i: int = 0) -> np.ndarray | None:
+    return None if out is None else out[i]
 
 
 _COMMON = """lat, lon : 1-D array_like
@@ -394,10 +456,18 @@ def geospatial_gradient(f: Any, lat: Any, lon: Any, *, lat_axis: int = -2, lon_a
     """
     g = _grid(np.shape(f), lat, lon, lat_axis, lon_axis, radius, periodic)
     spec = _nan_spec(g, _spec(accuracy), nan)
-    dlon, dlat = g.derivatives(f, spec, spec)
-    dtype = _out_dtype(dlon, dlat)
-    d_dx = _scale_add(dlon, g.along_lat(g.inv_cos() * (_PER_DEGREE / g.radius), dtype), dtype)
-    d_dy = _scale_add(dlat, dtype.type(_PER_DEGREE / g.radius), dtype)
+    dtype = _out_dtype_of(f)
+
+    def body(s: _Grid, run: Any, arrays: list[Any], out: list[np.ndarray] | None) -> list[Any]:
+        dlon, dlat = s.derivatives(arrays[0], spec, spec, run)
+        x_metric = s.along_lat(s.inv_cos() * (_PER_DEGREE / s.radius), dtype)
+        d_dx = _scale_add(dlon, x_metric, dtype, out=_first(out))
+        return [
+            d_dx,
+            _scale_add(dlat, dtype.type(_PER_DEGREE / s.radius), dtype, out=_first(out, 1)),
+        ]
+
+    d_dx, d_dy = _execute(g, body, [f], 2, dtype)
     return d_dx, d_dy
 
 
@@ -428,17 +498,30 @@ def _kinematics(along_x: Any, along_y: Any, sign: float, lat: Any, lon: Any, lat
     g = _winds(along_x, along_y, lat, lon, lat_axis, lon_axis, radius, periodic)
     check_spec(1, accuracy)
     spec = _nan_spec(g, _spec(accuracy), nan)
-    (dx,) = g.derivatives(along_x, x=spec)
-    if isinstance(spec, NanStencil):
-        (dlat,) = g.derivatives(along_y, y=spec)
-        dtype = _out_dtype(dx, dlat)
-        tan = g.along_lat(np.tan(np.deg2rad(g.lat)) / g.radius, dtype)
-        dy = dlat * dtype.type(_PER_DEGREE / g.radius) - along_y * tan
-    else:
-        (dy,) = g.derivatives(along_y, y=CosineDerivative(accuracy, g.radius))
-        dtype = _out_dtype(dx, dy)
-    x_metric = g.along_lat(g.inv_cos() * (_PER_DEGREE / g.radius), dtype)
-    return _scale_add(dx, x_metric, dtype, dy, sign)
+    dtype = _out_dtype_of(along_x, along_y)
+
+    def body(s: _Grid, run: Any, arrays: list[Any], out: list[np.ndarray] | None) -> list[Any]:
+        fx, fy = arrays
+        x_metric = s.along_lat(s.inv_cos() * (_PER_DEGREE / s.radius), dtype)
+        if out is not None and not isinstance(spec, NanStencil) and result_dtype(fy.dtype) == dtype:
+            # in memory: the longitude term straight into the output, the latitude term
+            # added to it by the engine, no pass of its own; the same numbers, since
+            # x - y is x + (-y) and the negated stencil gives -y exactly
+            (dx,) = s.derivatives(fx, x=spec, run=run)
+            np.multiply(dx.astype(dtype, copy=False), x_metric, out=out[0])
+            lat_term = CosineDerivative(accuracy, s.radius, negate=sign < 0)
+            s.derivatives(fy, y=lat_term, run=functools.partial(run, into=out))
+            return list(out)
+        (dx,) = s.derivatives(fx, x=spec, run=run)
+        if isinstance(spec, NanStencil):
+            (dlat,) = s.derivatives(fy, y=spec, run=run)
+            tan = s.along_lat(np.tan(np.deg2rad(s.lat)) / s.radius, dtype)
+            dy = dlat * dtype.type(_PER_DEGREE / s.radius) - fy * tan
+        else:
+            (dy,) = s.derivatives(fy, y=CosineDerivative(accuracy, s.radius), run=run)
+        return [_scale_add(dx, x_metric, dtype, dy, sign, out=_first(out))]
+
+    return _execute(g, body, [along_x, along_y], 1, dtype)[0]
 
 
 def vorticity(u: Any, v: Any, lat: Any, lon: Any, *, lat_axis: int = -2, lon_axis: int = -1,
@@ -554,11 +637,15 @@ def spherical_laplacian(f: Any, lat: Any, lon: Any, *, lat_axis: int = -2, lon_a
             f"nan={nan!r} is not available for spherical_laplacian (its latitude term is one "
             "stencil runs cannot shorten); fill the missing values first, or use nan='propagate'"
         )
-    lat_stencil = LatitudeLaplacian(accuracy, g.radius)
-    lon_term, lat_term = g.derivatives(f, check_spec(2, accuracy), lat_stencil)
-    dtype = _out_dtype(lon_term, lat_term)
-    x_metric = g.along_lat((g.inv_cos() * (_PER_DEGREE / g.radius)) ** 2, dtype)
-    return _scale_add(lon_term, x_metric, dtype, lat_term)
+    lon_spec, lat_stencil = check_spec(2, accuracy), LatitudeLaplacian(accuracy, g.radius)
+    dtype = _out_dtype_of(f)
+
+    def body(s: _Grid, run: Any, arrays: list[Any], out: list[np.ndarray] | None) -> list[Any]:
+        lon_term, lat_term = s.derivatives(arrays[0], lon_spec, lat_stencil, run)
+        x_metric = s.along_lat((s.inv_cos() * (_PER_DEGREE / s.radius)) ** 2, dtype)
+        return [_scale_add(lon_term, x_metric, dtype, lat_term, out=_first(out))]
+
+    return _execute(g, body, [f], 1, dtype)[0]
 
 
 #: the wind kinematics :func:`wind_blocks` computes

@@ -28,6 +28,7 @@ __all__ = [
     "preload",
     "resolve_engine",
     "result_dtype",
+    "threads",
 ]
 
 Engine = Literal["auto", "numba", "numpy"]
@@ -79,6 +80,15 @@ def resolve_engine(engine: str | None = None) -> Engine:
     raise ValueError(f"engine must be one of {ENGINES}, got {name!r}")
 
 
+def threads() -> int:
+    """Threads for in-memory arrays: ``BIGRAD_THREADS``, else every CPU this process may
+    use."""
+    env = os.environ.get("BIGRAD_THREADS")
+    if env:
+        return max(1, int(env))
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
+
+
 def _numba_applies(f: Any, halos: Sequence[tuple[Any, Any]], rules: Sequence[AxisRules],
                    outs: Sequence[Any]) -> bool:  # fmt: skip
     # subclasses (masked arrays, matrices) and duck arrays keep their own semantics
@@ -118,6 +128,7 @@ def block_derivatives(
     engine: str | None = None,
     parallel: bool = True,
     out: Sequence[Any] | None = None,
+    accumulate: bool = False,
 ) -> list[Any]:
     """Differentiate one block along each of ``axes``.
 
@@ -139,6 +150,9 @@ def block_derivatives(
         Let the numba kernel use all of numba's threads.  Off inside dask tasks.
     out : sequence of arrays, optional
         Arrays shaped like ``f`` and of dtype :func:`result_dtype` to write into.
+    accumulate : bool, optional
+        Add the results to ``out``'s values instead of overwriting them: each value
+        is computed as without, added in the rules' dtype, and rounded once.
 
     Returns
     -------
@@ -148,6 +162,16 @@ def block_derivatives(
     """
     otype = result_dtype(f.dtype)
     n_out = 1 if add else len(axes)
+    if accumulate:
+        if out is None:
+            raise ValueError("accumulate=True needs out=, the arrays to add to")
+        if any(isinstance(r, MaskedRules) for r in rules):
+            # the NaN-aware redo writes its points: computed apart, then added
+            parts = block_derivatives(f, halos, rules, axes, add=add, engine=engine,
+                                      parallel=parallel)  # fmt: skip
+            for o, part in zip(out, parts, strict=True):
+                o += part
+            return list(out)
     if out is not None:
         _check_out(f, n_out, otype, out)
         outs = list(out)
@@ -166,7 +190,7 @@ def block_derivatives(
             parallel=parallel,
         )  # fmt: skip
     index = [0] * len(axes) if add else list(range(len(axes)))
-    adds = [add and c > 0 for c in range(len(axes))]
+    adds = [accumulate or (add and c > 0) for c in range(len(axes))]
     x = as_computable(f)
     if x.size == 0:
         return outs

@@ -450,11 +450,31 @@ def _wide(seg: np.ndarray, comp: np.ndarray, dtype: np.dtype[Any]) -> tuple[Any,
     return tuple(np.zeros(int(width[np.argmax(length)]), dtype))
 
 
+def _kind(a: Any) -> Any:
+    """What numba's type of ``a`` depends on, cheaply: an array's dtype, dimensions,
+    layout and flags; a tuple's items'; else the Python type."""
+    if isinstance(a, np.ndarray):
+        f = a.flags
+        return (a.dtype.str, a.ndim, f.c_contiguous, f.f_contiguous, f.writeable, f.aligned)
+    if isinstance(a, tuple):
+        return tuple(_kind(b) for b in a)
+    return type(a)
+
+
+#: argument kinds whose kernel is loaded: numba.typeof on every call costs more than
+#: the kernel on a small block
+_loaded: set[Any] = set()
+
+
 def _compile(kernel: Any, args: tuple[Any, ...]) -> None:
     """Load or compile the kernel for these argument types, saying so on stderr once
     per dtype when that takes long (a first use with an empty cache)."""
+    kind = (kernel.__name__, _kind(args))
+    if kind in _loaded:
+        return
     sig = tuple(numba.typeof(a) for a in args)
     if sig in kernel.overloads:
+        _loaded.add(kind)
         return
     with _lock:
         name = f"{args[0].dtype}"
@@ -469,3 +489,4 @@ def _compile(kernel: Any, args: tuple[Any, ...]) -> None:
         finally:
             if timer is not None:
                 timer.cancel()
+        _loaded.add(kind)

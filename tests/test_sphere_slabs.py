@@ -1,0 +1,157 @@
+"""The sphere operators on numpy input run slab by slab (:mod:`bigrad.slabs`): the
+same numbers, bit for bit, as dask input (which runs the whole operator once per chunk)
+and as the whole arrays in one slab, for every slab size, axis order, dtype and
+``nan=``; the engine's ``accumulate`` and the negated latitude stencil it relies on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import dask.array as da
+import numpy as np
+import pytest
+
+import bigrad
+from bigrad.core.weights import StencilSpec, axis_rules
+from bigrad.kernels import block_derivatives
+from bigrad.sphere import CosineDerivative
+
+LAT, LON = np.linspace(-90.0, 90.0, 7), np.arange(12) * 30.0  # global, poles included
+# a regional grid for nan="one-sided" (which refuses a periodic longitude)
+REGION_LAT, REGION_LON = np.array([-50.0, -41.0, -30.0, -22.0, -10.0, 0.0, 12.0]), np.arange(12.0)
+
+OPERATORS = {
+    "gradient": lambda u, v, lat, lon, **kw: bigrad.geospatial_gradient(u, lat, lon, **kw),
+    "vorticity": lambda u, v, lat, lon, **kw: (bigrad.vorticity(u, v, lat, lon, **kw),),
+    "divergence": lambda u, v, lat, lon, **kw: (bigrad.divergence(u, v, lat, lon, **kw),),
+    "laplacian": lambda u, v, lat, lon, **kw: (bigrad.spherical_laplacian(u, lat, lon, **kw),),
+}
+
+LAYOUTS = [
+    ((5, 7, 12), -2, -1),  # time, lat, lon
+    ((2, 3, 7, 12), -2, -1),  # time, level, lat, lon: two leading axes merged
+    ((2, 7, 3, 12), 1, 3),  # time, lat, level, lon: a slab keeps the level axis
+    ((7, 12, 3), 0, 1),  # lat, lon, level: no leading axis, one slab
+]
+
+
+def _winds(shape: tuple[int, ...], dtype: str, nan: bool) -> tuple[np.ndarray, np.ndarray]:
+    rng = np.random.default_rng(len(shape))
+    u, v = (rng.standard_normal(shape).astype(dtype) for _ in range(2))
+    if nan:
+        u[rng.random(shape) < 0.1] = np.nan
+        v[rng.random(shape) < 0.1] = np.nan
+    return u, v
+
+
+def _chunks(shape: tuple[int, ...], lat_axis: int, lon_axis: int) -> tuple[Any, ...]:
+    """Chunks of one along the other axes; sizes 1 and 2 along latitude and longitude."""
+    special = {lat_axis % len(shape): (2, 1, 4), lon_axis % len(shape): (5, 1, 2, 4)}
+    return tuple(special.get(i, (1,) * n) for i, n in enumerate(shape))
+
+
+def _matrix(names: list[str], layouts: list[Any], threads: list[str], quick: set[Any]) -> list[Any]:
+    """Every combination; those not in ``quick`` (name, dtype, layout index, threads)
+    marked slow, so that the default run keeps a few."""
+    return [
+        pytest.param(
+            name, dtype, *layout, t, marks=() if (name, dtype, i, t) in quick else pytest.mark.slow
+        )
+        for name in names
+        for dtype in ("f4", "f8")
+        for i, layout in enumerate(layouts)
+        for t in threads
+    ]
+
+
+# BIGRAD_THREADS sets the slabs: "1" one slab of every leading index, "2" about half
+# each, "16" one leading index per slab (on as many threads)
+QUICK = {
+    ("vorticity", "f4", 0, "2"),  # the benchmark's case
+    ("vorticity", "f8", 1, "16"),
+    ("divergence", "f4", 2, "16"),
+    ("gradient", "f8", 1, "2"),
+    ("laplacian", "f4", 2, "16"),
+    ("laplacian", "f8", 3, "2"),
+}
+
+
+@pytest.mark.parametrize(("name", "dtype", "shape", "lat_axis", "lon_axis", "threads"),
+                         _matrix(list(OPERATORS), LAYOUTS, ["1", "2", "16"], QUICK))  # fmt: skip
+def test_slabs_equal_dask_and_whole(name: str, dtype: str, shape: tuple[int, ...],
+                                    lat_axis: int, lon_axis: int, threads: str,
+                                    monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    monkeypatch.setenv("BIGRAD_THREADS", threads)
+    u, v = _winds(shape, dtype, nan=True)  # NaN spreads to neighbours the same way
+    op, kw = OPERATORS[name], {"lat_axis": lat_axis, "lon_axis": lon_axis}
+    slabbed = op(u, v, LAT, LON, **kw)
+    chunks = _chunks(shape, lat_axis, lon_axis)
+    lazy = op(da.from_array(u, chunks=chunks), da.from_array(v, chunks=chunks), LAT, LON, **kw)
+    # Fortran order: not C-contiguous, so the whole arrays are one slab
+    whole = op(np.asfortranarray(u), np.asfortranarray(v), LAT, LON, **kw)
+    for s, lz, w in zip(slabbed, lazy, whole, strict=True):
+        assert type(s) is np.ndarray and s.dtype == np.dtype(dtype)
+        np.testing.assert_array_equal(s, lz.compute())
+        np.testing.assert_array_equal(s, w)
+
+
+@pytest.mark.parametrize(("name", "dtype", "shape", "lat_axis", "lon_axis", "threads"),
+                         _matrix(["gradient", "vorticity", "divergence"], LAYOUTS[:3], ["1", "16"],
+                                 {("vorticity", "f4", 1, "16"), ("gradient", "f8", 2, "16")}))  # fmt: skip
+def test_slabs_one_sided(name: str, dtype: str, shape: tuple[int, ...], lat_axis: int,
+                         lon_axis: int, threads: str, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
+    monkeypatch.setenv("BIGRAD_THREADS", threads)
+    u, v = _winds(shape, dtype, nan=True)
+    op = OPERATORS[name]
+    kw = {"lat_axis": lat_axis, "lon_axis": lon_axis, "periodic": False, "nan": "one-sided"}
+    slabbed = op(u, v, REGION_LAT, REGION_LON, **kw)
+    chunks = _chunks(shape, lat_axis, lon_axis)
+    lazy = op(da.from_array(u, chunks=chunks), da.from_array(v, chunks=chunks), REGION_LAT,
+              REGION_LON, **kw)  # fmt: skip
+    for s, lz in zip(slabbed, lazy, strict=True):
+        assert np.isfinite(s).any() and np.isnan(s).any()
+        np.testing.assert_array_equal(s, lz.compute())
+
+
+def test_mixed_dtypes_and_integers() -> None:
+    # float32 u with float64 v: float64 out, the engine's float32 output not added to
+    u, v = _winds((3, 7, 12), "f4", nan=False)
+    want = bigrad.vorticity(u.astype("f8"), v.astype("f8"), LAT, LON)
+    got = bigrad.vorticity(u.astype("f8"), v, LAT, LON)
+    assert got.dtype == np.float64
+    np.testing.assert_allclose(got, want, rtol=1e-6, atol=1e-12)
+    ints = (u * 10).astype("i4"), (v * 10).astype("i4")
+    np.testing.assert_array_equal(bigrad.divergence(*ints, LAT, LON),
+                                  bigrad.divergence(*(i.astype("f8") for i in ints), LAT, LON))  # fmt: skip
+
+
+@pytest.mark.usefixtures("engine")
+@pytest.mark.parametrize("dtype", ["f4", "f8"])
+def test_accumulate_adds_each_value_once(dtype: str) -> None:
+    # rules in the data's dtype (as the sphere's latitude stencils are): the value as
+    # computed without accumulate, added once
+    rng = np.random.default_rng(5)
+    f = rng.standard_normal((7, 9)).astype(dtype)
+    base = rng.standard_normal((7, 9)).astype(dtype)
+    empty = f[:0]
+    lat = np.array([-60.0, -41.0, -30.0, -22.0, -10.0, 0.0, 12.0])
+    cases = [(CosineDerivative(2, 1.0).rules(7, lat, np.dtype(dtype)), 0)]
+    if dtype == "f8":
+        cases.append((axis_rules(9, 0.5, StencilSpec(1, 4), np.dtype(dtype)), 1))
+    for rules, axis in cases:
+        halo = f[:0] if axis == 0 else f[:, :0]
+        (d,) = block_derivatives(f, [(halo, halo)], [rules], [axis])
+        out = base.copy()
+        block_derivatives(f, [(halo, halo)], [rules], [axis], out=[out], accumulate=True)
+        np.testing.assert_array_equal(out, base + d)
+    with pytest.raises(ValueError, match="accumulate=True needs out="):
+        block_derivatives(f, [(empty, empty)], [cases[0][0]], [0], accumulate=True)
+
+
+def test_negated_latitude_stencil_is_exact() -> None:
+    lat = np.array([-90.0, -60.0, -35.0, 0.0, 20.0, 60.0, 90.0])
+    for dtype in ("f4", "f8"):
+        plain = CosineDerivative(2, 6.4e6).rules(7, lat, np.dtype(dtype))
+        negated = CosineDerivative(2, 6.4e6, negate=True).rules(7, lat, np.dtype(dtype))
+        np.testing.assert_array_equal(negated.weights, -plain.weights)
+        np.testing.assert_array_equal(negated.segments(), plain.segments())
