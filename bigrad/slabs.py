@@ -62,21 +62,23 @@ class _Run:
 
     def __call__(self, f: np.ndarray, varargs: Sequence[Any], axis: Any, spec: Any,
                  periodic: Any = False, period: Any = None, add: bool = False,
-                 into: Sequence[np.ndarray] | None = None) -> list[Any]:  # fmt: skip
-        """:func:`~bigrad.operators.apply`; with ``into``, the results added to those
-        arrays' values (the engine adds each value once it is computed)."""
+                 out: Sequence[np.ndarray] | None = None,
+                 accumulate: bool = False) -> list[Any]:  # fmt: skip
+        """:func:`~bigrad.operators.apply`, the results written into ``out`` if given
+        (with ``accumulate``, added to its values: the engine adds each value once it
+        is computed), else into this thread's scratch arrays."""
         key = (self.calls, f.shape, f.dtype.str)
         self.calls += 1
         plan = self._plans.get(key)
         if plan is None:
             args = parse_args(f.shape, f.dtype, varargs, axis, spec, periodic, period)
             plan = self._plans[key] = InMemory.make(args, f.shape, f.dtype, add)
-        if into is not None:
-            return plan(f, into, self._parallel, accumulate=True)
-        out = self._scratch.get(key)
-        if out is None:
-            out = self._scratch[key] = plan.empty(f)
-        return plan(f, out, self._parallel)
+        if out is not None:
+            return plan(f, out, self._parallel, accumulate)
+        scratch = self._scratch.get(key)
+        if scratch is None:
+            scratch = self._scratch[key] = plan.empty(f)
+        return plan(f, scratch, self._parallel)
 
 
 def _slab_steps(shape: tuple[int, ...], lead: int, itemsize: int, n_threads: int) -> int:

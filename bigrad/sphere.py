@@ -238,6 +238,19 @@ class _Grid:
         shape[self.lat_axis] = values.size
         return values.reshape(shape).astype(dtype)
 
+    @functools.cached_property
+    def _metrics(self) -> dict[Any, np.ndarray]:
+        return {}
+
+    def x_metric(self, dtype: np.dtype[Any], power: int = 1) -> np.ndarray:
+        """``(1 / (a cos phi))`` per degree of longitude, to ``power`` (1 or 2), in
+        ``dtype``, shaped to broadcast against the data (made once per grid)."""
+        key = (np.dtype(dtype).str, power)
+        if key not in self._metrics:
+            m = self.inv_cos() * (_PER_DEGREE / self.radius)
+            self._metrics[key] = self.along_lat(m**2 if power == 2 else m, dtype)
+        return self._metrics[key]
+
     def inv_cos(self) -> np.ndarray:
         """``1 / cos(phi)``, NaN at the poles."""
         with np.errstate(divide="ignore"):
@@ -402,6 +415,12 @@ def _execute(g: _Grid, body: _SphereBody, arrays: Sequence[Any], n_out: int,
     return list(bound(apply, list(arrays), None))
 
 
+def _direct(dtype: np.dtype[Any], *arrays: np.ndarray) -> bool:
+    """Whether the engine can write (or add) its results for ``arrays`` straight into
+    output arrays of ``dtype``: its dtype is theirs."""
+    return all(result_dtype(a.dtype) == dtype for a in arrays)
+
+
 def _first(out: list[np.ndarray] | None, i: int = 0) -> np.ndarray | None:
     return None if out is None else out[i]
 
@@ -459,8 +478,12 @@ def geospatial_gradient(f: Any, lat: Any, lon: Any, *, lat_axis: int = -2, lon_a
     dtype = _out_dtype_of(f)
 
     def body(s: _Grid, run: Any, arrays: list[Any], out: list[np.ndarray] | None) -> list[Any]:
+        if out is not None and _direct(dtype, arrays[0]):
+            # in memory: the engine writes the outputs, scaled there (still in cache)
+            run = functools.partial(run, out=out)
+            out = None
         dlon, dlat = s.derivatives(arrays[0], spec, spec, run)
-        x_metric = s.along_lat(s.inv_cos() * (_PER_DEGREE / s.radius), dtype)
+        x_metric = s.x_metric(dtype)
         d_dx = _scale_add(dlon, x_metric, dtype, out=_first(out))
         return [
             d_dx,
@@ -502,15 +525,15 @@ def _kinematics(along_x: Any, along_y: Any, sign: float, lat: Any, lon: Any, lat
 
     def body(s: _Grid, run: Any, arrays: list[Any], out: list[np.ndarray] | None) -> list[Any]:
         fx, fy = arrays
-        x_metric = s.along_lat(s.inv_cos() * (_PER_DEGREE / s.radius), dtype)
-        if out is not None and not isinstance(spec, NanStencil) and result_dtype(fy.dtype) == dtype:
-            # in memory: the longitude term straight into the output, the latitude term
-            # added to it by the engine, no pass of its own; the same numbers, since
-            # x - y is x + (-y) and the negated stencil gives -y exactly
-            (dx,) = s.derivatives(fx, x=spec, run=run)
-            np.multiply(dx.astype(dtype, copy=False), x_metric, out=out[0])
+        x_metric = s.x_metric(dtype)
+        if out is not None and _direct(dtype, fx, fy) and not isinstance(spec, NanStencil):
+            # in memory: the longitude term straight into the output, scaled there, and
+            # the latitude term added to it by the engine, no pass of its own; the same
+            # numbers, since x - y is x + (-y) and the negated stencil gives -y exactly
+            s.derivatives(fx, x=spec, run=functools.partial(run, out=out))
+            np.multiply(out[0], x_metric, out=out[0])
             lat_term = CosineDerivative(accuracy, s.radius, negate=sign < 0)
-            s.derivatives(fy, y=lat_term, run=functools.partial(run, into=out))
+            s.derivatives(fy, y=lat_term, run=functools.partial(run, out=out, accumulate=True))
             return list(out)
         (dx,) = s.derivatives(fx, x=spec, run=run)
         if isinstance(spec, NanStencil):
@@ -642,7 +665,7 @@ def spherical_laplacian(f: Any, lat: Any, lon: Any, *, lat_axis: int = -2, lon_a
 
     def body(s: _Grid, run: Any, arrays: list[Any], out: list[np.ndarray] | None) -> list[Any]:
         lon_term, lat_term = s.derivatives(arrays[0], lon_spec, lat_stencil, run)
-        x_metric = s.along_lat((s.inv_cos() * (_PER_DEGREE / s.radius)) ** 2, dtype)
+        x_metric = s.x_metric(dtype, 2)
         return [_scale_add(lon_term, x_metric, dtype, lat_term, out=_first(out))]
 
     return _execute(g, body, [f], 1, dtype)[0]

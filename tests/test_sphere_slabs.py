@@ -14,7 +14,7 @@ import pytest
 import bigrad
 from bigrad.core.weights import StencilSpec, axis_rules
 from bigrad.kernels import block_derivatives
-from bigrad.sphere import CosineDerivative
+from bigrad.sphere import CosineDerivative, LatitudeLaplacian
 
 LAT, LON = np.linspace(-90.0, 90.0, 7), np.arange(12) * 30.0  # global, poles included
 # a regional grid for nan="one-sided" (which refuses a periodic longitude)
@@ -155,3 +155,29 @@ def test_negated_latitude_stencil_is_exact() -> None:
         negated = CosineDerivative(2, 6.4e6, negate=True).rules(7, lat, np.dtype(dtype))
         np.testing.assert_array_equal(negated.weights, -plain.weights)
         np.testing.assert_array_equal(negated.segments(), plain.segments())
+
+
+@pytest.mark.parametrize("dtype", ["f4", "f8"])
+def test_mixed_compute_dtypes_run_compiled_and_equal_numpy(
+    dtype: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # float32 data: the Laplacian's longitude rules compute in float64, its latitude
+    # stencil in float32; the numba kernel runs each in a call of its own, in order
+    u, _ = _winds((3, 7, 12), dtype, nan=False)
+    got = {}
+    for engine in ("numpy", "numba"):
+        monkeypatch.setenv("BIGRAD_ENGINE", engine)
+        got[engine] = bigrad.spherical_laplacian(u, LAT, LON)
+    np.testing.assert_array_equal(got["numba"], got["numpy"])
+    f = u[0]
+    halos = [(f[:, :0], f[:, :0]), (f[:0], f[:0]), (f[:, :0], f[:, :0])]
+    lon_rules = axis_rules(12, 30.0, StencilSpec(2, 2), np.dtype(dtype))
+    lat_rules = LatitudeLaplacian(2, 1.0).rules(7, LAT, np.dtype(dtype))
+    rules = [lon_rules, lat_rules, lon_rules]
+    if dtype == "f4":
+        assert [r.dtype for r in rules] == [np.float64, np.float32, np.float64]
+    sums = {}
+    for engine in ("numpy", "numba"):
+        # three runs of one dtype each, summed in order
+        (sums[engine],) = block_derivatives(f, halos, rules, [1, 0, 1], add=True, engine=engine)
+    np.testing.assert_array_equal(sums["numba"], sums["numpy"])

@@ -99,7 +99,6 @@ def _numba_applies(f: Any, halos: Sequence[tuple[Any, Any]], rules: Sequence[Axi
 
     return (
         f.dtype.str[1:] in _numba.SUPPORTED
-        and len({r.dtype for r in rules}) == 1
         and f.flags.c_contiguous
         and all(o.flags.c_contiguous for o in outs)
     )
@@ -201,11 +200,26 @@ def block_derivatives(
     if resolve_engine(engine) != "numpy" and _numba_applies(xc, hc, rules, oc):
         from bigrad.kernels import numba as _numba
 
-        _numba.apply_block(xc, hc, rules, ac, oc, index, adds, parallel)
+        # the kernel takes one compute dtype: a call per run of components sharing one
+        # (runs in order, so that summed components are added in the same order)
+        for a, b in _dtype_runs(rules):
+            _numba.apply_block(xc, hc[a:b], rules[a:b], ac[a:b], oc, index[a:b], adds[a:b],
+                               parallel)  # fmt: skip
         return outs
     for axis, (lo, hi), r, i, a in zip(axes, halos, rules, index, adds, strict=True):
         _reference.apply_axis(x, lo, hi, axis, r, outs[i], a)
     return outs
+
+
+def _dtype_runs(rules: Sequence[AxisRules]) -> list[tuple[int, int]]:
+    """``[a, b)`` ranges of consecutive rules of one compute dtype."""
+    runs: list[tuple[int, int]] = []
+    for i, r in enumerate(rules):
+        if runs and rules[runs[-1][0]].dtype == r.dtype:
+            runs[-1] = (runs[-1][0], i + 1)
+        else:
+            runs.append((i, i + 1))
+    return runs
 
 
 def _check_out(f: Any, n_out: int, otype: np.dtype[Any], out: Sequence[Any]) -> None:
