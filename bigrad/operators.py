@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -22,9 +21,9 @@ from bigrad.core.blocks import extract_faces, halos_from_faces
 from bigrad.core.masked import nan_stencil
 from bigrad.core.plan import GradientPlan, plan_gradient
 from bigrad.core.weights import AxisRules, Stencil
-from bigrad.kernels import block_derivatives, computable_dtype, result_dtype
+from bigrad.kernels import block_derivatives, computable_dtype
 
-__all__ = ["InMemory", "apply", "derivative", "gradient", "laplacian", "prepare"]
+__all__ = ["apply", "derivative", "gradient", "laplacian", "prepare"]
 
 
 def prepare(
@@ -55,38 +54,16 @@ def prepare(
     return plan, rules
 
 
-@dataclass(frozen=True)
-class InMemory:
-    """:func:`apply`'s execution on numpy arrays of one shape and dtype, planned once:
-    called on each of many such arrays (the slabs of :func:`by_slabs`), it reuses the
-    plan and rules.  The array is one block; only periodic axes have a halo, taken
-    from its own ends."""
-
-    plan: GradientPlan
-    rules: tuple[AxisRules, ...]
-    add: bool
-
-    @classmethod
-    def make(cls, args: GradientArgs, shape: tuple[int, ...], dtype: np.dtype[Any],
-             add: bool) -> InMemory:  # fmt: skip
-        plan, rules = prepare(args, shape, tuple((n,) for n in shape), dtype)
-        return cls(plan, tuple(rules), add)
-
-    def empty(self, f: np.ndarray) -> list[np.ndarray]:
-        """Output arrays for arrays like ``f``."""
-        n_out = 1 if self.add else len(self.plan.axes)
-        return [np.empty_like(f, dtype=result_dtype(f.dtype)) for _ in range(n_out)]
-
-    def __call__(self, f: np.ndarray, out: Sequence[np.ndarray] | None = None,
-                 parallel: bool = True, accumulate: bool = False) -> list[Any]:  # fmt: skip
-        whole = (0,) * f.ndim
-        bundles = [extract_faces(f, self.plan.faces(whole))]
-        lo = [[(0, p.first, p.count) for p in ap.lo[0]] for ap in self.plan.axes]
-        hi = [[(0, p.first, p.count) for p in ap.hi[0]] for ap in self.plan.axes]
-        axes = [ap.axis for ap in self.plan.axes]
-        halos = halos_from_faces(f, axes, lo, hi, bundles)
-        return block_derivatives(f, halos, list(self.rules), axes, add=self.add, out=out,
-                                 parallel=parallel, accumulate=accumulate)  # fmt: skip
+def _in_memory(f: np.ndarray, plan: GradientPlan, rules: list[AxisRules], add: bool,
+               out: Sequence[np.ndarray] | None, accumulate: bool) -> list[Any]:  # fmt: skip
+    # the whole array is one block; only periodic axes have a halo, taken from its ends
+    whole = (0,) * f.ndim
+    bundles = [extract_faces(f, plan.faces(whole))]
+    lo = [[(0, p.first, p.count) for p in ap.lo[0]] for ap in plan.axes]
+    hi = [[(0, p.first, p.count) for p in ap.hi[0]] for ap in plan.axes]
+    axes = [ap.axis for ap in plan.axes]
+    halos = halos_from_faces(f, axes, lo, hi, bundles)
+    return block_derivatives(f, halos, rules, axes, add=add, out=out, accumulate=accumulate)
 
 
 def apply(
@@ -97,6 +74,8 @@ def apply(
     periodic: Any = False,
     period: Any = None,
     add: bool = False,
+    out: Sequence[np.ndarray] | None = None,
+    accumulate: bool = False,
 ) -> list[Any]:
     """The one entry every front end calls: check the arguments, plan, and execute.
 
@@ -104,9 +83,13 @@ def apply(
     ``axis``, or one per axis: a new operator along an axis is a new stencil.
 
     Returns one array per axis of ``axis`` (one in all, their sum, with ``add``), of
-    ``f``'s kind: numpy in memory, or dask (lazy, the input's chunks).
+    ``f``'s kind: numpy in memory, or dask (lazy, the input's chunks).  For numpy
+    input, ``out`` gives the arrays to write them into (of ``f``'s shape and the
+    result dtype), and ``accumulate`` adds them to ``out``'s values instead.
     """
     lazy = is_dask(f)
+    if lazy and (out is not None or accumulate):
+        raise ValueError("out= and accumulate= are for numpy input; a dask result is lazy")
     if not lazy:
         f = np.asanyarray(f)
     args = parse_args(f.shape, f.dtype, varargs, axis, spec, periodic, period)
@@ -118,7 +101,7 @@ def apply(
         from bigrad.dask import derivatives_graph
 
         return derivatives_graph(f, plan, rules, add)
-    return InMemory(plan, tuple(rules), add)(f)
+    return _in_memory(f, plan, rules, add, out, accumulate)
 
 
 def gradient(

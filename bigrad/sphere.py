@@ -39,9 +39,8 @@ so that each derivative is a plain one that runs can shorten; the Laplacian refu
 
 from __future__ import annotations
 
-import functools
 from collections.abc import Callable, Iterator, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -61,7 +60,6 @@ from bigrad.core.weights import (
 )
 from bigrad.kernels import block_derivatives, result_dtype
 from bigrad.operators import apply, prepare
-from bigrad.slabs import by_slabs
 
 __all__ = [
     "EARTH_RADIUS",
@@ -214,42 +212,21 @@ class _Grid:
     radius: float
     periodic: bool
 
-    @functools.cached_property
-    def _lon_spacing(self) -> Any:
-        d = np.diff(self.lon)
-        return float(d[0]) if d.size and evenly_spaced(d) else self.lon
-
-    @functools.cached_property
-    def _lat_spacing(self) -> Any:
-        d = np.diff(self.lat)
-        return float(d[0]) if d.size and evenly_spaced(d) else self.lat
-
     def lon_spacing(self) -> Any:
         """A Python float step when even (keeps float32 data in float32), else the
         coordinate."""
-        return self._lon_spacing
+        d = np.diff(self.lon)
+        return float(d[0]) if d.size and evenly_spaced(d) else self.lon
 
     def lat_spacing(self) -> Any:
-        return self._lat_spacing
+        d = np.diff(self.lat)
+        return float(d[0]) if d.size and evenly_spaced(d) else self.lat
 
     def along_lat(self, values: np.ndarray, dtype: np.dtype[Any]) -> np.ndarray:
         """``values`` (one per latitude) shaped to broadcast against the data."""
         shape = [1] * self.ndim
         shape[self.lat_axis] = values.size
         return values.reshape(shape).astype(dtype)
-
-    @functools.cached_property
-    def _metrics(self) -> dict[Any, np.ndarray]:
-        return {}
-
-    def x_metric(self, dtype: np.dtype[Any], power: int = 1) -> np.ndarray:
-        """``(1 / (a cos phi))`` per degree of longitude, to ``power`` (1 or 2), in
-        ``dtype``, shaped to broadcast against the data (made once per grid)."""
-        key = (np.dtype(dtype).str, power)
-        if key not in self._metrics:
-            m = self.inv_cos() * (_PER_DEGREE / self.radius)
-            self._metrics[key] = self.along_lat(m**2 if power == 2 else m, dtype)
-        return self._metrics[key]
 
     def inv_cos(self) -> np.ndarray:
         """``1 / cos(phi)``, NaN at the poles."""
@@ -276,20 +253,11 @@ class _Grid:
         period = 360.0 if periodic else None
         return spacings, tuple(axes), tuple(specs), periodic, period
 
-    def derivatives(self, f: Any, x: Any = None, y: Any = None,
-                    run: Callable[..., list[Any]] = apply) -> list[Any]:  # fmt: skip
+    def derivatives(self, f: Any, x: Any = None, y: Any = None, **kw: Any) -> list[Any]:
         """``f``'s derivatives per degree with stencil ``x`` along longitude and/or ``y``
-        along latitude, in one call of the engine, ``run`` (one graph, ``f`` read once)."""
-        return run(f, *self.arguments(x, y))
-
-    def fit(self, ndim: int) -> _Grid:
-        """This grid on a slab of ``ndim`` dimensions, the axes before latitude and
-        longitude merged into one (:func:`bigrad.slabs.by_slabs`)."""
-        shift = ndim - self.ndim
-        if not shift:
-            return self
-        return replace(self, lat_axis=self.lat_axis + shift, lon_axis=self.lon_axis + shift,
-                       ndim=ndim)  # fmt: skip
+        along latitude, in one call of the engine (one graph, ``f`` read once); ``kw``
+        as :func:`~bigrad.operators.apply` takes them (``out``, ``accumulate``)."""
+        return apply(f, *self.arguments(x, y), **kw)
 
 
 def _coordinate(values: Any, name: str) -> np.ndarray:
@@ -368,61 +336,18 @@ def _out_dtype(*arrays: Any) -> np.dtype[Any]:
     return np.result_type(*(a.dtype for a in arrays), np.float32)
 
 
-def _scale_add(x: Any, factor: Any, dtype: np.dtype[Any], y: Any = None, sign: float = 1.0,
-               out: np.ndarray | None = None) -> Any:  # fmt: skip
+def _scale_add(x: Any, factor: Any, dtype: np.dtype[Any], y: Any = None, sign: float = 1.0) -> Any:
     """``x * factor + sign * y`` in ``dtype``: lazily for dask (one fused task per
-    chunk); for numpy in place in ``x`` (the engine's output, scratch), the result
-    in ``out`` (or ``x``), so that no temporary array is made."""
+    chunk), in place in ``x`` (the engine's fresh output) for numpy, so that no
+    temporary array is made."""
     if is_dask(x) or is_dask(y):
-        lazy = x * factor if y is None else x * factor + sign * y
-        return lazy.astype(dtype, copy=False)
+        out = x * factor if y is None else x * factor + sign * y
+        return out.astype(dtype, copy=False)
     x = x.astype(dtype, copy=False)
-    target = x if out is None else out
-    if y is None:
-        return np.multiply(x, factor, out=target)
     np.multiply(x, factor, out=x)
-    return (np.add if sign > 0 else np.subtract)(x, y, out=target, casting="unsafe")
-
-
-def _out_dtype_of(*arrays: Any) -> np.dtype[Any]:
-    """:func:`_out_dtype` of the engine's outputs for these inputs, before computing."""
-    dtypes = (a.dtype if hasattr(a, "dtype") else np.asarray(a).dtype for a in arrays)
-    return np.result_type(*(result_dtype(d) for d in dtypes), np.float32)
-
-
-#: an operator on the sphere: ``body(grid, run, arrays, out)``, a :data:`~bigrad.slabs.Body`
-#: given the grid of its arrays (a slab's, or the whole arrays')
-_SphereBody = Callable[[_Grid, Callable[..., list[Any]], list[Any], Any], list[Any]]
-
-
-def _execute(g: _Grid, body: _SphereBody, arrays: Sequence[Any], n_out: int,
-             dtype: np.dtype[Any]) -> list[Any]:  # fmt: skip
-    """Run an operator's ``body``: on numpy arrays slab by slab along the axes before
-    latitude and longitude (:func:`bigrad.slabs.by_slabs`), on dask arrays (or numpy
-    subclasses) once, with :func:`~bigrad.operators.apply`."""
-    grids: dict[int, _Grid] = {}
-
-    def bound(run: Callable[..., list[Any]], arrays: list[Any], out: Any) -> list[Any]:
-        ndim = arrays[0].ndim
-        if ndim not in grids:
-            grids[ndim] = g.fit(ndim)
-        return body(grids[ndim], run, arrays, out)
-
-    if not any(is_dask(a) for a in arrays):
-        arrays = [np.asanyarray(a) for a in arrays]
-        if all(type(a) is np.ndarray for a in arrays):
-            return by_slabs(bound, arrays, min(g.lat_axis, g.lon_axis), [dtype] * n_out)
-    return list(bound(apply, list(arrays), None))
-
-
-def _direct(dtype: np.dtype[Any], *arrays: np.ndarray) -> bool:
-    """Whether the engine can write (or add) its results for ``arrays`` straight into
-    output arrays of ``dtype``: its dtype is theirs."""
-    return all(result_dtype(a.dtype) == dtype for a in arrays)
-
-
-def _first(out: list[np.ndarray] | None, i: int = 0) -> np.ndarray | None:
-    return None if out is None else out[i]
+    if y is not None:
+        (np.add if sign > 0 else np.subtract)(x, y, out=x, casting="unsafe")
+    return x
 
 
 _COMMON = """lat, lon : 1-D array_like
@@ -475,22 +400,10 @@ def geospatial_gradient(f: Any, lat: Any, lon: Any, *, lat_axis: int = -2, lon_a
     """
     g = _grid(np.shape(f), lat, lon, lat_axis, lon_axis, radius, periodic)
     spec = _nan_spec(g, _spec(accuracy), nan)
-    dtype = _out_dtype_of(f)
-
-    def body(s: _Grid, run: Any, arrays: list[Any], out: list[np.ndarray] | None) -> list[Any]:
-        if out is not None and _direct(dtype, arrays[0]):
-            # in memory: the engine writes the outputs, scaled there (still in cache)
-            run = functools.partial(run, out=out)
-            out = None
-        dlon, dlat = s.derivatives(arrays[0], spec, spec, run)
-        x_metric = s.x_metric(dtype)
-        d_dx = _scale_add(dlon, x_metric, dtype, out=_first(out))
-        return [
-            d_dx,
-            _scale_add(dlat, dtype.type(_PER_DEGREE / s.radius), dtype, out=_first(out, 1)),
-        ]
-
-    d_dx, d_dy = _execute(g, body, [f], 2, dtype)
+    dlon, dlat = g.derivatives(f, spec, spec)
+    dtype = _out_dtype(dlon, dlat)
+    d_dx = _scale_add(dlon, g.along_lat(g.inv_cos() * (_PER_DEGREE / g.radius), dtype), dtype)
+    d_dy = _scale_add(dlat, dtype.type(_PER_DEGREE / g.radius), dtype)
     return d_dx, d_dy
 
 
@@ -521,30 +434,40 @@ def _kinematics(along_x: Any, along_y: Any, sign: float, lat: Any, lon: Any, lat
     g = _winds(along_x, along_y, lat, lon, lat_axis, lon_axis, radius, periodic)
     check_spec(1, accuracy)
     spec = _nan_spec(g, _spec(accuracy), nan)
-    dtype = _out_dtype_of(along_x, along_y)
+    if not isinstance(spec, NanStencil) and _plain(along_x, along_y):
+        return _kinematics_in_place(g, along_x, along_y, sign, spec, accuracy)
+    (dx,) = g.derivatives(along_x, x=spec)
+    if isinstance(spec, NanStencil):
+        (dlat,) = g.derivatives(along_y, y=spec)
+        dtype = _out_dtype(dx, dlat)
+        tan = g.along_lat(np.tan(np.deg2rad(g.lat)) / g.radius, dtype)
+        dy = dlat * dtype.type(_PER_DEGREE / g.radius) - along_y * tan
+    else:
+        (dy,) = g.derivatives(along_y, y=CosineDerivative(accuracy, g.radius))
+        dtype = _out_dtype(dx, dy)
+    x_metric = g.along_lat(g.inv_cos() * (_PER_DEGREE / g.radius), dtype)
+    return _scale_add(dx, x_metric, dtype, dy, sign)
 
-    def body(s: _Grid, run: Any, arrays: list[Any], out: list[np.ndarray] | None) -> list[Any]:
-        fx, fy = arrays
-        x_metric = s.x_metric(dtype)
-        if out is not None and _direct(dtype, fx, fy) and not isinstance(spec, NanStencil):
-            # in memory: the longitude term straight into the output, scaled there, and
-            # the latitude term added to it by the engine, no pass of its own; the same
-            # numbers, since x - y is x + (-y) and the negated stencil gives -y exactly
-            s.derivatives(fx, x=spec, run=functools.partial(run, out=out))
-            np.multiply(out[0], x_metric, out=out[0])
-            lat_term = CosineDerivative(accuracy, s.radius, negate=sign < 0)
-            s.derivatives(fy, y=lat_term, run=functools.partial(run, out=out, accumulate=True))
-            return list(out)
-        (dx,) = s.derivatives(fx, x=spec, run=run)
-        if isinstance(spec, NanStencil):
-            (dlat,) = s.derivatives(fy, y=spec, run=run)
-            tan = s.along_lat(np.tan(np.deg2rad(s.lat)) / s.radius, dtype)
-            dy = dlat * dtype.type(_PER_DEGREE / s.radius) - fy * tan
-        else:
-            (dy,) = s.derivatives(fy, y=CosineDerivative(accuracy, s.radius), run=run)
-        return [_scale_add(dx, x_metric, dtype, dy, sign, out=_first(out))]
 
-    return _execute(g, body, [along_x, along_y], 1, dtype)[0]
+def _plain(*arrays: Any) -> bool:
+    """numpy ndarrays (no subclass) whose derivatives are all of the output's dtype."""
+    if not all(type(a) is np.ndarray for a in arrays):
+        return False
+    dtypes = {result_dtype(a.dtype) for a in arrays}
+    return len(dtypes) == 1 and np.result_type(*dtypes, np.float32) in dtypes
+
+
+def _kinematics_in_place(g: _Grid, along_x: np.ndarray, along_y: np.ndarray, sign: float,
+                         spec: Any, accuracy: int) -> Any:  # fmt: skip
+    """:func:`_kinematics` of numpy arrays in three passes instead of four: the
+    longitude term is scaled in the engine's output, and the engine adds the latitude
+    term to it.  The same numbers: ``x - y`` is ``x + (-y)``, and the negated stencil
+    gives ``-y`` exactly."""
+    (dx,) = g.derivatives(along_x, x=spec)
+    np.multiply(dx, g.along_lat(g.inv_cos() * (_PER_DEGREE / g.radius), dx.dtype), out=dx)
+    lat_term = CosineDerivative(accuracy, g.radius, negate=sign < 0)
+    g.derivatives(along_y, y=lat_term, out=[dx], accumulate=True)
+    return dx
 
 
 def vorticity(u: Any, v: Any, lat: Any, lon: Any, *, lat_axis: int = -2, lon_axis: int = -1,
@@ -660,15 +583,11 @@ def spherical_laplacian(f: Any, lat: Any, lon: Any, *, lat_axis: int = -2, lon_a
             f"nan={nan!r} is not available for spherical_laplacian (its latitude term is one "
             "stencil runs cannot shorten); fill the missing values first, or use nan='propagate'"
         )
-    lon_spec, lat_stencil = check_spec(2, accuracy), LatitudeLaplacian(accuracy, g.radius)
-    dtype = _out_dtype_of(f)
-
-    def body(s: _Grid, run: Any, arrays: list[Any], out: list[np.ndarray] | None) -> list[Any]:
-        lon_term, lat_term = s.derivatives(arrays[0], lon_spec, lat_stencil, run)
-        x_metric = s.x_metric(dtype, 2)
-        return [_scale_add(lon_term, x_metric, dtype, lat_term, out=_first(out))]
-
-    return _execute(g, body, [f], 1, dtype)[0]
+    lat_stencil = LatitudeLaplacian(accuracy, g.radius)
+    lon_term, lat_term = g.derivatives(f, check_spec(2, accuracy), lat_stencil)
+    dtype = _out_dtype(lon_term, lat_term)
+    x_metric = g.along_lat((g.inv_cos() * (_PER_DEGREE / g.radius)) ** 2, dtype)
+    return _scale_add(lon_term, x_metric, dtype, lat_term)
 
 
 #: the wind kinematics :func:`wind_blocks` computes

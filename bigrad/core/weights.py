@@ -277,7 +277,7 @@ class AxisRules:
 
     def segments(self) -> list[tuple[int, int, int, int, int]]:
         """The runs, as tuples of ints."""
-        return [tuple(row) for row in self.segs.tolist()]
+        return [tuple(int(v) for v in row) for row in self.segs]  # type: ignore[misc]
 
     def point(self, i: int) -> tuple[int, int, int, np.ndarray, Any]:
         """``(form, offset, width, weights, divisor)`` of local point ``i``."""

@@ -28,7 +28,6 @@ __all__ = [
     "preload",
     "resolve_engine",
     "result_dtype",
-    "threads",
 ]
 
 Engine = Literal["auto", "numba", "numpy"]
@@ -78,15 +77,6 @@ def resolve_engine(engine: str | None = None) -> Engine:
         if name == known:
             return known
     raise ValueError(f"engine must be one of {ENGINES}, got {name!r}")
-
-
-def threads() -> int:
-    """Threads for in-memory arrays: ``BIGRAD_THREADS``, else every CPU this process may
-    use."""
-    env = os.environ.get("BIGRAD_THREADS")
-    if env:
-        return max(1, int(env))
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _numba_applies(f: Any, halos: Sequence[tuple[Any, Any]], rules: Sequence[AxisRules],
@@ -161,16 +151,8 @@ def block_derivatives(
     """
     otype = result_dtype(f.dtype)
     n_out = 1 if add else len(axes)
-    if accumulate:
-        if out is None:
-            raise ValueError("accumulate=True needs out=, the arrays to add to")
-        if any(isinstance(r, MaskedRules) for r in rules):
-            # the NaN-aware redo writes its points: computed apart, then added
-            parts = block_derivatives(f, halos, rules, axes, add=add, engine=engine,
-                                      parallel=parallel)  # fmt: skip
-            for o, part in zip(out, parts, strict=True):
-                o += part
-            return list(out)
+    if accumulate and (out is None or any(isinstance(r, MaskedRules) for r in rules)):
+        raise ValueError("accumulate=True needs out= (the arrays to add to) and plain rules")
     if out is not None:
         _check_out(f, n_out, otype, out)
         outs = list(out)

@@ -18,7 +18,6 @@ Compilation is lazy, per dtype and number of outputs, and cached on disk.
 
 from __future__ import annotations
 
-import math
 import os
 import sys
 import threading
@@ -366,29 +365,27 @@ def _pack(
         weights = np.zeros((len(axes), kmax, nmax), dtype=ctype)
         divisor = np.ones((len(axes), nmax), dtype=ctype)
     parts: list[np.ndarray] = []
-    segs: list[np.ndarray] = []
-    n_segs = 0
+    segs: list[tuple[int, int, int, int, int]] = []
     used = 0
     for c, (axis, (lo, hi), r) in enumerate(zip(axes, halos, rules, strict=True)):
-        p_ = math.prod(shape[1:axis]) if axis else 1
-        q_ = math.prod(shape[axis + 1 :]) if axis else math.prod(shape[1:])
+        p_ = int(np.prod(shape[1:axis])) if axis else 1
+        q_ = int(np.prod(shape[axis + 1 :])) if axis else int(np.prod(shape[1:]))
         starts = []
         for h in (lo, hi):
             starts.append(used)
             flat = np.ascontiguousarray(h, dtype=x.dtype).reshape(-1)
             parts.append(flat)
             used += flat.size
-        found = r.segs.reshape(-1, 5)
+        found = r.segments()
         comp[c] = (axis == 0, p_, shape[axis], q_, starts[0], lo.shape[axis], starts[1],
-                   hi.shape[axis], out_index[c], add[c], n_segs, n_segs + len(found),
+                   hi.shape[axis], out_index[c], add[c], len(segs), len(segs) + len(found),
                    r.varying)  # fmt: skip
-        segs.append(found)
-        n_segs += len(found)
+        segs.extend(found)
         if len(rules) > 1:
             weights[c, : r.weights.shape[0], : r.weights.shape[1]] = r.weights
             divisor[c, : len(r.divisor)] = r.divisor
     hbuf = np.concatenate(parts) if parts else np.empty(0, x.dtype)
-    seg = np.concatenate(segs).astype(np.int64, copy=False).reshape(-1, 5)
+    seg = np.array(segs, dtype=np.int64).reshape(-1, 5)
     return hbuf, comp, seg, weights, divisor
 
 

@@ -1,7 +1,8 @@
-"""The sphere operators on numpy input run slab by slab (:mod:`bigrad.slabs`): the
-same numbers, bit for bit, as dask input (which runs the whole operator once per chunk)
-and as the whole arrays in one slab, for every slab size, axis order, dtype and
-``nan=``; the engine's ``accumulate`` and the negated latitude stencil it relies on."""
+"""The sphere operators on numpy input (vorticity and divergence in three passes: the
+engine adds the negated latitude stencil to the scaled longitude term) give the same
+numbers, bit for bit, as dask input (the four-pass combine, per chunk) and as
+Fortran-ordered input, for 3-D and 4-D layouts, float32/float64 and ``nan=``; the
+engine's ``accumulate``, the negated stencil, and mixed compute dtypes compiled."""
 
 from __future__ import annotations
 
@@ -14,6 +15,7 @@ import pytest
 import bigrad
 from bigrad.core.weights import StencilSpec, axis_rules
 from bigrad.kernels import block_derivatives
+from bigrad.operators import apply
 from bigrad.sphere import CosineDerivative, LatitudeLaplacian
 
 LAT, LON = np.linspace(-90.0, 90.0, 7), np.arange(12) * 30.0  # global, poles included
@@ -30,8 +32,8 @@ OPERATORS = {
 LAYOUTS = [
     ((5, 7, 12), -2, -1),  # time, lat, lon
     ((2, 3, 7, 12), -2, -1),  # time, level, lat, lon: two leading axes merged
-    ((2, 7, 3, 12), 1, 3),  # time, lat, level, lon: a slab keeps the level axis
-    ((7, 12, 3), 0, 1),  # lat, lon, level: no leading axis, one slab
+    ((2, 7, 3, 12), 1, 3),  # time, lat, level, lon
+    ((7, 12, 3), 0, 1),  # lat, lon, level
 ]
 
 
@@ -50,67 +52,61 @@ def _chunks(shape: tuple[int, ...], lat_axis: int, lon_axis: int) -> tuple[Any, 
     return tuple(special.get(i, (1,) * n) for i, n in enumerate(shape))
 
 
-def _matrix(names: list[str], layouts: list[Any], threads: list[str], quick: set[Any]) -> list[Any]:
-    """Every combination; those not in ``quick`` (name, dtype, layout index, threads)
-    marked slow, so that the default run keeps a few."""
+def _matrix(names: list[str], layouts: list[Any], quick: set[Any]) -> list[Any]:
+    """Every combination; those not in ``quick`` (name, dtype, layout index) marked
+    slow, so that the default run keeps a few."""
     return [
         pytest.param(
-            name, dtype, *layout, t, marks=() if (name, dtype, i, t) in quick else pytest.mark.slow
+            name, dtype, *layout, marks=() if (name, dtype, i) in quick else pytest.mark.slow
         )
         for name in names
         for dtype in ("f4", "f8")
         for i, layout in enumerate(layouts)
-        for t in threads
     ]
 
 
-# BIGRAD_THREADS sets the slabs: "1" one slab of every leading index, "2" about half
-# each, "16" one leading index per slab (on as many threads)
 QUICK = {
-    ("vorticity", "f4", 0, "2"),  # the benchmark's case
-    ("vorticity", "f8", 1, "16"),
-    ("divergence", "f4", 2, "16"),
-    ("gradient", "f8", 1, "2"),
-    ("laplacian", "f4", 2, "16"),
-    ("laplacian", "f8", 3, "2"),
+    ("vorticity", "f4", 0),  # the benchmark's case
+    ("vorticity", "f8", 1),
+    ("divergence", "f4", 2),
+    ("divergence", "f8", 3),
+    ("gradient", "f8", 1),
+    ("laplacian", "f4", 2),
 }
 
 
-@pytest.mark.parametrize(("name", "dtype", "shape", "lat_axis", "lon_axis", "threads"),
-                         _matrix(list(OPERATORS), LAYOUTS, ["1", "2", "16"], QUICK))  # fmt: skip
-def test_slabs_equal_dask_and_whole(name: str, dtype: str, shape: tuple[int, ...],
-                                    lat_axis: int, lon_axis: int, threads: str,
-                                    monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
-    monkeypatch.setenv("BIGRAD_THREADS", threads)
+@pytest.mark.parametrize(("name", "dtype", "shape", "lat_axis", "lon_axis"),
+                         _matrix(list(OPERATORS), LAYOUTS, QUICK))  # fmt: skip
+def test_numpy_equals_dask_and_fortran_order(name: str, dtype: str, shape: tuple[int, ...],
+                                             lat_axis: int, lon_axis: int) -> None:  # fmt: skip
     u, v = _winds(shape, dtype, nan=True)  # NaN spreads to neighbours the same way
     op, kw = OPERATORS[name], {"lat_axis": lat_axis, "lon_axis": lon_axis}
-    slabbed = op(u, v, LAT, LON, **kw)
+    eager = op(u, v, LAT, LON, **kw)
     chunks = _chunks(shape, lat_axis, lon_axis)
     lazy = op(da.from_array(u, chunks=chunks), da.from_array(v, chunks=chunks), LAT, LON, **kw)
-    # Fortran order: not C-contiguous, so the whole arrays are one slab
-    whole = op(np.asfortranarray(u), np.asfortranarray(v), LAT, LON, **kw)
-    for s, lz, w in zip(slabbed, lazy, whole, strict=True):
-        assert type(s) is np.ndarray and s.dtype == np.dtype(dtype)
-        np.testing.assert_array_equal(s, lz.compute())
-        np.testing.assert_array_equal(s, w)
+    fortran = op(np.asfortranarray(u), np.asfortranarray(v), LAT, LON, **kw)
+    for e, lz, f in zip(eager, lazy, fortran, strict=True):
+        assert type(e) is np.ndarray and e.dtype == np.dtype(dtype)
+        assert np.isfinite(e).any() and np.isnan(e).any()
+        np.testing.assert_array_equal(e, lz.compute())
+        np.testing.assert_array_equal(e, f)
 
 
-@pytest.mark.parametrize(("name", "dtype", "shape", "lat_axis", "lon_axis", "threads"),
-                         _matrix(["gradient", "vorticity", "divergence"], LAYOUTS[:3], ["1", "16"],
-                                 {("vorticity", "f4", 1, "16"), ("gradient", "f8", 2, "16")}))  # fmt: skip
-def test_slabs_one_sided(name: str, dtype: str, shape: tuple[int, ...], lat_axis: int,
-                         lon_axis: int, threads: str, monkeypatch: pytest.MonkeyPatch) -> None:  # fmt: skip
-    monkeypatch.setenv("BIGRAD_THREADS", threads)
+@pytest.mark.parametrize(("name", "dtype", "shape", "lat_axis", "lon_axis"),
+                         _matrix(["gradient", "vorticity", "divergence"], LAYOUTS[:3],
+                                 {("vorticity", "f4", 1), ("divergence", "f8", 2)}))  # fmt: skip
+def test_one_sided_numpy_equals_dask(name: str, dtype: str, shape: tuple[int, ...],
+                                     lat_axis: int, lon_axis: int) -> None:  # fmt: skip
     u, v = _winds(shape, dtype, nan=True)
     op = OPERATORS[name]
     kw = {"lat_axis": lat_axis, "lon_axis": lon_axis, "periodic": False, "nan": "one-sided"}
-    slabbed = op(u, v, REGION_LAT, REGION_LON, **kw)
+    eager = op(u, v, REGION_LAT, REGION_LON, **kw)
     chunks = _chunks(shape, lat_axis, lon_axis)
     lazy = op(da.from_array(u, chunks=chunks), da.from_array(v, chunks=chunks), REGION_LAT,
               REGION_LON, **kw)  # fmt: skip
-    for s, lz in zip(slabbed, lazy, strict=True):
-        assert np.isfinite(s).any() and np.isnan(s).any()
-        np.testing.assert_array_equal(s, lz.compute())
+    for e, lz in zip(eager, lazy, strict=True):
+        assert np.isfinite(e).any() and np.isnan(e).any()
+        np.testing.assert_array_equal(e, lz.compute())
 
 
 def test_mixed_dtypes_and_integers() -> None:
@@ -146,6 +142,8 @@ def test_accumulate_adds_each_value_once(dtype: str) -> None:
         np.testing.assert_array_equal(out, base + d)
     with pytest.raises(ValueError, match="accumulate=True needs out="):
         block_derivatives(f, [(empty, empty)], [cases[0][0]], [0], accumulate=True)
+    with pytest.raises(ValueError, match="out= and accumulate= are for numpy input"):
+        apply(da.from_array(f), (0.5,), 1, StencilSpec(), out=[base], accumulate=True)
 
 
 def test_negated_latitude_stencil_is_exact() -> None:
