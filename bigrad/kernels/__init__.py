@@ -152,7 +152,8 @@ def block_derivatives(
     otype = result_dtype(f.dtype)
     n_out = 1 if add else len(axes)
     if accumulate and (out is None or any(isinstance(r, MaskedRules) for r in rules)):
-        raise ValueError("accumulate=True needs out= (the arrays to add to) and plain rules")
+        raise ValueError("accumulate=True needs out= (the arrays to add to) and is not "
+                         "available with nan='one-sided' rules")  # fmt: skip
     if out is not None:
         _check_out(f, n_out, otype, out)
         outs = list(out)
