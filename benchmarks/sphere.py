@@ -1,16 +1,20 @@
 """Speed of vorticity on a 0.25-degree global grid: bigrad vs the floor vs MetPy.
 
     python benchmarks/sphere.py --steps 4 --repeat 5
+    python benchmarks/sphere.py --operator laplacian   # or divergence, gradient
 
 float32 ``u`` and ``v`` of ``steps x 721 x 1440`` (pole to pole, a full circle of
 longitude) in memory.  Each round times, in an order rotating from round to round:
 
-* floor: read ``u`` and ``v`` once and write one output (``np.add(u, v)``, a fresh
-  output as every method allocates one), the least any vorticity can cost;
-* bigrad: ``bigrad.vorticity`` on the numpy arrays;
+* floor: read the inputs once and write the outputs once, each output fresh as every
+  method allocates one: ``np.add(u, v)`` for vorticity and divergence (read 2, write
+  1), ``np.negative(u)`` for the Laplacian (read 1, write 1), ``np.negative(u)`` into
+  two outputs for the gradient (read 1, write 2; the second read from cache);
+* bigrad: ``bigrad.vorticity`` (or ``--operator``'s function) on the numpy arrays;
 * bigrad (dask): the same on dask arrays of one time step per chunk, computed;
-* MetPy: ``metpy.calc.vorticity`` with spherical ``dx``, ``dy`` (metres per grid step
-  at the equator) and ``parallel_scale = 1 / cos(lat)``, ``meridional_scale = 1``.
+* MetPy (vorticity and divergence only): ``metpy.calc.vorticity`` (``divergence``)
+  with spherical ``dx``, ``dy`` (metres per grid step at the equator) and
+  ``parallel_scale = 1 / cos(lat)``, ``meridional_scale = 1``.
 
 A method's time is divided by the floor's of the same round; the table shows the median
 of those ratios and of the times (after one untimed warm-up round).
@@ -42,7 +46,22 @@ def inputs(steps: int, nlat: int = 721, nlon: int = 1440) -> dict[str, Any]:
     return {"u": u, "v": v, "lat": lat, "lon": lon}
 
 
-def _metpy(inp: dict[str, Any]) -> Callable[[], Any]:
+#: per operator: bigrad's function of (u, v, lat, lon) and the floor of (u, v)
+OPERATORS: dict[str, tuple[Callable[..., Any], Callable[..., Any]]] = {
+    "vorticity": (bigrad.vorticity, np.add),
+    "divergence": (bigrad.divergence, np.add),
+    "laplacian": (
+        lambda u, v, lat, lon: bigrad.spherical_laplacian(u, lat, lon),
+        lambda u, v: np.negative(u),
+    ),
+    "gradient": (
+        lambda u, v, lat, lon: bigrad.geospatial_gradient(u, lat, lon),
+        lambda u, v: (np.negative(u), np.negative(u)),
+    ),
+}
+
+
+def _metpy(inp: dict[str, Any], operator: str = "vorticity") -> Callable[[], Any]:
     import metpy.calc as mpcalc
     from metpy.units import units
 
@@ -61,22 +80,24 @@ def _metpy(inp: dict[str, Any]) -> Callable[[], Any]:
     def run() -> Any:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            return mpcalc.vorticity(uq, vq, **kw)
+            return getattr(mpcalc, operator)(uq, vq, **kw)
 
     return run
 
 
-def methods(inp: dict[str, Any], metpy: bool = True) -> dict[str, Callable[[], Any]]:
+def methods(inp: dict[str, Any], metpy: bool = True,
+            operator: str = "vorticity") -> dict[str, Callable[[], Any]]:  # fmt: skip
     u, v, lat, lon = inp["u"], inp["v"], inp["lat"], inp["lon"]
     chunks = (1, *u.shape[1:])
     du, dv = da.from_array(u, chunks=chunks), da.from_array(v, chunks=chunks)
+    op, floor = OPERATORS[operator]
     out = {
-        "floor": lambda: np.add(u, v),
-        "bigrad": lambda: bigrad.vorticity(u, v, lat, lon),
-        "bigrad (dask)": lambda: bigrad.vorticity(du, dv, lat, lon).compute(),
+        "floor": lambda: floor(u, v),
+        "bigrad": lambda: op(u, v, lat, lon),
+        "bigrad (dask)": lambda: dask.compute(op(du, dv, lat, lon)),
     }
-    if metpy:
-        out["MetPy"] = _metpy(inp)
+    if metpy and operator in ("vorticity", "divergence"):
+        out["MetPy"] = _metpy(inp, operator)
     return out
 
 
@@ -87,10 +108,11 @@ def _timed(fn: Callable[[], Any]) -> float:
 
 
 def main(steps: int = 4, repeat: int = 5, nlat: int = 721, nlon: int = 1440,
-         metpy: bool = True, threads: int | None = None) -> dict[str, dict[str, float]]:  # fmt: skip
+         metpy: bool = True, threads: int | None = None,
+         operator: str = "vorticity") -> dict[str, dict[str, float]]:  # fmt: skip
     """Print the table; return per method the median seconds and ratio to the floor."""
     inp = inputs(steps, nlat, nlon)
-    runs = methods(inp, metpy)
+    runs = methods(inp, metpy, operator)
     names = list(runs)
     times: dict[str, list[float]] = {n: [] for n in names}
     ratios: dict[str, list[float]] = {n: [] for n in names}
@@ -105,8 +127,8 @@ def main(steps: int = 4, repeat: int = 5, nlat: int = 721, nlon: int = 1440,
                 ratios[n].append(got[n] / got["floor"])
     rows = {n: {"seconds": float(np.median(times[n])), "x_floor": float(np.median(ratios[n]))}
             for n in names}  # fmt: skip
-    mb = 3 * inp["u"].nbytes / 2**20
-    print(f"vorticity, float32 u, v {inp['u'].shape}, {mb:.0f} MiB moved by the floor, "
+    mb = (2 if operator == "laplacian" else 3) * inp["u"].nbytes / 2**20
+    print(f"{operator}, float32 u, v {inp['u'].shape}, {mb:.0f} MiB moved by the floor, "
           f"medians of {repeat} rounds")  # fmt: skip
     print(f"{'method':<16} {'seconds':>9} {'x floor':>8} {'x MetPy':>8}")
     for n, row in rows.items():
@@ -121,5 +143,6 @@ if __name__ == "__main__":
     parser.add_argument("--repeat", type=int, default=5, help="timed rounds")
     parser.add_argument("--threads", type=int, default=None, help="dask threads")
     parser.add_argument("--no-metpy", action="store_true", help="leave MetPy out")
+    parser.add_argument("--operator", choices=list(OPERATORS), default="vorticity")
     a = parser.parse_args()
-    main(a.steps, a.repeat, metpy=not a.no_metpy, threads=a.threads)
+    main(a.steps, a.repeat, metpy=not a.no_metpy, threads=a.threads, operator=a.operator)

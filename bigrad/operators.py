@@ -54,7 +54,8 @@ def prepare(
     return plan, rules
 
 
-def _in_memory(f: np.ndarray, plan: GradientPlan, rules: list[AxisRules], add: bool) -> list[Any]:
+def _in_memory(f: np.ndarray, plan: GradientPlan, rules: list[AxisRules], add: bool,
+               out: Sequence[np.ndarray] | None, accumulate: bool) -> list[Any]:  # fmt: skip
     # the whole array is one block; only periodic axes have a halo, taken from its ends
     whole = (0,) * f.ndim
     bundles = [extract_faces(f, plan.faces(whole))]
@@ -62,7 +63,7 @@ def _in_memory(f: np.ndarray, plan: GradientPlan, rules: list[AxisRules], add: b
     hi = [[(0, p.first, p.count) for p in ap.hi[0]] for ap in plan.axes]
     axes = [ap.axis for ap in plan.axes]
     halos = halos_from_faces(f, axes, lo, hi, bundles)
-    return block_derivatives(f, halos, rules, axes, add=add)
+    return block_derivatives(f, halos, rules, axes, add=add, out=out, accumulate=accumulate)
 
 
 def apply(
@@ -73,6 +74,8 @@ def apply(
     periodic: Any = False,
     period: Any = None,
     add: bool = False,
+    out: Sequence[np.ndarray] | None = None,
+    accumulate: bool = False,
 ) -> list[Any]:
     """The one entry every front end calls: check the arguments, plan, and execute.
 
@@ -80,9 +83,13 @@ def apply(
     ``axis``, or one per axis: a new operator along an axis is a new stencil.
 
     Returns one array per axis of ``axis`` (one in all, their sum, with ``add``), of
-    ``f``'s kind: numpy in memory, or dask (lazy, the input's chunks).
+    ``f``'s kind: numpy in memory, or dask (lazy, the input's chunks).  For numpy
+    input, ``out`` gives the arrays to write them into (of ``f``'s shape and the
+    result dtype), and ``accumulate`` adds them to ``out``'s values instead.
     """
     lazy = is_dask(f)
+    if lazy and (out is not None or accumulate):
+        raise ValueError("out= and accumulate= are for numpy input; a dask result is lazy")
     if not lazy:
         f = np.asanyarray(f)
     args = parse_args(f.shape, f.dtype, varargs, axis, spec, periodic, period)
@@ -94,7 +101,7 @@ def apply(
         from bigrad.dask import derivatives_graph
 
         return derivatives_graph(f, plan, rules, add)
-    return _in_memory(f, plan, rules, add)
+    return _in_memory(f, plan, rules, add, out, accumulate)
 
 
 def gradient(

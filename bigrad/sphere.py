@@ -58,7 +58,7 @@ from bigrad.core.weights import (
     evenly_spaced,
     fornberg,
 )
-from bigrad.kernels import block_derivatives
+from bigrad.kernels import block_derivatives, result_dtype
 from bigrad.operators import apply, prepare
 
 __all__ = [
@@ -141,7 +141,10 @@ class _LatitudeStencil:
             segs.append((first, stop, SUM, off, w))
         dtype = np.result_type(data, np.float32)
         segs_ = np.array(segs, np.int64)
-        return AxisRules(n, segs_, weights.astype(dtype), np.ones(n, dtype), True)
+        cast = weights.astype(dtype)
+        if getattr(self, "negate", False):
+            cast = -cast
+        return AxisRules(n, segs_, cast, np.ones(n, dtype), True)
 
 
 @dataclass(frozen=True)
@@ -176,7 +179,8 @@ class CosineDerivative(_LatitudeStencil):
     """``1 / (a cos phi) d(f cos phi)/dphi = (df/dphi - tan(phi) f) / a`` as one stencil
     along latitude: the northward terms of the divergence (``f = v``) and, negated, of
     the vorticity (``f = u``), with the points of the first derivative of ``accuracy``
-    (numpy's formulas' points at accuracy 2); NaN weights at the poles.
+    (numpy's formulas' points at accuracy 2); NaN weights at the poles.  With
+    ``negate``, every weight negated (exactly: the result is the negation, bit for bit).
 
     >>> lat = np.array([-30.0, 0.0, 30.0])
     >>> r = CosineDerivative().rules(3, lat, np.dtype("f8"))
@@ -186,6 +190,7 @@ class CosineDerivative(_LatitudeStencil):
 
     accuracy: int = 2
     radius: float = 1.0
+    negate: bool = False
 
     @property
     def order(self) -> int:
@@ -248,10 +253,11 @@ class _Grid:
         period = 360.0 if periodic else None
         return spacings, tuple(axes), tuple(specs), periodic, period
 
-    def derivatives(self, f: Any, x: Any = None, y: Any = None) -> list[Any]:
+    def derivatives(self, f: Any, x: Any = None, y: Any = None, **kw: Any) -> list[Any]:
         """``f``'s derivatives per degree with stencil ``x`` along longitude and/or ``y``
-        along latitude, in one call of the engine (one graph, ``f`` read once)."""
-        return apply(f, *self.arguments(x, y))
+        along latitude, in one call of the engine (one graph, ``f`` read once); ``kw``
+        as :func:`~bigrad.operators.apply` takes them (``out``, ``accumulate``)."""
+        return apply(f, *self.arguments(x, y), **kw)
 
 
 def _coordinate(values: Any, name: str) -> np.ndarray:
@@ -428,6 +434,8 @@ def _kinematics(along_x: Any, along_y: Any, sign: float, lat: Any, lon: Any, lat
     g = _winds(along_x, along_y, lat, lon, lat_axis, lon_axis, radius, periodic)
     check_spec(1, accuracy)
     spec = _nan_spec(g, _spec(accuracy), nan)
+    if not isinstance(spec, NanStencil) and _plain(along_x, along_y):
+        return _kinematics_in_place(g, along_x, along_y, sign, spec, accuracy)
     (dx,) = g.derivatives(along_x, x=spec)
     if isinstance(spec, NanStencil):
         (dlat,) = g.derivatives(along_y, y=spec)
@@ -439,6 +447,27 @@ def _kinematics(along_x: Any, along_y: Any, sign: float, lat: Any, lon: Any, lat
         dtype = _out_dtype(dx, dy)
     x_metric = g.along_lat(g.inv_cos() * (_PER_DEGREE / g.radius), dtype)
     return _scale_add(dx, x_metric, dtype, dy, sign)
+
+
+def _plain(*arrays: Any) -> bool:
+    """numpy ndarrays (no subclass) whose derivatives are all of the output's dtype."""
+    if not all(type(a) is np.ndarray for a in arrays):
+        return False
+    dtypes = {result_dtype(a.dtype) for a in arrays}
+    return len(dtypes) == 1 and np.result_type(*dtypes, np.float32) in dtypes
+
+
+def _kinematics_in_place(g: _Grid, along_x: np.ndarray, along_y: np.ndarray, sign: float,
+                         spec: Any, accuracy: int) -> Any:  # fmt: skip
+    """:func:`_kinematics` of numpy arrays in three passes instead of four: the
+    longitude term is scaled in the engine's output, and the engine adds the latitude
+    term to it.  The same numbers: ``x - y`` is ``x + (-y)``, and the negated stencil
+    gives ``-y`` exactly."""
+    (dx,) = g.derivatives(along_x, x=spec)
+    np.multiply(dx, g.along_lat(g.inv_cos() * (_PER_DEGREE / g.radius), dx.dtype), out=dx)
+    lat_term = CosineDerivative(accuracy, g.radius, negate=sign < 0)
+    g.derivatives(along_y, y=lat_term, out=[dx], accumulate=True)
+    return dx
 
 
 def vorticity(u: Any, v: Any, lat: Any, lon: Any, *, lat_axis: int = -2, lon_axis: int = -1,

@@ -75,6 +75,8 @@ def test_sphere() -> None:
     assert set(rows) == {"floor", "bigrad", "bigrad (dask)", "MetPy"}
     assert rows["floor"]["x_floor"] == 1.0
     assert all(r["seconds"] > 0 and r["x_floor"] > 0 for r in rows.values())
+    rows = load("sphere").main(steps=2, repeat=1, nlat=19, nlon=36, operator="laplacian")
+    assert set(rows) == {"floor", "bigrad", "bigrad (dask)"}  # no MetPy counterpart
 
 
 # over ten seconds: with -m slow

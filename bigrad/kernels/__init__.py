@@ -103,7 +103,6 @@ def _numba_applies(f: Any, halos: Sequence[tuple[Any, Any]], rules: Sequence[Axi
 
     return (
         f.dtype.str[1:] in _numba.SUPPORTED
-        and len({r.dtype for r in rules}) == 1
         and f.flags.c_contiguous
         and all(o.flags.c_contiguous for o in outs)
     )
@@ -132,6 +131,7 @@ def block_derivatives(
     engine: str | None = None,
     parallel: bool = True,
     out: Sequence[Any] | None = None,
+    accumulate: bool = False,
 ) -> list[Any]:
     """Differentiate one block along each of ``axes``.
 
@@ -153,6 +153,9 @@ def block_derivatives(
         Let the numba kernel use all of numba's threads.  Off inside dask tasks.
     out : sequence of arrays, optional
         Arrays shaped like ``f`` and of dtype :func:`result_dtype` to write into.
+    accumulate : bool, optional
+        Add the results to ``out``'s values instead of overwriting them: each value
+        is computed as without, added in the rules' dtype, and rounded once.
 
     Returns
     -------
@@ -162,6 +165,9 @@ def block_derivatives(
     """
     otype = result_dtype(f.dtype)
     n_out = 1 if add else len(axes)
+    if accumulate and (out is None or any(isinstance(r, MaskedRules) for r in rules)):
+        raise ValueError("accumulate=True needs out= (the arrays to add to) and is not "
+                         "available with nan='one-sided' rules")  # fmt: skip
     if out is not None:
         _check_out(f, n_out, otype, out)
         outs = list(out)
@@ -180,7 +186,7 @@ def block_derivatives(
             parallel=parallel,
         )  # fmt: skip
     index = [0] * len(axes) if add else list(range(len(axes)))
-    adds = [add and c > 0 for c in range(len(axes))]
+    adds = [accumulate or (add and c > 0) for c in range(len(axes))]
     x = as_computable(f)
     if x.size == 0:
         return outs
@@ -191,11 +197,26 @@ def block_derivatives(
     if _wants_numba(engine, xc.size) and _numba_applies(xc, hc, rules, oc):
         from bigrad.kernels import numba as _numba
 
-        _numba.apply_block(xc, hc, rules, ac, oc, index, adds, parallel)
+        # the kernel takes one compute dtype: a call per run of components sharing one
+        # (runs in order, so that summed components are added in the same order)
+        for a, b in _dtype_runs(rules):
+            _numba.apply_block(xc, hc[a:b], rules[a:b], ac[a:b], oc, index[a:b], adds[a:b],
+                               parallel)  # fmt: skip
         return outs
     for axis, (lo, hi), r, i, a in zip(axes, halos, rules, index, adds, strict=True):
         _reference.apply_axis(x, lo, hi, axis, r, outs[i], a)
     return outs
+
+
+def _dtype_runs(rules: Sequence[AxisRules]) -> list[tuple[int, int]]:
+    """``[a, b)`` ranges of consecutive rules of one compute dtype."""
+    runs: list[tuple[int, int]] = []
+    for i, r in enumerate(rules):
+        if runs and rules[runs[-1][0]].dtype == r.dtype:
+            runs[-1] = (runs[-1][0], i + 1)
+        else:
+            runs.append((i, i + 1))
+    return runs
 
 
 def _check_out(f: Any, n_out: int, otype: np.dtype[Any], out: Sequence[Any]) -> None:

@@ -450,26 +450,48 @@ def _wide(seg: np.ndarray, comp: np.ndarray, dtype: np.dtype[Any]) -> tuple[Any,
     return tuple(np.zeros(int(width[np.argmax(length)]), dtype))
 
 
+def _kind(a: Any) -> Any:
+    """What numba's type of ``a`` depends on, cheaply: an array's dtype, dimensions,
+    layout and flags; a tuple's items'; else the Python type."""
+    if isinstance(a, np.ndarray):
+        f = a.flags
+        return (a.dtype.str, a.ndim, f.c_contiguous, f.f_contiguous, f.writeable, f.aligned)
+    if isinstance(a, tuple):
+        return tuple(_kind(b) for b in a)
+    return type(a)
+
+
+#: argument kinds whose kernel is loaded: numba.typeof on every call costs more than
+#: the kernel on a small block
+_loaded: set[Any] = set()
+
+
 def _compile(kernel: Any, args: tuple[Any, ...]) -> None:
     """Load or compile the kernel for these argument types; a compile (numba's cache
     does not hold them: a first use) is said on stderr as it starts, once per dtype
     and stencil width."""
+    kind = (kernel.__name__, _kind(args))
+    if kind in _loaded:
+        return
     sig = tuple(numba.typeof(a) for a in args)
     if sig in kernel.overloads:
+        _loaded.add(kind)
         return
     wide = args[-1]
     name = f"{args[0].dtype} data" + (f", {len(wide)}-point sums" if wide is not None else "")
     with _lock:
         if name in _announced:
             kernel.compile(sig)
-            return
-        # numba's compile event fires only when the cache misses: loading cached code
-        # (however long it takes on a busy machine) says nothing
-        notice = _Notice(f"bigrad: compiling kernels for {name} (first use, about 5 s, once)\n")
-        with numba.core.event.install_listener("numba:compile", notice):
-            kernel.compile(sig)
-        if notice.said:
-            _announced.add(name)
+        else:
+            # numba's compile event fires only when the cache misses: loading cached
+            # code (however long it takes on a busy machine) says nothing
+            message = f"bigrad: compiling kernels for {name} (first use, about 5 s, once)\n"
+            notice = _Notice(message)
+            with numba.core.event.install_listener("numba:compile", notice):
+                kernel.compile(sig)
+            if notice.said:
+                _announced.add(name)
+    _loaded.add(kind)
 
 
 class _Notice(numba.core.event.Listener):
