@@ -7,6 +7,10 @@ size and chunking::
     dT_dlon = ds["T"].bigrad.differentiate("lon", periodic=True)
     grads = ds.bigrad.gradient(["lat", "lon"], periodic="lon")  # dT_dlat, dT_dlon, ...
 
+Pint quantities (as pint-xarray makes them) come back as quantities, in the data's units
+per coordinate unit to the derivative's order (:mod:`bigrad.xarray.units`); CF ``units``
+attrs of plain data become the outputs' ``units`` attrs ("K m-1", "K m-2").
+
 The accessors only translate names and rewrap; the bookkeeping lives in
 :mod:`bigrad.xarray.coords`, the attributes in :mod:`bigrad.xarray.attrs`, and the numbers come
 from :func:`bigrad.gradient`.

@@ -21,6 +21,7 @@ from bigrad.core.masked import nan_stencil
 from bigrad.core.weights import Stencil, check_coordinate
 from bigrad.operators import apply
 from bigrad.xarray.attrs import DATETIME_UNITS, derivative_attrs, gradient_name, is_cf_longitude
+from bigrad.xarray.units import as_quantity, split
 
 __all__ = [
     "Spacing",
@@ -58,6 +59,8 @@ class Spacing:
     datetime_unit: str | None
     periodic: bool = False
     period: Any = None
+    #: a pint coordinate's units (its values are then ``spacing``'s magnitudes)
+    quantity: Any = None
 
 
 def _contains_datetime_like(var: xr.Variable) -> bool:
@@ -121,12 +124,12 @@ def _numeric_coordinate(coord: xr.Variable, key: Hashable, datetime_unit: Any) -
         return Spacing(key, dim, numeric.data, units, datetime_unit)
     if not differentiable(coord) or coord.dtype.kind in "mM":
         raise TypeError(f"coordinate {key!r} has dtype {coord.dtype}; it must hold numbers")
-    data = coord.data
+    data, quantity = split(coord.data)
     if not is_dask(data):
         data = np.asarray(data)
         # a lazy coordinate is checked when computed; a loaded one now, naming it
         check_coordinate(data, f"coordinate {key!r} of dimension {dim!r}")
-    return Spacing(key, dim, data, coord.attrs.get("units"), datetime_unit)
+    return Spacing(key, dim, data, coord.attrs.get("units"), datetime_unit, quantity=quantity)
 
 
 def _period(obj: xr.DataArray | xr.Dataset, sp: Spacing, given: Mapping[Hashable, Any]) -> Spacing:
@@ -327,14 +330,18 @@ def variable_derivatives(
     out: dict[str, xr.Variable] = {}
     for unit, group in groups.items():
         data = var._to_numeric(datetime_unit=unit).data if datetime_data else var.data
+        data, data_units = split(data)
         results = _call(data, var, label, group, spec, add)
         if add:
             attrs = derivative_attrs(var.attrs, name, [sp.key for sp in group],
                                      [sp.units for sp in group], order)  # fmt: skip
-            return {str(label): xr.Variable(var.dims, results[0], attrs)}
+            value = as_quantity(results[0], data_units, [sp.quantity for sp in group], order,
+                                f"the Laplacian of {label!r}")  # fmt: skip
+            return {str(label): xr.Variable(var.dims, value, attrs)}
         for sp, grad in zip(group, results, strict=True):
             attrs = derivative_attrs(var.attrs, name, [sp.key], [sp.units], order)
-            out[gradient_name(label, sp.key, order)] = xr.Variable(var.dims, grad, attrs)
+            value = as_quantity(grad, data_units, [sp.quantity], order, repr(sp.key))
+            out[gradient_name(label, sp.key, order)] = xr.Variable(var.dims, value, attrs)
     return out
 
 

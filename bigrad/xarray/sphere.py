@@ -21,6 +21,7 @@ from bigrad.core.errors import Arg, argument_error, literal
 from bigrad.core.masked import nan_stencil
 from bigrad.xarray.attrs import gradient_units, is_cf_longitude
 from bigrad.xarray.coords import UNNAMED, as_names, resolve, variable_derivatives
+from bigrad.xarray.units import is_quantity, split
 
 __all__ = [
     "GEOMETRIES",
@@ -133,6 +134,9 @@ def _degrees(obj: xr.DataArray | xr.Dataset, key: Hashable) -> np.ndarray:
         raise ValueError(
             f"dimension {key!r} has no coordinate; the sphere needs its values in degrees"
         )
+    values, units = split(values)
+    if units is not None:  # a pint coordinate (pint-xarray): its values in degrees
+        values = (values * units).to("degree").magnitude
     return np.asarray(values.compute() if is_dask(values) else values)
 
 
@@ -159,12 +163,12 @@ def _magnitude(da: xr.DataArray, like: Any = None) -> tuple[xr.DataArray, Any]:
     """``da`` with plain (numpy or dask) data, and its pint units (None if not pint).
     With ``like`` (units), the data is first converted to those units."""
     data = da.data
-    units = getattr(data, "units", None)
-    if units is None or not hasattr(data, "magnitude") or not hasattr(data, "_REGISTRY"):
+    if not is_quantity(data):
         return da, None
     if like is not None:
-        data, units = data.to(like), like
-    return da.copy(data=data.magnitude), units
+        data = data.to(like)
+    magnitude, units = split(data)
+    return da.copy(data=magnitude), units
 
 
 def _quantity(value: Any, units: Any, power: int) -> Any:
@@ -199,7 +203,8 @@ def _cartesian(var: xr.Variable, name: Hashable, obj: Any, g: Geometry, along: s
     spacings = resolve(obj, keys, None, wrap, None)
     spec = nan_stencil(check_spec(order, accuracy), nan)
     (out,) = variable_derivatives(var, name, spacings, spec, add=along == "xy").values()
-    return out.data
+    # x and y are in metres here: units of pint coordinates are not carried twice
+    return split(out.data)[0]
 
 
 def geospatial_gradient(da: xr.DataArray, lat: Any = None, lon: Any = None, radius: Any = None,
