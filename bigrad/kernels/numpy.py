@@ -12,6 +12,8 @@ from __future__ import annotations
 
 from typing import Any
 
+import numpy as np
+
 from bigrad.core.blocks import index
 from bigrad.core.weights import DIFF, AxisRules
 
@@ -35,6 +37,20 @@ def _combine(form: int, terms: list[Any], weights: list[Any], divisor: Any) -> A
 
 def _store(out: Any, where: Any, value: Any, add: bool) -> None:
     out[where] = out[where] + value if add else value
+
+
+def _put(out: Any, where: Any, form: int, terms: list[Any], weights: list[Any], divisor: Any,
+         add: bool) -> None:  # fmt: skip
+    """``_store(out, where, _combine(...), add)``; a difference into a plain array is
+    taken in place (the difference in the data's dtype, then divided in the divisor's
+    and rounded once into ``out``: the same numbers), as the Zarr stream runs these
+    kernels block after block and each temporary would be a block's size."""
+    o = out[where] if form == DIFF and not add and type(out) is np.ndarray else None
+    if isinstance(o, np.ndarray) and o.ndim and o.dtype == terms[0].dtype:  # a view
+        np.subtract(terms[-1], terms[0], out=o)
+        np.divide(o, divisor, out=o, casting="same_kind")
+        return
+    _store(out, where, _combine(form, terms, weights, divisor), add)
 
 
 def apply_axis(f: Any, lo: Any, hi: Any, axis: int, rules: AxisRules, out: Any, add: bool) -> None:
@@ -65,10 +81,10 @@ def apply_axis(f: Any, lo: Any, hi: Any, axis: int, rules: AxisRules, out: Any, 
             else:
                 ws, div = [rules.weights[k, s] for k in range(width)], rules.divisor[s]
             spans = [f[index(axis, slice(a + off + k, b + off + k))] for k in range(width)]
-            _store(out, index(axis, slice(a, b)), _combine(form, spans, ws, div), add)
+            _put(out, index(axis, slice(a, b)), form, spans, ws, div, add)
         # the others, next to the block's faces, plane by plane
         for i in [*range(first, min(a, stop)), *range(max(b, first, a), stop)]:
             planes = [plane(i + off + k) for k in range(width)]
             col = i if rules.varying else s
             ws = [rules.weights[k, col] for k in range(width)]
-            _store(out, index(axis, i), _combine(form, planes, ws, rules.divisor[col]), add)
+            _put(out, index(axis, i), form, planes, ws, rules.divisor[col], add)
