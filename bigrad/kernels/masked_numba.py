@@ -1,27 +1,27 @@
-"""The compiled form of ``nan="one-sided"`` (:mod:`bigrad.kernels.masked` holds the numpy
-reference, which it must match number for number).
+"""The compiled form of ``nan="one-sided"``'s redo (:mod:`bigrad.kernels.masked` holds the
+numpy reference, which it must match number for number).
 
-The block is cut into slabs along its first axis, and one thread takes a slab from start
-to finish: the plain kernel on it, then, for each masked axis with a step, its points
-next to missing values redone while the slab's input and outputs are still in cache
-(redone points lie scattered over the whole block: done after the plain pass over a
-large block, each would cost a trip to memory).  A slab is a block of its own: its
-halo planes along the first axis are the block's rows beside it.
+After the plain kernel, the block is cut into slabs along its first axis and one thread
+takes a slab from start to finish: a mask of its missing values (one byte a point), then
+for each masked axis with a step a sweep for changes of missingness and the redo of the
+points near them, while the slab's values and mask are still in cache.  A slab is a
+block of its own: its halo rows along the first axis are the block's rows beside it, as
+deep as the stencil's halo.
 
-Along an axis, with the slab seen as ``(P, n, Q)`` and its halo planes before and
-after it along the axis, a mask of missing values (one byte a point) is taken of the
-window, then swept eight bytes at a time for changes of missingness::
+Along an axis, with the slab seen as ``(P, n, Q)`` and its halo planes before and after
+it along the axis::
 
     window   | lo halo |      block      | hi halo |     (one line: fixed p, q)
     mask     . 0 0 1 0 0 0 0 0 0 0 . . 1 0 0 . .
     segments [   ][ ][               ][ ][ ...         stretches of equal missingness
 
-along the last axis a line's word against itself shifted by one byte, along any other
-a row of ``Q`` mask bytes against the row before.  Each segment ending at a change is
-handled as :func:`bigrad.kernels.masked.fix_axis` handles it: its points near a change
-(or all of a short run) get the rule of their run from
-:class:`~bigrad.core.masked.RunTables`, with the same arithmetic as the plain kernels,
-and missing points near a change get NaN.
+along the last axis a line's window mask is tested 64 bytes at a time (all 0 or all 1,
+like the byte before: no change); along any other axis a row of ``Q`` mask bytes is
+compared with the row before, 64 bytes at a time.  The changes are listed first (a tight
+loop), then each segment ending at one is handled as
+:func:`bigrad.kernels.masked.fix_axis` handles it: its points near a change (or all of a
+short run) get the rule of their run from :class:`~bigrad.core.masked.RunTables`, with
+the same arithmetic as the plain kernels, and missing points near a change get NaN.
 
 Only axes with a step use it (on a coordinate a run's rules depend on its points: the
 numpy reference does those).  Compiled lazily, on the first ``nan="one-sided"`` call,
@@ -47,7 +47,7 @@ __all__ = ["SLAB_BYTES", "fix_axis_compiled", "fix_block", "missing_mask"]
 # numpy's error model: a division by zero gives inf or NaN as in the numpy reference,
 # and the check for it (raising ZeroDivisionError) no longer blocks the optimizer
 _njit = numba.njit(cache=True, nogil=True, error_model="numpy")
-#: bytes of input a slab holds (with its outputs it stays in the shared cache)
+#: bytes of input a slab holds (with its mask it stays in a core's cache)
 SLAB_BYTES = 1 << 20
 _ONES = np.uint64(0x0101010101010101)
 
@@ -74,8 +74,9 @@ def _copy(src, dst):  # type: ignore[no-untyped-def]
 
 
 @_inline
-def _segment(lo, x, hi, out, p, q, start, stop, missing, cut_lo, cut_hi, cfg, ints, weights,
-             divisor, none):  # type: ignore[no-untyped-def]  # fmt: skip
+def _segment(  # type: ignore[no-untyped-def]
+    lo, x, hi, out, p, q, start, stop, missing, cut_lo, cut_hi, cfg, ints, weights, divisor, none
+):
     """Window points ``[start, stop)`` of line ``(p, q)``, all missing or all finite:
     those near a cut end (all of a known short run) get their run's rule, missing ones
     NaN (as ``fix_axis`` does)."""
@@ -132,7 +133,7 @@ def _lines(lo, x, hi, mx, out, cfg, ints, weights, divisor, none):  # type: igno
     # window point t at m[8 + t]
     m = np.zeros(8 + -(-width // 64) * 64 + 8, np.uint8)
     words = m.view(np.uint64)
-    at = np.empty(width, np.int64)
+    at = np.empty(width + 1, np.int64)
     for p in range(p_):
         _mask(lo2[p], m[8 : 8 + nl])
         _copy(mx2[p], m[8 + nl : 8 + nl + n])
@@ -153,15 +154,16 @@ def _lines(lo, x, hi, mx, out, cfg, ints, weights, divisor, none):  # type: igno
                 if m[t] != m[t - 1]:
                     at[count] = t - 8
                     count += 1
+        # each change ends a segment; the last one ends at the window's end
+        at[count] = width
         start, cut = 0, False
-        for i in range(count):
+        for i in range(count + 1):
             t = at[i]
-            _segment(lo, x, hi, out, p, 0, start, t, m[7 + t] != 0, cut, True, cfg, ints,
+            if i == count and not cut:
+                break
+            _segment(lo, x, hi, out, p, 0, start, t, m[7 + t] != 0, cut, i < count, cfg, ints,
                      weights, divisor, none)  # fmt: skip
             start, cut = t, True
-        if cut:
-            _segment(lo, x, hi, out, p, 0, start, width, m[7 + width] != 0, True, False, cfg,
-                     ints, weights, divisor, none)  # fmt: skip
 
 
 @_njit
@@ -312,4 +314,3 @@ def fix_block(
 
     calls = [lambda a=a, b=b: slab(a, b) for a, b in _slabs(n0, rows)]
     _run(calls, _threads(parallel))
-
