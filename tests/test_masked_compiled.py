@@ -83,3 +83,8 @@ def test_slabs_are_the_reference(monkeypatch: pytest.MonkeyPatch, dtype: Any,
     np.testing.assert_array_equal(
         np.asarray(bigrad.gradient(f, 0.5, axis=0, nan="one-sided")), oracle(f, 0.5, 0)
     )
+    # 1-D: slabs of points
+    line = f[:, 2, 7]
+    monkeypatch.setattr(masked_numba, "SLAB_BYTES", slab_rows * line.itemsize)
+    np.testing.assert_array_equal(np.asarray(bigrad.gradient(line, nan="one-sided")),
+                                  oracle(line, 1.0, 0))  # fmt: skip
