@@ -47,8 +47,9 @@ __all__ = ["SLAB_BYTES", "fix_axis_compiled", "fix_block", "missing_mask"]
 # numpy's error model: a division by zero gives inf or NaN as in the numpy reference,
 # and the check for it (raising ZeroDivisionError) no longer blocks the optimizer
 _njit = numba.njit(cache=True, nogil=True, error_model="numpy")
-#: bytes of input a slab holds (with its mask it stays in a core's cache)
-SLAB_BYTES = 1 << 20
+#: bytes of input a slab holds: large enough that the halo rows swept along axis 0 with
+#: it (a stencil's depth on each side) add little, small enough to stay in cache
+SLAB_BYTES = 4 << 20
 _ONES = np.uint64(0x0101010101010101)
 
 
@@ -297,20 +298,24 @@ def fix_block(
                        if a == 0 and t is not None and isinstance(r, MaskedRules)])  # fmt: skip
     rows = max(depth, SLAB_BYTES // max(1, f[0].nbytes))
 
+    # (reach, depth) of each masked axis with tables, once: not per slab
+    stencils = [(r.stencil.reach, r.stencil.depth) if isinstance(r, MaskedRules) else (0, 0)
+                for r in rules]  # fmt: skip
+
     def slab(a: int, b: int) -> None:
         missing = missing_mask(f[a:b])
-        for (lo, hi), r, ax, t, part in zip(halos, rules, axes, tables, parts, strict=True):
-            if t is None or not isinstance(r, MaskedRules):
+        for (lo, hi), r, ax, t, part, (reach, d) in zip(
+            halos, rules, axes, tables, parts, stencils, strict=True
+        ):
+            if t is None:
                 continue
             if ax == 0:
-                d = r.stencil.depth
                 lo = lo if a == 0 else f[a - d : a]
                 hi = hi if b == n0 else f[b : b + d]
             else:
                 lo, hi = lo[a:b], hi[a:b]
             first = r.start + (a if ax == 0 else 0) - lo.shape[ax]
-            fix_axis_compiled(f[a:b], lo, hi, ax, t, r.stencil.reach, first, r.n, part[a:b],
-                              missing)  # fmt: skip
+            fix_axis_compiled(f[a:b], lo, hi, ax, t, reach, first, r.n, part[a:b], missing)
 
     calls = [lambda a=a, b=b: slab(a, b) for a, b in _slabs(n0, rows)]
     _run(calls, _threads(parallel))
