@@ -40,10 +40,9 @@ def masked_block(
     :mod:`bigrad.kernels.masked_numba` where it applies (plain float32/float64 arrays
     in C order), the others here."""
     plain = [r.plain() if isinstance(r, MaskedRules) else r for r in rules]
-    if f.dtype.kind not in "fc" or not any(isinstance(r, MaskedRules) for r in rules):
-        parts = derive(f, halos, plain, axes, None if add else outs)
-        return _sum(parts, outs) if add else outs
     parts = derive(f, halos, plain, axes, None if add else outs)
+    if f.dtype.kind not in "fc" or not any(isinstance(r, MaskedRules) for r in rules):
+        return _sum(parts, outs) if add else outs
     fast = compiled and _compiled_applies(f, parts)
     tables = [r.tables() if fast and isinstance(r, MaskedRules) else None for r in rules]
     if any(t is not None for t in tables):

@@ -170,8 +170,8 @@ def _lines(lo, x, hi, mx, out, cfg, ints, weights, divisor, none):  # type: igno
 @_njit
 def _columns(lo, x, hi, mx, out, cfg, ints, weights, divisor, none):  # type: ignore[no-untyped-def]
     """Along another axis: rows of ``Q`` mask bytes swept in order, each compared with
-    the row before eight bytes at a time; each column's open segment kept in
-    ``start``/``cut``."""
+    the row before 64 bytes at a time, the changed columns listed, then their segments;
+    each column's open segment kept in ``start``/``cut``."""
     nl, n, q_ = lo.shape[1], x.shape[1], x.shape[2]
     width = nl + n + hi.shape[1]
     padded = -(-q_ // 64) * 64
