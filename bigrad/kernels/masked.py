@@ -44,24 +44,16 @@ def masked_block(
     if f.dtype.kind not in "fc" or not any(isinstance(r, MaskedRules) for r in rules):
         return _sum(parts, outs) if add else outs
     fast = compiled and _compiled_applies(f, parts)
-    missing: Any = None  # once for every axis
-    for part, axis, (lo, hi), r in zip(parts, axes, halos, rules, strict=True):
-        if not isinstance(r, MaskedRules):
-            continue
-        tables = r.tables() if fast else None
-        if tables is None:
-            if missing is None or missing.dtype != bool:
-                missing = ~np.isfinite(f)
-            fix_axis(f, lo, hi, axis, r, part, missing)
-            continue
+    tables = [r.tables() if fast and isinstance(r, MaskedRules) else None for r in rules]
+    if any(t is not None for t in tables):
         from bigrad.kernels import masked_numba as _compiled
 
-        if missing is None or missing.dtype != np.uint8:
-            missing = _compiled.missing_mask(f, parallel)
-        n_lo = lo.shape[axis]
-        _compiled.fix_axis_compiled(
-            f, lo, hi, axis, tables, r.stencil.reach, r.start - n_lo, r.n, part, missing, parallel
-        )
+        _compiled.fix_block(f, halos, rules, axes, tables, parts, parallel)
+    missing: np.ndarray | None = None  # once for every axis
+    for part, axis, (lo, hi), r, t in zip(parts, axes, halos, rules, tables, strict=True):
+        if isinstance(r, MaskedRules) and t is None:
+            missing = ~np.isfinite(f) if missing is None else missing
+            fix_axis(f, lo, hi, axis, r, part, missing)
     return _sum(parts, outs) if add else outs
 
 
