@@ -151,7 +151,10 @@ def _child(argv: list[str]) -> None:
 
 def measure(method: str, source: Path, target: Path, threads: int) -> dict[str, Any]:
     """Run one method in a fresh subprocess; returns its seconds and peak RSS (bytes)."""
-    env = {**os.environ, "PYTHONPATH": str(ROOT), "MALLOC_ARENA_MAX": "4"}
+    # no allocator settings: each method's process as a user's would be (the bigrad
+    # command keeps one glibc malloc arena of its own accord, the copy glibc's default)
+    env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+    env["PYTHONPATH"] = str(ROOT)
     cmd = [sys.executable, __file__, "--child", method, str(source), str(target), str(threads)]
     if target.exists():
         shutil.rmtree(target)

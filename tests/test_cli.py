@@ -135,6 +135,36 @@ def test_progress_bar_draws_on_a_terminal_only() -> None:
     assert "4/4 blocks" in term.getvalue() and term.getvalue().endswith("\n")
 
 
+def test_command_keeps_one_malloc_arena(source: Path, tmp_path: Path) -> None:
+    # the stream's threads free each other's blocks: one glibc arena, not one per thread
+    # (glibc's malloc_info lists the arenas as <heap nr=...>); MALLOC_ARENA_MAX wins
+    code = (
+        "import ctypes, os, sys, tempfile\n"
+        "from bigrad.cli.main import main\n"
+        f"assert main(['gradient', {str(source)!r}, sys.argv[1], '-q', '--threads', '3']) == 0\n"
+        "libc = ctypes.CDLL(None)\n"
+        "libc.fdopen.restype = ctypes.c_void_p\n"
+        "with tempfile.TemporaryFile() as f:\n"
+        "    stream = libc.fdopen(os.dup(f.fileno()), b'w')\n"
+        "    libc.malloc_info(0, ctypes.c_void_p(stream)); libc.fclose(ctypes.c_void_p(stream))\n"
+        "    f.seek(0); print(f.read().decode().count('<heap nr='))\n"
+    )
+    import platform
+
+    if platform.libc_ver()[0] != "glibc":
+        pytest.skip("malloc arenas are glibc's")
+    counts = {}
+    for arenas in ("", "4"):
+        env = {k: v for k, v in os.environ.items() if k != "MALLOC_ARENA_MAX"}
+        env.update({"PYTHONPATH": str(ROOT)}, **({"MALLOC_ARENA_MAX": arenas} if arenas else {}))
+        target = tmp_path / f"out{arenas}.zarr"
+        run = subprocess.run([sys.executable, "-c", code, str(target)], capture_output=True,
+                             text=True, env=env, timeout=240)  # fmt: skip
+        assert run.returncode == 0, run.stderr
+        counts[arenas] = int(run.stdout.split()[-1])
+    assert counts[""] == 1 and counts["4"] > 1, counts
+
+
 def test_console_script(tmp_path: Path) -> None:
     import os
     import shutil

@@ -10,6 +10,7 @@ an unreachable cluster...), 2 usage errors (argparse's own), 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import logging
 import math
 import os
@@ -448,6 +449,25 @@ def _message(error: BaseException) -> str | None:
     return None
 
 
+def _one_malloc_arena() -> None:
+    """One glibc malloc arena for this process, unless ``MALLOC_ARENA_MAX`` says otherwise.
+
+    The command owns its process, and its stream's threads free the blocks other threads
+    read: with an arena per thread, each keeps its own freed blocks for reuse, which adds
+    tens of MiB to the peak and gains no speed (blocks are few and large).
+    """
+    if os.environ.get("MALLOC_ARENA_MAX") or not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: leave it
+        ctypes.CDLL(None).mallopt(_M_ARENA_MAX, 1)
+
+
+#: glibc's mallopt parameter for the number of arenas (malloc.h)
+_M_ARENA_MAX = -8
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     """Run the ``bigrad`` command with ``argv`` (default: ``sys.argv[1:]``).
 
@@ -469,6 +489,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     """
     parser = _parser()
     args = parser.parse_args(argv)
+    _one_malloc_arena()
     debug = args.debug or os.environ.get("BIGRAD_DEBUG", "") not in ("", "0")
     warnings.filterwarnings("ignore", message="Consolidated metadata")
     show = not args.quiet and sys.stderr.isatty()
