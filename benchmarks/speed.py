@@ -320,6 +320,7 @@ def main(
     cases: list[str] | None = None,
     threads: int | None = None,
     memory: bool = True,
+    latency: bool = True,
 ) -> dict[str, Any]:
     """Run the benchmark, print its table and return the numbers."""
     cases = cases or list(CASES)
@@ -332,7 +333,7 @@ def main(
         args += ["--chunk-mib", str(chunk_mib), "--cases", *cases]
         run = subprocess.run(args, env=env, capture_output=True, text=True, check=True)
         mem = json.loads(run.stdout.splitlines()[-1])
-    latency = first_call_latency()
+    first_calls = first_call_latency() if latency else {}
 
     results: dict[str, Any] = {}
     allocator = os.environ.get("LD_PRELOAD", "") or "system malloc"
@@ -377,10 +378,10 @@ def main(
             gc.collect()
     print("(extra MiB: peak resident memory above the input while the method runs, outputs")
     print(" included; the outputs alone are 3x the input for a gradient, 1x otherwise)")
-    for label, seconds in latency.items():
+    for label, seconds in first_calls.items():
         print(f"{label}: {seconds:.2f} s")
     results["memory"] = mem
-    results["latency"] = latency
+    results["latency"] = first_calls
     return results
 
 
@@ -392,9 +393,16 @@ if __name__ == "__main__":
     parser.add_argument("--cases", nargs="+", choices=list(CASES), default=list(CASES))
     parser.add_argument("--threads", type=int, default=None, help="default: all cores")
     parser.add_argument("--no-memory", action="store_true", help="skip the memory child")
+    parser.add_argument(
+        "--no-latency",
+        action="store_true",
+        help="skip the first-call processes (one compiles with an empty cache)",
+    )
     parser.add_argument("--memory-child", action="store_true", help=argparse.SUPPRESS)
     a = parser.parse_args()
     if a.memory_child:
         print(json.dumps(memory_child(a.cases, a.size_mib, a.chunk_mib)))
     else:
-        main(a.size_mib, a.repeat, a.chunk_mib, a.cases, a.threads, not a.no_memory)
+        main(
+            a.size_mib, a.repeat, a.chunk_mib, a.cases, a.threads, not a.no_memory, not a.no_latency
+        )
