@@ -202,23 +202,32 @@ def _lines(x2, lo2, hi2, sg, sl, var, w, d, acc, o2, add, wide):  # type: ignore
     n = x2.shape[1]
     # [a, b): the points whose stencil lies inside the line; loops over slices from 0,
     # indices LLVM knows are in range, so that it vectorises them
-    a, b = max(first, -off), min(stop, n - off - width + 1)
+    a = min(max(first, -off), stop)
+    b = max(a, min(stop, n - off - width + 1))
     if b - a < _SHORT:
-        # none, or a few (a one-sided stencil's run at a line's end): point by point
-        # below, cheaper than setting up the vector loops for them
-        a = b = stop
+        # a few (a one-sided stencil's run at a line's end): point by point, cheaper
+        # than setting up the vector loops for them
+        _inside(x2, a, b, sl, var, form, off, width, w, d, o2, add)
+        _beside(x2, lo2, hi2, first, a, b, stop, sl, var, form, off, width, w, d, o2, add)
+        return
     m = b - a
+    # the weights of [a, b) from index 0: indices LLVM knows are not negative (numba
+    # wraps negative ones), so that the one-pass sums over them vectorise
+    wa = np.ascontiguousarray(w[:, a:b]) if var else w
     for p in range(x2.shape[0]):
         xr, orow = x2[p], o2[p]
         one_pass = False
         if wide is not None:  # noqa: SIM102 (alone, so that numba prunes it)
-            if m and form != DIFF and width == len(wide) and not var:
+            if form != DIFF and width == len(wide):
                 src = xr[a + off : b + off + width - 1]
-                _sum_line(src, _weights(wide, w[:, sl]), orow[a:b], add)
+                if var:
+                    _sum_line_var(src, wa, wide, orow[a:b], add)
+                else:
+                    _sum_line(src, _weights(wide, w[:, sl]), orow[a:b], add)
                 one_pass = True
         if one_pass:
             pass
-        elif m and form == DIFF and not add and not var:
+        elif form == DIFF and not add and not var:
             hi_, lo_, ob = (
                 xr[a + off + width - 1 : b + off + width - 1],
                 xr[a + off : b + off],
@@ -227,7 +236,7 @@ def _lines(x2, lo2, hi2, sg, sl, var, w, d, acc, o2, add, wide):  # type: ignore
             dv = d[sl]
             for j in range(m):
                 ob[j] = (hi_[j] - lo_[j]) / dv
-        elif m and form != DIFF and width == 3 and var and not add:
+        elif form != DIFF and width == 3 and var and not add:
             # numpy's non-uniform three-point stencil in one pass, same order of operations
             s0, s1, s2 = (
                 xr[a + off : b + off],
@@ -242,10 +251,34 @@ def _lines(x2, lo2, hi2, sg, sl, var, w, d, acc, o2, add, wide):  # type: ignore
                 j1 = min(b, j0 + _BLOCK)
                 _fast_line(xr, j0, j1, sl, var, form, off, width, w, d, acc[: j1 - j0])
                 _put(orow[j0:j1], acc[: j1 - j0], add)
-        # the points next to the line's ends, one at a time, written out here: a helper
-        # taking the arrays would cost more per call than the point itself
-        lo, hi = lo2[p], hi2[p]
-        nl = lo.shape[0]
+    _beside(x2, lo2, hi2, first, a, b, stop, sl, var, form, off, width, w, d, o2, add)
+
+
+@_njit
+def _inside(x2, a, b, sl, var, form, off, width, w, d, o2, add):  # type: ignore[no-untyped-def]
+    """Points ``[a, b)`` of every line, whose stencils lie inside it, one at a time."""
+    for p in range(x2.shape[0]):
+        xr, orow = x2[p], o2[p]
+        for i in range(a, b):
+            col = i if var else sl
+            j = i + off
+            if form == DIFF:
+                v = (xr[j + width - 1] - xr[j]) / d[col]
+            else:
+                v = w[0, col] * xr[j]
+                for k in range(1, width):
+                    v = v + w[k, col] * xr[j + k]
+            orow[i] = orow[i] + v if add else v
+
+
+@_njit
+def _beside(x2, lo2, hi2, first, a, b, stop, sl, var, form, off, width, w, d, o2, add):  # type: ignore[no-untyped-def]
+    """Points ``[first, a)`` and ``[b, stop)`` of every line, whose stencils reach into the
+    halo, one at a time."""
+    n = x2.shape[1]
+    nl = lo2.shape[1]
+    for p in range(x2.shape[0]):
+        xr, orow, lo, hi = x2[p], o2[p], lo2[p], hi2[p]
         for rg in (range(first, a), range(b, stop)):
             for i in rg:
                 col = i if var else sl
@@ -286,6 +319,17 @@ def _sum_line(src, ws, out, add):  # type: ignore[no-untyped-def]
 
 
 @_njit
+def _sum_line_var(src, w, tok, out, add):  # type: ignore[no-untyped-def]
+    """As :func:`_sum_line` with weights per point, ``w[k, j]`` (``tok``'s length is the
+    stencil's width, known when this compiles)."""
+    for j in range(out.shape[0]):
+        v = w[0, j] * src[j]
+        for k in range(1, len(tok)):
+            v = v + w[k, j] * src[j + k]
+        out[j] = out[j] + v if add else v
+
+
+@_njit
 def _sum_rows(rows, ws, out, add):  # type: ignore[no-untyped-def]
     """``out (+)= sum_k ws[k] * rows[k]`` in one pass, as :func:`_sum_line` (one loop
     over a flat line and a stride does not vectorise)."""
@@ -310,16 +354,25 @@ def _fast_line(xr, a, b, sl, var, form, off, width, w, d, out):  # type: ignore[
             for j in range(m):
                 out[j] = (hi_[j] - lo_[j]) / d[sl]
         return
-    for k in range(width):
+    src = xr[a + off : b + off]
+    if var:
+        wk = w[0, a:b]
+        for j in range(m):
+            out[j] = wk[j] * src[j]
+    else:
+        c = w[0, sl]
+        for j in range(m):
+            out[j] = c * src[j]
+    for k in range(1, width):
         src = xr[a + off + k : b + off + k]
         if var:
             wk = w[k, a:b]
             for j in range(m):
-                out[j] = wk[j] * src[j] if k == 0 else out[j] + wk[j] * src[j]
+                out[j] = out[j] + wk[j] * src[j]
         else:
             c = w[k, sl]
             for j in range(m):
-                out[j] = c * src[j] if k == 0 else out[j] + c * src[j]
+                out[j] = out[j] + c * src[j]
 
 
 _announced: set[str] = set()
@@ -440,7 +493,7 @@ def _wide(seg: np.ndarray, comp: np.ndarray, dtype: np.dtype[Any]) -> tuple[Any,
     for c in comp:
         run = slice(c[_SEG0], c[_SEG1])
         if c[_Q] == 1 and not c[_AXIS0]:  # along lines: weights for every point
-            used[run] = c[_VAR] == 0
+            used[run] = (c[_VAR] == 0) | (width[run] > 3)
         else:  # rows: all but the three-point stencils _rows writes out
             used[run] = (width[run] > 3) | (c[_ADD] != 0)
     used &= (seg[:, 2] != DIFF) & (width >= 3) & (width <= _WIDE)
