@@ -59,7 +59,7 @@ def test_speed() -> None:
 @pytest.mark.slow
 def test_speed_first_calls() -> None:
     latency = load("speed").first_call_latency()
-    assert len(latency) == 6 and all(v >= 0 for v in latency.values())
+    assert len(latency) == 8 and all(v >= 0 for v in latency.values())
 
 
 # over ten seconds: with -m slow

@@ -311,10 +311,15 @@ def test_first_compile_says_so_once(tmp_path: Any) -> None:
 
     from tests.zarr_helpers import ROOT
 
-    # (small arrays take numpy's kernels and compile nothing)
+    # (small arrays take numpy's kernels and compile nothing); the calls do not wait for
+    # the compile: numpy's kernels give them the same numbers meanwhile, and the process
+    # waits for it at exit, so that numba caches it
     code = (
-        "import numpy as np, bigrad\nfor n in (8, 300, 300):\n"
-        "    bigrad.gradient(np.ones((n, 301)))\n"
+        "import numpy as np, bigrad\nfrom bigrad.kernels import numba as k\n"
+        "for n in (8, 300, 300):\n"
+        "    x = np.random.default_rng(n).random((n, 301))\n"
+        "    same = all(np.array_equal(a, b) for a, b in zip(bigrad.gradient(x), np.gradient(x)))\n"
+        "    print(same, len(k._pending), len(k._loaded))\n"
     )
     env = {**os.environ, "PYTHONPATH": str(ROOT), "NUMBA_CACHE_DIR": str(tmp_path)}
     result = subprocess.run(
@@ -324,6 +329,9 @@ def test_first_compile_says_so_once(tmp_path: Any) -> None:
     assert result.stderr.count("bigrad: compiling kernels for float64 data (first use") == 1, (
         result.stderr
     )
+    assert "numpy's kernels meanwhile" in result.stderr
+    lines = result.stdout.split("\n")
+    assert lines[0] == "True 0 0" and lines[1] == "True 1 0", result.stdout
     # the next process loads them from the cache, and says nothing however long that takes
     again = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, env=env, timeout=240

@@ -194,17 +194,21 @@ def block_derivatives(
         x = np.ascontiguousarray(x)  # a strided view: one copy, then one fast pass
     halos = [(as_computable(lo), as_computable(hi)) for lo, hi in halos]
     xc, hc, ac, oc = _c_order(x, halos, axes, outs)
-    if _wants_numba(engine, xc.size) and _numba_applies(xc, hc, rules, oc):
-        from bigrad.kernels import numba as _numba
+    compiled = _wants_numba(engine, xc.size) and _numba_applies(xc, hc, rules, oc)
+    wait = resolve_engine(engine) == "numba"
+    # the kernel takes one compute dtype: a call per run of components sharing one (runs
+    # in order, so that summed components are added in the same order); under "auto", a
+    # run whose kernel is still compiling takes numpy's kernels
+    for a, b in _dtype_runs(rules) if compiled else [(0, len(axes))]:
+        if compiled:
+            from bigrad.kernels import numba as _numba
 
-        # the kernel takes one compute dtype: a call per run of components sharing one
-        # (runs in order, so that summed components are added in the same order)
-        for a, b in _dtype_runs(rules):
-            _numba.apply_block(xc, hc[a:b], rules[a:b], ac[a:b], oc, index[a:b], adds[a:b],
-                               parallel)  # fmt: skip
-        return outs
-    for axis, (lo, hi), r, i, a in zip(axes, halos, rules, index, adds, strict=True):
-        _reference.apply_axis(x, lo, hi, axis, r, outs[i], a)
+            if _numba.apply_block(xc, hc[a:b], rules[a:b], ac[a:b], oc, index[a:b],
+                                  adds[a:b], parallel, wait):  # fmt: skip
+                continue
+        for c in range(a, b):
+            lo, hi = hc[c]
+            _reference.apply_axis(xc, lo, hi, ac[c], rules[c], oc[index[c]], adds[c])
     return outs
 
 

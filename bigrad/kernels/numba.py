@@ -18,6 +18,7 @@ Compilation is lazy, per dtype and number of outputs, and cached on disk.
 
 from __future__ import annotations
 
+import atexit
 import os
 import sys
 import threading
@@ -211,9 +212,12 @@ def _lines(x2, lo2, hi2, sg, sl, var, w, d, acc, o2, add, wide):  # type: ignore
         _beside(x2, lo2, hi2, first, a, b, stop, sl, var, form, off, width, w, d, o2, add)
         return
     m = b - a
-    # the weights of [a, b) from index 0: indices LLVM knows are not negative (numba
-    # wraps negative ones), so that the one-pass sums over them vectorise
-    wa = np.ascontiguousarray(w[:, a:b]) if var else w
+    wa = w
+    if wide is not None:  # noqa: SIM102 (alone, so that numba prunes it)
+        if var:
+            # the weights of [a, b) from index 0: indices LLVM knows are not negative
+            # (numba wraps negative ones), so that the one-pass sums over them vectorise
+            wa = np.ascontiguousarray(w[:, a:b])
     for p in range(x2.shape[0]):
         xr, orow = x2[p], o2[p]
         one_pass = False
@@ -451,12 +455,14 @@ def apply_block(
     out_index: Sequence[int],
     add: Sequence[bool],
     parallel: bool,
-) -> None:
+    wait: bool = True,
+) -> bool:
     """Compute every component of C-contiguous block ``f`` into ``outs`` in one pass.
 
     Component ``c`` (along ``axes[c]`` with ``rules[c]`` and halo ``halos[c]``) goes
     to ``outs[out_index[c]]``, added to it where ``add[c]``; all rules share one
-    compute dtype.
+    compute dtype.  Returns False, computing nothing, if the kernel is not compiled yet
+    and ``wait`` is False (see :func:`_compile`).
     """
     if f.ndim == 1:
         f = f.reshape(1, -1)
@@ -471,18 +477,20 @@ def apply_block(
         # the tuple's length is part of the kernel's type: one length, one compile
         o2 += (o2[0],) * (_OUTS - len(o2))
     args = (x2, hbuf, comp, seg, weights, divisor, o2)
-    _compile(_planes, (*args, 0, 0, wide))
+    if not _compile(_planes, (*args, 0, 0, wide), wait):
+        return False
     n0 = x2.shape[0]
     threads = _threads() if parallel else 1
     if threads == 1 or n0 == 1:
         _planes(*args, 0, n0, wide)
-        return
+        return True
     # planes handed to threads in many small runs as they ask for them, so that a thread
     # slowed by its neighbours on the machine does not hold the others up; the kernel
     # releases the GIL
     step = max(1, n0 // (8 * threads))
     runs = [(i, min(n0, i + step)) for i in range(0, n0, step)]
     list(_pool(threads).map(lambda run: _planes(*args, run[0], run[1], wide), runs))
+    return True
 
 
 def _wide(seg: np.ndarray, comp: np.ndarray, dtype: np.dtype[Any]) -> tuple[Any, ...] | None:
@@ -519,44 +527,92 @@ def _kind(a: Any) -> Any:
 _loaded: set[Any] = set()
 
 
-def _compile(kernel: Any, args: tuple[Any, ...]) -> None:
-    """Load or compile the kernel for these argument types; a compile (numba's cache
-    does not hold them: a first use) is said on stderr as it starts, once per dtype
-    and stencil width."""
+#: compiles (or loads) running in the background, by argument kind: the thread, and an
+#: event set once it is known whether the kernel loads from numba's cache or compiles
+_pending: dict[Any, tuple[threading.Thread, threading.Event]] = {}
+_compiling = threading.Lock()
+_failed: set[Any] = set()
+#: seconds a call waits at most for its kernel to load from numba's cache
+_WAIT_S = 5.0
+
+
+def _compile(kernel: Any, args: tuple[Any, ...], wait: bool = True) -> bool:
+    """Load or compile the kernel for these argument types, in a thread of its own;
+    whether it is ready.  Without ``wait``, a call waits only for a load from numba's
+    cache: once the kernel turns out to need compiling, the caller takes numpy's kernels
+    (the same numbers) and the compile goes on, so a first use does not stall.  A
+    compile is said on stderr as it starts, once per dtype and stencil width."""
     kind = (kernel.__name__, _kind(args))
     if kind in _loaded:
-        return
+        return True
+    if kind in _failed and not wait:
+        return False
     sig = tuple(numba.typeof(a) for a in args)
     if sig in kernel.overloads:
         _loaded.add(kind)
-        return
+        return True
     wide = args[-1]
     name = f"{args[0].dtype} data" + (f", {len(wide)}-point sums" if wide is not None else "")
     with _lock:
-        if name in _announced:
+        if kind not in _pending:
+            known = threading.Event()
+            thread = threading.Thread(target=_load, args=(kernel, sig, kind, name, wait, known),
+                                      name="bigrad-compile", daemon=True)  # fmt: skip
+            _pending[kind] = (thread, known)
+            thread.start()
+        thread, known = _pending[kind]
+    if wait:
+        thread.join()
+        if kind not in _loaded:
+            _load(kernel, sig, kind, name, wait, known)  # failed in the thread: fail here
+    else:
+        known.wait(_WAIT_S)
+    return kind in _loaded
+
+
+def _load(kernel: Any, sig: tuple[Any, ...], kind: Any, name: str, wait: bool,
+          known: threading.Event) -> None:  # fmt: skip
+    meanwhile = "" if wait else "; numpy's kernels meanwhile"
+    message = f"bigrad: compiling kernels for {name} (first use, about 5 s, once{meanwhile})\n"
+    # numba's compile event fires only when the cache misses: loading cached code
+    # (however long it takes on a busy machine) says nothing
+    notice = _Notice("" if name in _announced else message, known)
+    try:
+        with _compiling, numba.core.event.install_listener("numba:compile", notice):
             kernel.compile(sig)
-        else:
-            # numba's compile event fires only when the cache misses: loading cached
-            # code (however long it takes on a busy machine) says nothing
-            message = f"bigrad: compiling kernels for {name} (first use, about 5 s, once)\n"
-            notice = _Notice(message)
-            with numba.core.event.install_listener("numba:compile", notice):
-                kernel.compile(sig)
-            if notice.said:
-                _announced.add(name)
-    _loaded.add(kind)
+        if notice.said:
+            _announced.add(name)
+        _loaded.add(kind)
+    except Exception:
+        if wait:
+            raise
+        _failed.add(kind)  # not tried again in the background: said by a call that waits
+    finally:
+        known.set()
+        with _lock:
+            _pending.pop(kind, None)
+
+
+@atexit.register
+def _finish() -> None:
+    """Let compiles under way end (and numba cache them) before the interpreter does."""
+    for thread, _ in list(_pending.values()):
+        thread.join()
 
 
 class _Notice(numba.core.event.Listener):
-    def __init__(self, message: str) -> None:
+    def __init__(self, message: str, started: threading.Event) -> None:
         self.message = message
+        self.started = started
         self.said = False
 
     def on_start(self, event: Any) -> None:
         if not self.said:
             self.said = True
-            sys.stderr.write(self.message)
-            sys.stderr.flush()
+            self.started.set()
+            if self.message:
+                sys.stderr.write(self.message)
+                sys.stderr.flush()
 
     def on_end(self, event: Any) -> None:
         pass
