@@ -72,6 +72,19 @@ def test_kinematics_equal_the_accessor(tmp_path: Path, grid: tuple[np.ndarray, n
     assert snapshot(src) == before
 
 
+@pytest.mark.parametrize("dtype", ["f8", "f2"])
+def test_kinematics_of_other_dtypes(tmp_path: Path, dtype: str) -> None:
+    # float64 takes the blocks' in-place path as float32 does; float16 derivatives are
+    # float16 and their sum float32, the path of the array function on dask
+    ds = winds(*REGIONAL, nt=2, dtype=dtype)
+    src = write_store(ds, tmp_path / "in.zarr", {"time": 1, "lat": 3, "lon": 4})
+    out = bigrad.kinematics_zarr(src, tmp_path / "out.zarr", ["divergence", "vorticity"])
+    for what in ("vorticity", "divergence"):
+        expected = getattr(ds.bigrad, what)("u", "v")
+        assert out[what].dtype == expected.dtype == np.result_type(dtype, np.float32)
+        np.testing.assert_array_equal(out[what].values, expected.values)
+
+
 @pytest.mark.parametrize(("grid", "chunks", "accuracy"), CASES[1:3])
 def test_sphere_gradient_equals_the_accessor(tmp_path: Path, grid: tuple[np.ndarray, np.ndarray],
                                              chunks: dict[str, int], accuracy: int) -> None:  # fmt: skip

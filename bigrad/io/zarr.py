@@ -26,6 +26,7 @@ from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
 import dask
+import dask.array
 import numpy as np
 import xarray as xr
 import zarr
@@ -140,14 +141,16 @@ def _open_source(loc: _store.Location) -> _Opened:
         # consolidated metadata is not in the Zarr 3 spec yet; xarray writes it anyway
         warnings.simplefilter("ignore", UserWarning)
         zarr_format = int(_source_group(store, loc).metadata.zarr_format)
-        ds = xr.open_zarr(store, chunks={}, consolidated=None, zarr_format=zarr_format)
         # blocks are read through xarray's decoding (masking, scale/offset) without dask
         # and without caching whole arrays
         reader = xr.open_dataset(
             store, engine="zarr", chunks=None, cache=False, consolidated=None,
             zarr_format=zarr_format,
         )  # fmt: skip
-    return _Opened(store, ds, reader, zarr_format, None)
+    # names, coordinates and the template come from the same lazy view: the template
+    # chunks the variables it differentiates itself, and one open less is one reading
+    # of the metadata and the index coordinates less
+    return _Opened(store, reader, reader, zarr_format, None)
 
 
 def _source_group(store: Any, loc: _store.Location) -> Any:
@@ -484,9 +487,7 @@ def _prepare_target(
 
 def sync_exists(store: Any, key: str) -> bool:
     """Whether ``key`` is in ``store``."""
-    from zarr.core.sync import sync
-
-    return bool(sync(store.exists(key)))
+    return _store.has_key(store, key)
 
 
 def _check_mode(mode: str) -> None:
@@ -528,9 +529,13 @@ def _write_template(store: Any, grads: xr.Dataset, ds: xr.Dataset, jobs: list[_J
         for j in jobs
         for out in j.outputs
     }
-    for out in template.data_vars:
-        template[out].encoding = {}
-        template[out].attrs = {**template[out].attrs, STATUS_ATTR: _STATUS}
+    for out in list(template.data_vars):
+        var = template[out].variable
+        # the data is never computed (the stream writes it): a one-task stand-in spares
+        # to_zarr building and optimising the store graph of the real computation
+        blank = dask.array.empty(var.shape, dtype=var.dtype, chunks=-1)
+        attrs = {**var.attrs, STATUS_ATTR: _STATUS}
+        template[out] = xr.Variable(var.dims, blank, attrs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         template.to_zarr(
@@ -1201,10 +1206,7 @@ class _Reader:
         self._name = name
         self.dtype = var.dtype
         self.shape = var.shape
-        self._meta: Any = None
-        if store is not None:
-            with contextlib.suppress(Exception):  # only for naming a chunk in errors
-                self._meta = zarr.open_array(store, path=name, mode="r").metadata
+        self._store = store
 
     def __getitem__(self, region: tuple[slice, ...]) -> np.ndarray:
         try:
@@ -1219,11 +1221,17 @@ class _Reader:
             ) from e
 
     def _chunk_key(self, region: tuple[slice, ...]) -> str:
-        if self._meta is None:
+        meta: Any = None
+        if self._store is not None:
+            # opened only here, for naming a chunk in an error: each open costs a
+            # metadata read, on every run
+            with contextlib.suppress(Exception):
+                meta = zarr.open_array(self._store, path=self._name, mode="r").metadata
+        if meta is None:
             return f"at {tuple((s.start, s.stop) for s in region)}"
-        grid = getattr(self._meta, "chunks", None) or self._meta.chunk_grid.chunk_shape
+        grid = getattr(meta, "chunks", None) or meta.chunk_grid.chunk_shape
         coords = tuple(s.start // c for s, c in zip(region, grid, strict=True))
-        return f"{self._name}/{self._meta.encode_chunk_key(coords)}"
+        return f"{self._name}/{meta.encode_chunk_key(coords)}"
 
 
 class _Stacked:
