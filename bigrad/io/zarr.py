@@ -13,6 +13,7 @@ import contextlib
 import errno
 import hashlib
 import importlib.util
+import itertools
 import json
 import logging
 import math
@@ -33,6 +34,7 @@ import zarr
 
 from bigrad import kernels, sphere
 from bigrad.core.args import check_spec, parse_args
+from bigrad.core.blocks import extract_faces
 from bigrad.core.errors import Arg, argument_error, literal, name_axes
 from bigrad.core.masked import nan_stencil
 from bigrad.core.plan import GradientPlan
@@ -42,7 +44,7 @@ from bigrad.io import lock as _lock
 from bigrad.io import manifest as _manifest
 from bigrad.io import store as _store
 from bigrad.io.errors import ChunkDecodeError, check_names, disk_full
-from bigrad.io.stream import TaskRunner, stream_engine, stream_gradient
+from bigrad.io.stream import TaskRunner, block_spec, stream_engine, stream_gradient
 from bigrad.operators import prepare
 from bigrad.xarray import sphere as xsphere
 from bigrad.xarray.attrs import gradient_name
@@ -860,6 +862,9 @@ def _execute(opened: _Opened, src_loc: _store.Location, tgt_loc: _store.Location
              if _compiles(j)}  # fmt: skip
     for dtype, ndim in kinds if scheduler is None else ():
         threading.Thread(target=_preload, args=(dtype, ndim), daemon=True).start()
+    for j in jobs if scheduler is None else ():
+        if j.compute is not None and _compiles(j):
+            threading.Thread(target=_warm, args=(j, reader[j.sources[0]].dtype), daemon=True).start()
     coords = [d for n in names for d in ds[n].dims if d in ds.variables]
     src = _Source(src_loc, opened.store, [*names, *coords], opened.path)
     run = _Run(jobs, grads, ds, reader, src, opened.zarr_format, progress, memory)
@@ -1195,6 +1200,24 @@ def _preload(dtype: Any, ndim: int) -> None:
     # when the blocks are computed
     with contextlib.suppress(Exception):
         kernels.preload(dtype, ndim)
+
+
+def _warm(job: _Job, dtype: Any) -> None:
+    """Run ``job``'s compute hook once on zeros shaped as its first block, so that the
+    kernels its blocks take (per-point weights, adding into an output: other numba
+    signatures than :func:`kernels.preload` loads) load beside the set-up, not in the
+    first block."""
+    plan = job.plan
+    spec = block_spec(plan, job.rules, (0,) * len(plan.numblocks))
+    starts = [(0, *itertools.accumulate(cs)) for cs in plan.chunks]
+
+    def zeros(idx: tuple[int, ...]) -> np.ndarray:
+        return np.zeros([s[i + 1] - s[i] for s, i in zip(starts, idx, strict=True)], dtype)
+
+    with contextlib.suppress(Exception):  # only a head start, as _preload
+        bundles = [extract_faces(zeros(n), plan.faces(n)) for n in spec.neighbours]
+        for _ in job.compute(zeros((0,) * len(starts)), bundles, spec):
+            pass
 
 
 class _Reader:
