@@ -864,7 +864,9 @@ def _execute(opened: _Opened, src_loc: _store.Location, tgt_loc: _store.Location
         threading.Thread(target=_preload, args=(dtype, ndim), daemon=True).start()
     for j in jobs if scheduler is None else ():
         if j.compute is not None and _compiles(j):
-            threading.Thread(target=_warm, args=(j, reader[j.sources[0]].dtype), daemon=True).start()
+            threading.Thread(
+                target=_warm, args=(j, reader[j.sources[0]].dtype), daemon=True
+            ).start()
     coords = [d for n in names for d in ds[n].dims if d in ds.variables]
     src = _Source(src_loc, opened.store, [*names, *coords], opened.path)
     run = _Run(jobs, grads, ds, reader, src, opened.zarr_format, progress, memory)
