@@ -72,3 +72,39 @@ def test_sigkill_then_resume_is_byte_identical(tmp_path: Path, zarr_format: int)
     assert snapshot(src) == source_before
     out = bigrad.open_gradient(target)
     assert STATUS_ATTR not in out.attrs
+
+
+def test_marks_as_files_read_as_zarr_keys(tmp_path: Path) -> None:
+    # a local store's marks and records are plain files (no trip through zarr's event
+    # loop); zarr must see the very keys, and a kill mid-write leaves only a temporary
+    # file that a resume removes
+    from zarr.core.buffer import default_buffer_prototype
+    from zarr.core.sync import sync
+    from zarr.storage import LocalStore, MemoryStore
+
+    from bigrad.io import store as st
+
+    local = LocalStore(tmp_path / "t.zarr")
+    for s in (local, MemoryStore()):
+        st.set_key(s, st.JOB_KEY, b'{"a": 1}')
+        st.mark_done(s, "u", (0, 2))
+        st.mark_done(s, "u", (1, 0))
+        assert st.get_key(s, st.JOB_KEY) == b'{"a": 1}'
+        assert st.get_key(s, "missing/key") is None
+        assert st.has_key(s, st.JOB_KEY) and not st.has_key(s, st.FINISHED_KEY)
+        assert st.done_blocks(s, "u") == {(0, 2), (1, 0)}
+        assert sorted(sync(_listed(s, f"{st.MARK_PREFIX}/"))) == [
+            st.block_key("u", (0, 2)), st.block_key("u", (1, 0)), st.JOB_KEY
+        ]  # fmt: skip
+        st.clear_marks(s)
+        assert sync(_listed(s, "")) == []
+    st.set_key(local, "k", b"x")
+    got = sync(local.get("k", prototype=default_buffer_prototype()))
+    assert got is not None and got.to_bytes() == b"x"
+    stale = tmp_path / "t.zarr" / f"k.{'0' * 32}.partial"
+    stale.write_bytes(b"half")
+    assert st.remove_partial_writes(local) == 1 and not stale.exists()
+
+
+async def _listed(store: object, prefix: str) -> list[str]:
+    return [k async for k in store.list_prefix(prefix)]  # type: ignore[attr-defined]

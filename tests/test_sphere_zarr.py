@@ -72,6 +72,19 @@ def test_kinematics_equal_the_accessor(tmp_path: Path, grid: tuple[np.ndarray, n
     assert snapshot(src) == before
 
 
+@pytest.mark.parametrize("dtype", ["f8", "f2"])
+def test_kinematics_of_other_dtypes(tmp_path: Path, dtype: str) -> None:
+    # float64 takes the blocks' in-place path as float32 does; float16 derivatives are
+    # float16 and their sum float32, the path of the array function on dask
+    ds = winds(*REGIONAL, nt=2, dtype=dtype)
+    src = write_store(ds, tmp_path / "in.zarr", {"time": 1, "lat": 3, "lon": 4})
+    out = bigrad.kinematics_zarr(src, tmp_path / "out.zarr", ["divergence", "vorticity"])
+    for what in ("vorticity", "divergence"):
+        expected = getattr(ds.bigrad, what)("u", "v")
+        assert out[what].dtype == expected.dtype == np.result_type(dtype, np.float32)
+        np.testing.assert_array_equal(out[what].values, expected.values)
+
+
 @pytest.mark.parametrize(("grid", "chunks", "accuracy"), CASES[1:3])
 def test_sphere_gradient_equals_the_accessor(tmp_path: Path, grid: tuple[np.ndarray, np.ndarray],
                                              chunks: dict[str, int], accuracy: int) -> None:  # fmt: skip
@@ -208,3 +221,26 @@ def test_kill_then_resume_is_byte_identical(tmp_path: Path) -> None:
     bigrad.kinematics_zarr(src, tmp_path / "fresh.zarr")
     assert contents(target) == contents(tmp_path / "fresh.zarr")
     assert snapshot(src) == before
+
+
+def test_warm_runs_the_first_block_of_zeros() -> None:
+    # kinematics_zarr loads the kernels of its blocks beside its set-up: the compute
+    # hook on zeros shaped as the first block, with its neighbours' faces
+    from bigrad import sphere
+    from bigrad.io.zarr import _Job, _warm
+
+    lat, lon = np.linspace(-90.0, 90.0, 181), np.arange(0.0, 360.0, 0.5)
+    op = sphere.wind_blocks(["vorticity"], (2, 181, 720), "f4", ((1, 1), (100, 81), (720,)),
+                            lat, lon, lat_axis=1, lon_axis=2)  # fmt: skip
+    seen, outs = [], []
+
+    def compute(block: np.ndarray, bundles: list, spec: object) -> object:
+        seen.append((block.shape, block.dtype, len(bundles), np.count_nonzero(block)))
+        for out in op.compute(block, bundles, spec):  # to its end: _warm hides errors
+            outs.append(out.shape)
+            yield out
+
+    _warm(_Job("u", ("vorticity",), op.plan, op.rules, (1, 100, 720), ("u", "v"), compute), "f4")
+    # the first block and its one neighbour below (longitude wraps within the block)
+    assert seen == [((2, 1, 100, 720), np.dtype("f4"), 2, 0)]
+    assert outs == [(1, 100, 720)]

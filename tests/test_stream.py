@@ -11,7 +11,14 @@ import pytest
 
 from bigrad.core.args import parse_args
 from bigrad.core.weights import StencilSpec
-from bigrad.io.stream import ThreadRunner, _Gradient, _Stream, block_specs, stream_gradient
+from bigrad.io.stream import (
+    ThreadRunner,
+    _Gradient,
+    _Stream,
+    block_spec,
+    block_specs,
+    stream_gradient,
+)
 from bigrad.operators import prepare
 
 
@@ -110,3 +117,16 @@ def test_three_point_streams_take_the_numpy_kernels(tmp_path: Any, monkeypatch: 
     assert stream_engine(wide_rules[0]) is None  # one-pass sums: the numba kernel
     monkeypatch.setenv("BIGRAD_ENGINE", "numba")
     assert stream_engine(rules[0]) is None  # the user's choice stands
+
+
+def test_one_block_spec_equals_the_whole_table() -> None:
+    # irregular chunks with sizes 1 and 2 and a periodic axis: neighbours wrap round
+    _, plan, rules = _plan((7, 5, 6), (3, 2, 1), periodic=2)
+    table = block_specs(plan, rules)
+    for idx, spec in table.items():
+        one = block_spec(plan, rules, idx)
+        assert (one.region, one.axes, one.neighbours, one.lo, one.hi) == (
+            spec.region, spec.axes, spec.neighbours, spec.lo, spec.hi
+        )  # fmt: skip
+        for a, b in zip(one.rules, spec.rules, strict=True):
+            assert np.array_equal(a.segs, b.segs) and np.array_equal(a.weights, b.weights)

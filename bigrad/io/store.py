@@ -24,6 +24,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
@@ -42,6 +43,7 @@ __all__ = [
     "check_safe_codecs",
     "done_blocks",
     "get_key",
+    "has_key",
     "is_zarr_store",
     "locate",
     "mark_done",
@@ -118,7 +120,23 @@ def locate(path: str | os.PathLike[str]) -> Location:
     return Location(str(local), local)
 
 
+def _local(store: Store, key: str = "") -> Path | None:
+    """The file of ``key`` in a local store, else None.
+
+    The marks and records of a run are read and written as plain files on a local
+    store: through zarr each is a round trip to its event loop thread, which during a
+    run is busy with the blocks' reads and writes, and the stream waits on every mark.
+    """
+    return store.root / key if isinstance(store, LocalStore) else None
+
+
 def _keys(store: Store, prefix: str) -> list[str]:
+    base = _local(store, prefix)
+    if base is not None and prefix.endswith("/"):
+        root = _local(store)
+        assert root is not None
+        return [p.relative_to(root).as_posix() for p in base.rglob("*") if p.is_file()]
+
     async def collect() -> list[str]:
         return [k async for k in store.list_prefix(prefix)]
 
@@ -127,18 +145,43 @@ def _keys(store: Store, prefix: str) -> list[str]:
 
 def get_key(store: Store, key: str) -> bytes | None:
     """The bytes at ``key``, or ``None`` if there are none."""
+    path = _local(store, key)
+    if path is not None:
+        try:
+            return path.read_bytes()
+        except (FileNotFoundError, NotADirectoryError):
+            return None
     buf = sync(store.get(key, prototype=default_buffer_prototype()))
     return None if buf is None else buf.to_bytes()
 
 
 def set_key(store: Store, key: str, value: bytes) -> None:
     """Write ``value`` at ``key`` (atomically on a local store: a file renamed into place)."""
-    sync(store.set(key, default_buffer_prototype().buffer.from_bytes(value)))
+    path = _local(store, key)
+    if path is None or store.read_only:
+        sync(store.set(key, default_buffer_prototype().buffer.from_bytes(value)))
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # named as zarr names its own temporary files, so remove_partial_writes finds it
+    tmp = path.with_name(f"{path.name}.{uuid.uuid4().hex}.partial")
+    try:
+        tmp.write_bytes(value)
+        tmp.replace(path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def has_key(store: Store, key: str) -> bool:
+    """Whether ``key`` is in ``store``."""
+    path = _local(store, key)
+    if path is not None:
+        return path.is_file()
+    return bool(sync(store.exists(key)))
 
 
 def is_zarr_store(store: Store) -> bool:
     """Whether the root of ``store`` is a Zarr group or array (format 2 or 3)."""
-    return any(sync(store.exists(k)) for k in ("zarr.json", ".zgroup", ".zarray"))
+    return any(has_key(store, k) for k in ("zarr.json", ".zgroup", ".zarray"))
 
 
 def check_safe_codecs(store: Store, label: str) -> None:
@@ -242,7 +285,11 @@ def done_blocks(store: Store, variable: str) -> set[tuple[int, ...]]:
 
 def delete_keys(store: Store, keys: Iterable[str]) -> None:
     for key in keys:
-        sync(store.delete(key))
+        path = _local(store, key)
+        if path is not None and not store.read_only:
+            path.unlink(missing_ok=True)
+        else:
+            sync(store.delete(key))
 
 
 def clear_marks(store: Store, step: Callable[[str], None] = lambda name: None) -> None:

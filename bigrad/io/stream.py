@@ -54,6 +54,7 @@ __all__ = [
     "BlockSpec",
     "TaskRunner",
     "ThreadRunner",
+    "block_spec",
     "block_specs",
     "stream_engine",
     "stream_gradient",
@@ -133,22 +134,21 @@ class BlockSpec:
 def block_specs(plan: GradientPlan, rules: Sequence[AxisRules]) -> dict[Block, BlockSpec]:
     """Every block's :class:`BlockSpec`, in C order."""
     starts = [(0, *itertools.accumulate(cs)) for cs in plan.chunks]
-    out = {}
-    for idx in plan.blocks():
-        region = tuple(slice(s[i], s[i + 1]) for s, i in zip(starts, idx, strict=True))
-        halo = plan.halo_sources(idx)
-        local = [
-            r.restrict(*ap.bounds(idx[ap.axis])) for ap, r in zip(plan.axes, rules, strict=True)
-        ]
-        out[idx] = BlockSpec(
-            region,
-            tuple(ap.axis for ap in plan.axes),
-            halo.neighbours,
-            halo.lo,
-            halo.hi,
-            tuple(local),
-        )
-    return out
+    return {idx: _block_spec(plan, rules, starts, idx) for idx in plan.blocks()}
+
+
+def block_spec(plan: GradientPlan, rules: Sequence[AxisRules], idx: Block) -> BlockSpec:
+    """One block's :class:`BlockSpec`."""
+    return _block_spec(plan, rules, [(0, *itertools.accumulate(cs)) for cs in plan.chunks], idx)
+
+
+def _block_spec(plan: GradientPlan, rules: Sequence[AxisRules], starts: Sequence[Sequence[int]],
+                idx: Block) -> BlockSpec:  # fmt: skip
+    region = tuple(slice(s[i], s[i + 1]) for s, i in zip(starts, idx, strict=True))
+    halo = plan.halo_sources(idx)
+    local = [r.restrict(*ap.bounds(idx[ap.axis])) for ap, r in zip(plan.axes, rules, strict=True)]
+    axes = tuple(ap.axis for ap in plan.axes)
+    return BlockSpec(region, axes, halo.neighbours, halo.lo, halo.hi, tuple(local))
 
 
 def write_blocks(targets: Sequence[Any], region: tuple[slice, ...], values: Iterable[Any]) -> None:

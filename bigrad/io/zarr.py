@@ -13,6 +13,7 @@ import contextlib
 import errno
 import hashlib
 import importlib.util
+import itertools
 import json
 import logging
 import math
@@ -26,12 +27,14 @@ from pathlib import Path
 from typing import Any, Literal, NamedTuple
 
 import dask
+import dask.array
 import numpy as np
 import xarray as xr
 import zarr
 
 from bigrad import kernels, sphere
 from bigrad.core.args import check_spec, parse_args
+from bigrad.core.blocks import extract_faces
 from bigrad.core.errors import Arg, argument_error, literal, name_axes
 from bigrad.core.masked import nan_stencil
 from bigrad.core.plan import GradientPlan
@@ -41,7 +44,7 @@ from bigrad.io import lock as _lock
 from bigrad.io import manifest as _manifest
 from bigrad.io import store as _store
 from bigrad.io.errors import ChunkDecodeError, check_names, disk_full
-from bigrad.io.stream import TaskRunner, stream_engine, stream_gradient
+from bigrad.io.stream import TaskRunner, block_spec, stream_engine, stream_gradient
 from bigrad.operators import prepare
 from bigrad.xarray import sphere as xsphere
 from bigrad.xarray.attrs import gradient_name
@@ -140,14 +143,16 @@ def _open_source(loc: _store.Location) -> _Opened:
         # consolidated metadata is not in the Zarr 3 spec yet; xarray writes it anyway
         warnings.simplefilter("ignore", UserWarning)
         zarr_format = int(_source_group(store, loc).metadata.zarr_format)
-        ds = xr.open_zarr(store, chunks={}, consolidated=None, zarr_format=zarr_format)
         # blocks are read through xarray's decoding (masking, scale/offset) without dask
         # and without caching whole arrays
         reader = xr.open_dataset(
             store, engine="zarr", chunks=None, cache=False, consolidated=None,
             zarr_format=zarr_format,
         )  # fmt: skip
-    return _Opened(store, ds, reader, zarr_format, None)
+    # names, coordinates and the template come from the same lazy view: the template
+    # chunks the variables it differentiates itself, and one open less is one reading
+    # of the metadata and the index coordinates less
+    return _Opened(store, reader, reader, zarr_format, None)
 
 
 def _source_group(store: Any, loc: _store.Location) -> Any:
@@ -484,9 +489,7 @@ def _prepare_target(
 
 def sync_exists(store: Any, key: str) -> bool:
     """Whether ``key`` is in ``store``."""
-    from zarr.core.sync import sync
-
-    return bool(sync(store.exists(key)))
+    return _store.has_key(store, key)
 
 
 def _check_mode(mode: str) -> None:
@@ -528,9 +531,13 @@ def _write_template(store: Any, grads: xr.Dataset, ds: xr.Dataset, jobs: list[_J
         for j in jobs
         for out in j.outputs
     }
-    for out in template.data_vars:
-        template[out].encoding = {}
-        template[out].attrs = {**template[out].attrs, STATUS_ATTR: _STATUS}
+    for out in list(template.data_vars):
+        var = template[out].variable
+        # the data is never computed (the stream writes it): a one-task stand-in spares
+        # to_zarr building and optimising the store graph of the real computation
+        blank = dask.array.empty(var.shape, dtype=var.dtype, chunks=-1)
+        attrs = {**var.attrs, STATUS_ATTR: _STATUS}
+        template[out] = xr.Variable(var.dims, blank, attrs)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", UserWarning)
         template.to_zarr(
@@ -855,6 +862,11 @@ def _execute(opened: _Opened, src_loc: _store.Location, tgt_loc: _store.Location
              if _compiles(j)}  # fmt: skip
     for dtype, ndim in kinds if scheduler is None else ():
         threading.Thread(target=_preload, args=(dtype, ndim), daemon=True).start()
+    for j in jobs if scheduler is None else ():
+        if j.compute is not None and _compiles(j):
+            threading.Thread(
+                target=_warm, args=(j, reader[j.sources[0]].dtype), daemon=True
+            ).start()
     coords = [d for n in names for d in ds[n].dims if d in ds.variables]
     src = _Source(src_loc, opened.store, [*names, *coords], opened.path)
     run = _Run(jobs, grads, ds, reader, src, opened.zarr_format, progress, memory)
@@ -1192,6 +1204,24 @@ def _preload(dtype: Any, ndim: int) -> None:
         kernels.preload(dtype, ndim)
 
 
+def _warm(job: _Job, dtype: Any) -> None:
+    """Run ``job``'s compute hook once on zeros shaped as its first block, so that the
+    kernels its blocks take (per-point weights, adding into an output: other numba
+    signatures than :func:`kernels.preload` loads) load beside the set-up, not in the
+    first block."""
+    plan = job.plan
+    spec = block_spec(plan, job.rules, (0,) * len(plan.numblocks))
+    starts = [(0, *itertools.accumulate(cs)) for cs in plan.chunks]
+
+    def zeros(idx: tuple[int, ...]) -> np.ndarray:
+        return np.zeros([s[i + 1] - s[i] for s, i in zip(starts, idx, strict=True)], dtype)
+
+    with contextlib.suppress(Exception):  # only a head start, as _preload
+        bundles = [extract_faces(zeros(n), plan.faces(n)) for n in spec.neighbours]
+        for _ in job.compute(zeros((0,) * len(starts)), bundles, spec):
+            pass
+
+
 class _Reader:
     """Blocks of a lazily opened variable, decoded by xarray (mask, scale, offset); a
     block that cannot be read or decoded is reported with its variable and chunk key."""
@@ -1201,10 +1231,7 @@ class _Reader:
         self._name = name
         self.dtype = var.dtype
         self.shape = var.shape
-        self._meta: Any = None
-        if store is not None:
-            with contextlib.suppress(Exception):  # only for naming a chunk in errors
-                self._meta = zarr.open_array(store, path=name, mode="r").metadata
+        self._store = store
 
     def __getitem__(self, region: tuple[slice, ...]) -> np.ndarray:
         try:
@@ -1219,11 +1246,17 @@ class _Reader:
             ) from e
 
     def _chunk_key(self, region: tuple[slice, ...]) -> str:
-        if self._meta is None:
+        meta: Any = None
+        if self._store is not None:
+            # opened only here, for naming a chunk in an error: each open costs a
+            # metadata read, on every run
+            with contextlib.suppress(Exception):
+                meta = zarr.open_array(self._store, path=self._name, mode="r").metadata
+        if meta is None:
             return f"at {tuple((s.start, s.stop) for s in region)}"
-        grid = getattr(self._meta, "chunks", None) or self._meta.chunk_grid.chunk_shape
+        grid = getattr(meta, "chunks", None) or meta.chunk_grid.chunk_shape
         coords = tuple(s.start // c for s, c in zip(region, grid, strict=True))
-        return f"{self._name}/{self._meta.encode_chunk_key(coords)}"
+        return f"{self._name}/{meta.encode_chunk_key(coords)}"
 
 
 class _Stacked:
