@@ -141,10 +141,8 @@ class _LatitudeStencil:
             segs.append((first, stop, SUM, off, w))
         dtype = np.result_type(data, np.float32)
         segs_ = np.array(segs, np.int64)
-        cast = weights.astype(dtype)
-        if getattr(self, "negate", False):
-            cast = -cast
-        return AxisRules(n, segs_, cast, np.ones(n, dtype), True)
+        rules = AxisRules(n, segs_, weights.astype(dtype), np.ones(n, dtype), True)
+        return _negated(rules) if getattr(self, "negate", False) else rules
 
 
 @dataclass(frozen=True)
@@ -672,8 +670,8 @@ class _WindBlocks:
 
 
 def _negated(rules: AxisRules) -> AxisRules:
-    """``rules`` with every weight negated: exactly the negated result, as
-    :class:`CosineDerivative` with ``negate``."""
+    """``rules`` with every weight negated: exactly the negated result (what
+    :class:`CosineDerivative` with ``negate`` gives)."""
     return replace(rules, weights=-rules.weights)
 
 

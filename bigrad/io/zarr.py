@@ -406,7 +406,7 @@ class _Source:
 
 
 def _is_consolidated(store: Any) -> bool:
-    if sync_exists(store, ".zmetadata"):
+    if _store.has_key(store, ".zmetadata"):
         return True
     raw = _store.get_key(store, "zarr.json")
     return raw is not None and bool(json.loads(raw).get("consolidated_metadata"))
@@ -417,7 +417,8 @@ def _is_complete(store: Any, job: dict[str, Any]) -> bool:
     the metadata is consolidated (the last thing a run writes before its marks go)."""
     outputs = [o for outs in job["outputs"].values() for o in outs]
     return _is_consolidated(store) and all(
-        sync_exists(store, f"{o}/zarr.json") or sync_exists(store, f"{o}/.zarray") for o in outputs
+        _store.has_key(store, f"{o}/zarr.json") or _store.has_key(store, f"{o}/.zarray")
+        for o in outputs
     )
 
 
@@ -442,10 +443,10 @@ def _resume_state(loc: _store.Location, store: Any, job: dict[str, Any], src: _S
                     f"{', '.join(diff)}); resume with the same arguments, or pass ") + "{w}",
             w=Arg("mode", "w"),
         )  # fmt: skip
-    if sync_exists(store, _store.FINISHED_KEY):
+    if _store.has_key(store, _store.FINISHED_KEY):
         # every block was written from the source as it was: only the finishing is left
         return "finish"
-    if not sync_exists(store, _META_DONE):
+    if not _store.has_key(store, _META_DONE):
         # killed while writing metadata: nothing of the data is written yet; redo it
         return "restart"
     raw = _store.get_key(store, _SOURCE_KEY)
@@ -485,11 +486,6 @@ def _prepare_target(
     # taken before any block is read: the source as this run's blocks will see it
     _store.set_key(store, _SOURCE_KEY, json.dumps(src.manifest()).encode())
     return "start"
-
-
-def sync_exists(store: Any, key: str) -> bool:
-    """Whether ``key`` is in ``store``."""
-    return _store.has_key(store, key)
 
 
 def _check_mode(mode: str) -> None:

@@ -214,7 +214,7 @@ def _lines(x2, lo2, hi2, sg, sl, var, w, d, acc, o2, add, wide):  # type: ignore
     m = b - a
     wa = w
     if wide is not None:  # noqa: SIM102 (alone, so that numba prunes it)
-        if var:
+        if var and form != DIFF and width == len(wide):
             # the weights of [a, b) from index 0: indices LLVM knows are not negative
             # (numba wraps negative ones), so that the one-pass sums over them vectorise
             wa = np.ascontiguousarray(w[:, a:b])
