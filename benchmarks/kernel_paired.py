@@ -17,6 +17,7 @@ from __future__ import annotations
 
 import argparse
 import importlib.util
+import os
 import subprocess
 import tempfile
 import time
@@ -30,6 +31,10 @@ import numpy as np
 
 import bigrad
 import bigrad.kernels.numba as current
+
+# the compiled kernels on every call, compiled before the first (under "auto" a call
+# takes numpy's kernels while a kernel compiles in the background)
+os.environ.setdefault("BIGRAD_ENGINE", "numba")
 
 ROOT = Path(__file__).parents[1]
 

@@ -372,3 +372,46 @@ def test_one_pass_sums_match_the_reference_kernel(call: str, dtype: str, monkeyp
         got = np.asarray(fn(x, 0.5))
         assert got.dtype == expected.dtype
         np.testing.assert_array_equal(got, expected)
+
+
+FUSED_CHUNKS = {
+    (40, 50, 80): [None, (40, 50, 80), (20, 50, 80), (40, 25, 80), (40, 50, 40), (20, 25, 40)],
+    (200, 90): [None, (90, 90), (200, 45)],
+}
+
+
+@pytest.mark.parametrize("shape", list(FUSED_CHUNKS), ids=["3d", "2d"])
+@pytest.mark.parametrize("accuracy", [2, 4, 6])
+def test_fused_laplacian_matches_the_reference_kernel(
+    shape: tuple[int, ...], accuracy: int, monkeypatch: Any
+) -> None:
+    """A Laplacian of uniform float64 data sums its components in one pass inside each
+    block (of 2**14 points or more) and takes them one by one around it, next to the
+    block's faces, its halos and a periodic axis: the numpy kernel's numbers bit for
+    bit, with inf and NaN where they fall."""
+    from bigrad.kernels import numba as compiled
+
+    fused: list[bool] = []
+    fusion = compiled._fusion
+    monkeypatch.setattr(
+        compiled, "_fusion", lambda *a: fused.append(fusion(*a) is not None) or fusion(*a)
+    )
+    f = cube(shape)
+    f[(3,) * f.ndim], f[(17,) * f.ndim] = np.inf, np.nan
+    spacing = (0.5, 0.25, 2.0)[: f.ndim]
+    calls = [{}, {"periodic": f.ndim - 1}, {"axis": (0, f.ndim - 1)}]
+    for kw in calls:
+        h = spacing[: len(kw.get("axis", spacing))]
+        monkeypatch.setenv("BIGRAD_ENGINE", "numpy")
+        expected = bigrad.laplacian(f, *h, accuracy=accuracy, **kw)
+        monkeypatch.setenv("BIGRAD_ENGINE", "numba")
+        for chunks in FUSED_CHUNKS[shape]:
+            x = f if chunks is None else da.from_array(f, chunks=chunks)
+            np.testing.assert_array_equal(
+                np.asarray(bigrad.laplacian(x, *h, accuracy=accuracy, **kw)), expected
+            )
+    assert any(fused), "no block took the fused sums"
+    # float32 data is summed in float64: its components are not fused
+    fused.clear()
+    bigrad.laplacian(f.astype("f4"), *spacing, accuracy=accuracy)
+    assert fused == [False]

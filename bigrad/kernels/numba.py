@@ -66,14 +66,192 @@ def _plane(x, hbuf, comp, seg, weights, divisor, outs, i0, wide):  # type: ignor
 
 
 @_njit
-def _planes(x, hbuf, comp, seg, weights, divisor, outs, i_first, i_stop, wide):  # type: ignore[no-untyped-def]
+def _planes(x, hbuf, comp, seg, weights, divisor, outs, i_first, i_stop, wide, fused):  # type: ignore[no-untyped-def]
     """Planes ``[i_first, i_stop)`` of every component: the kernel's entry point.
 
     ``wide`` is None, or a tuple as long as the stencils that take :func:`_sum_line`'s
     one pass: one width per call (its widest run's), since numba compiles the kernel once
-    per width (and drops the sums for None: a gradient compiles faster)."""
+    per width (and drops the sums for None: a gradient compiles faster).  ``fused`` is
+    None, or what :func:`_fused_plane` takes for the planes inside its box."""
     for i0 in range(i_first, i_stop):
-        _plane(x, hbuf, comp, seg, weights, divisor, outs, i0, wide)
+        inside = False
+        if fused is not None:  # noqa: SIM102 (alone, so that numba prunes it)
+            if fused[0][0, 0] <= i0 < fused[0][0, 1]:
+                _fused_plane(x, hbuf, comp, seg, weights, divisor, outs, i0, fused, wide)
+                inside = True
+        if not inside:
+            _plane(x, hbuf, comp, seg, weights, divisor, outs, i0, wide)
+
+
+@_njit
+def _fused_plane(x, hbuf, comp, seg, weights, divisor, outs, i0, fused, wide):  # type: ignore[no-untyped-def]
+    """Plane ``i0`` of components summed into one output, their sums in one pass.
+
+    ``fused`` is ``(box, n1, ws, offs, ctok, su)``: the block seen as ``(n0, n1, n2)``
+    (``n1`` is 1 for a 2-D block), ``box[a]`` the points along axis ``a`` where every
+    component's central stencil lies inside the block, ``ws`` and ``offs`` the central
+    stencils' weights and flat offsets, component after component (``len(ctok)`` of
+    them).  Inside the box each point's components are summed in registers, in the
+    output's dtype (the separate passes' numbers), and stored once; the lines outside
+    it take every component's pass, line by line, and the columns beside it every
+    component, column by column."""
+    box, n1 = fused[0], fused[1]
+    r_ = x.shape[1]
+    n2 = r_ // n1
+    o = outs[comp[0, _OUT]]
+    xf, of = x.reshape(-1), o.reshape(-1)
+    acc = np.empty(_BLOCK, dtype=weights.dtype)
+    jlo, jhi = box[2, 0], box[2, 1]
+    for ia in range(n1):
+        if box[1, 0] <= ia < box[1, 1]:
+            g = i0 * r_ + ia * n2 + jlo
+            _fused_line(xf, of, g, jhi - jlo, fused[2], fused[3], fused[4], fused[5])
+        else:
+            _frame_line(x, hbuf, comp, seg, weights, divisor, o, i0, ia, n2, acc, wide)
+    for rg in (range(jlo), range(jhi, n2)):
+        for j in rg:
+            _fused_columns(x, xf, hbuf, comp, seg, weights, divisor, of, i0, j, fused)
+
+
+@_njit
+def _frame_line(x, hbuf, comp, seg, weights, divisor, o, i0, ia, n2, acc, wide):  # type: ignore[no-untyped-def]
+    """Line ``ia`` of plane ``i0`` (outside the box): every component's pass over it."""
+    xl = x[i0, ia * n2 : (ia + 1) * n2].reshape((1, n2))
+    ol = o[i0, ia * n2 : (ia + 1) * n2].reshape((1, n2))
+    for c in range(comp.shape[0]):
+        cm = comp[c]
+        add, var, s0 = cm[_ADD] != 0, cm[_VAR] != 0, cm[_SEG0]
+        if cm[_Q] == 1 and not cm[_AXIS0]:  # along the line: its halo, its segments
+            nl, nh = cm[_L], cm[_H]
+            lo = cm[_LO] + (i0 * cm[_P] + ia) * nl
+            hi = cm[_HI] + (i0 * cm[_P] + ia) * nh
+            lol, hil = hbuf[lo : lo + nl].reshape((1, nl)), hbuf[hi : hi + nh].reshape((1, nh))
+            for s in range(s0, cm[_SEG1]):
+                _lines(xl, lol, hil, seg[s], s - s0, var, weights[c], divisor[c], acc, ol,
+                       add, wide)  # fmt: skip
+            continue
+        for q0 in range(0, n2, _BLOCK):
+            q1 = min(n2, q0 + _BLOCK)
+            _across(x, hbuf, cm, seg, weights[c], divisor[c], i0, ia * n2 + q0, q1 - q0,
+                    acc[: q1 - q0])  # fmt: skip
+            _put(ol[0, q0:q1], acc[: q1 - q0], add)
+
+
+@_njit
+def _fused_line(xf, of, g, m, ws, offs, ctok, su):  # type: ignore[no-untyped-def]
+    """``of[g + j]`` for ``j`` in ``[0, m)``: every component's central stencil, summed
+    in registers.  The starts are unsigned: numba wraps signed indices, a test per load
+    that keeps LLVM from vectorising the loop."""
+    nc = len(ctok)
+    w_ = len(ws) // nc
+    for t in range(len(ws)):
+        su = tuple_setitem(su, t, np.uint64(g + offs[t]))  # type: ignore[call-arg]
+    gu = np.uint64(g)
+    for j in range(np.uint64(m)):
+        v = ws[0] * xf[su[0] + j]
+        for k in range(1, w_):
+            v = v + ws[k] * xf[su[k] + j]
+        for c in range(1, nc):
+            u = ws[c * w_] * xf[su[c * w_] + j]
+            for k in range(1, w_):
+                u = u + ws[c * w_ + k] * xf[su[c * w_ + k] + j]
+            v = v + u
+        of[gu + j] = v
+
+
+@_njit
+def _fused_columns(x, xf, hbuf, comp, seg, weights, divisor, of, i0, j, fused):  # type: ignore[no-untyped-def]
+    """Column ``j`` of plane ``i0``'s lines inside the box, a column outside it along the
+    last axis only: every component in order, the others' central stencils and the last
+    axis's own (one segment for the whole column)."""
+    box, ws, offs = fused[0], fused[2], fused[3]
+    w_ = len(ws) // len(fused[4])
+    r_ = x.shape[1]
+    n2 = r_ // fused[1]
+    for c in range(comp.shape[0]):
+        cm = comp[c]
+        add = cm[_ADD] != 0
+        if not (cm[_Q] == 1 and not cm[_AXIS0]):
+            for ia in range(box[1, 0], box[1, 1]):
+                g = i0 * r_ + ia * n2 + j
+                v = ws[c * w_] * xf[g + offs[c * w_]]
+                for k in range(1, w_):
+                    v = v + ws[c * w_ + k] * xf[g + offs[c * w_ + k]]
+                of[g] = of[g] + v if add else v
+            continue
+        s = cm[_SEG0]
+        while seg[s, 1] <= j:
+            s += 1
+        form, off, width = seg[s, 2], seg[s, 3], seg[s, 4]
+        col = j if cm[_VAR] != 0 else s - cm[_SEG0]
+        nl, nh, w, d = cm[_L], cm[_H], weights[c], divisor[c]
+        for ia in range(box[1, 0], box[1, 1]):
+            g = i0 * r_ + ia * n2
+            lo = cm[_LO] + (i0 * cm[_P] + ia) * nl + nl
+            hi = cm[_HI] + (i0 * cm[_P] + ia) * nh - n2
+            k = j + off
+            x0 = xf[g + k] if 0 <= k < n2 else (hbuf[lo + k] if k < 0 else hbuf[hi + k])
+            if form == DIFF:
+                k += width - 1
+                x1 = xf[g + k] if 0 <= k < n2 else (hbuf[lo + k] if k < 0 else hbuf[hi + k])
+                v = (x1 - x0) / d[col]
+            else:
+                v = w[0, col] * x0
+                for t in range(1, width):
+                    k = j + off + t
+                    xk = xf[g + k] if 0 <= k < n2 else (hbuf[lo + k] if k < 0 else hbuf[hi + k])
+                    v = v + w[t, col] * xk
+            of[g + j] = of[g + j] + v if add else v
+
+
+@_njit
+def _across(x, hbuf, cm, seg, w, d, i0, r0, m, out):  # type: ignore[no-untyped-def]
+    """A component along the first or middle axis at ``m`` points from flat point ``r0``
+    of plane ``i0`` (one line's), into ``out``, as :func:`_rows` computes it."""
+    n, q_ = cm[_N], cm[_Q]
+    idx = i0 if cm[_AXIS0] else (r0 // q_) % n
+    s = cm[_SEG0]
+    while seg[s, 1] <= idx:
+        s += 1
+    form, off, width = seg[s, 2], seg[s, 3], seg[s, 4]
+    col = idx if cm[_VAR] != 0 else s - cm[_SEG0]
+    if form == DIFF:
+        first = _source(x, hbuf, cm, i0, r0, idx, idx + off, m)
+        last = _source(x, hbuf, cm, i0, r0, idx, idx + off + width - 1, m)
+        for q in range(m):
+            out[q] = (last[q] - first[q]) / d[col]
+        return
+    src, wk = _source(x, hbuf, cm, i0, r0, idx, idx + off, m), w[0, col]
+    for q in range(m):
+        out[q] = wk * src[q]
+    for k in range(1, width):
+        src, wk = _source(x, hbuf, cm, i0, r0, idx, idx + off + k, m), w[k, col]
+        for q in range(m):
+            out[q] = out[q] + wk * src[q]
+
+
+@_njit
+def _source(x, hbuf, cm, i0, r0, idx, j, m):  # type: ignore[no-untyped-def]
+    """The ``m`` values from flat point ``r0`` of plane ``i0`` moved to index ``j``
+    along the component's axis (from ``idx``): in the block or its halo."""
+    n, q_, nl, nh = cm[_N], cm[_Q], cm[_L], cm[_H]
+    r_ = x.shape[1]
+    if cm[_AXIS0]:
+        if j < 0:
+            start = cm[_LO] + (nl + j) * r_ + r0
+            return hbuf[start : start + m]
+        if j >= n:
+            start = cm[_HI] + (j - n) * r_ + r0
+            return hbuf[start : start + m]
+        return x[j, r0 : r0 + m]
+    if 0 <= j < n:
+        return x[i0, r0 + (j - idx) * q_ : r0 + (j - idx) * q_ + m]
+    p, q = r0 // (n * q_), r0 % q_
+    if j < 0:
+        start = cm[_LO] + ((i0 * cm[_P] + p) * nl + nl + j) * q_ + q
+    else:
+        start = cm[_HI] + ((i0 * cm[_P] + p) * nh + j - n) * q_ + q
+    return hbuf[start : start + m]
 
 
 @_inline
@@ -477,19 +655,20 @@ def apply_block(
         # the tuple's length is part of the kernel's type: one length, one compile
         o2 += (o2[0],) * (_OUTS - len(o2))
     args = (x2, hbuf, comp, seg, weights, divisor, o2)
-    if not _compile(_planes, (*args, 0, 0, wide), wait):
+    fused = _fusion(f.shape, comp, seg, weights, f.dtype) if f.size >= _WIDE_MIN else None
+    if not _compile(_planes, (*args, 0, 0, wide, fused), wait):
         return False
     n0 = x2.shape[0]
     threads = _threads() if parallel else 1
     if threads == 1 or n0 == 1:
-        _planes(*args, 0, n0, wide)
+        _planes(*args, 0, n0, wide, fused)
         return True
     # planes handed to threads in many small runs as they ask for them, so that a thread
     # slowed by its neighbours on the machine does not hold the others up; the kernel
     # releases the GIL
     step = max(1, n0 // (8 * threads))
     runs = [(i, min(n0, i + step)) for i in range(0, n0, step)]
-    list(_pool(threads).map(lambda run: _planes(*args, run[0], run[1], wide), runs))
+    list(_pool(threads).map(lambda run: _planes(*args, run[0], run[1], wide, fused), runs))
     return True
 
 
@@ -509,6 +688,42 @@ def _wide(seg: np.ndarray, comp: np.ndarray, dtype: np.dtype[Any]) -> tuple[Any,
         return None
     length = np.where(used, seg[:, 1] - seg[:, 0], -1)
     return tuple(np.zeros(int(width[np.argmax(length)]), dtype))
+
+
+def _fusion(shape: tuple[int, ...], comp: np.ndarray, seg: np.ndarray, weights: np.ndarray,
+            dtype: np.dtype[Any]) -> tuple[Any, ...] | None:  # fmt: skip
+    """What :func:`_fused_plane` takes, or None: for two or more components along
+    different axes of a 2-D or 3-D block, summed into one output (a Laplacian), each with
+    one set of weights for every point (uniform spacing) and a central stencil of one
+    width summed from its weights (not a difference), in the data's dtype (float32 data
+    summed in float64 ran faster in separate passes)."""
+    if (len(shape) > 3 or len(comp) < 2 or comp[:, _VAR].any() or comp[0, _ADD] == 1
+            or not comp[1:, _ADD].all() or (comp[:, _OUT] != comp[0, _OUT]).any()
+            or weights.dtype != dtype):  # fmt: skip
+        return None
+    n = (shape[0], 1, shape[1]) if len(shape) == 2 else shape
+    box = np.array([[0, m] for m in n], dtype=np.int64)
+    strides = (n[1] * n[2], n[2], 1)
+    ws: list[Any] = []
+    offs: list[int] = []
+    for c, cm in enumerate(comp):
+        axis = 0 if cm[_AXIS0] else (2 if cm[_Q] == 1 else 1)
+        run = seg[cm[_SEG0] : cm[_SEG1]]
+        s = int(np.argmax(run[:, 1] - run[:, 0]))
+        first, stop, form, off, width = (int(v) for v in run[s])
+        if form == DIFF or not 3 <= width <= _WIDE or (ws and width * c != len(ws)):
+            return None
+        box[axis] = (
+            max(box[axis, 0], first, -off),
+            min(box[axis, 1], stop, n[axis] - off - width + 1),
+        )
+        ws.extend(weights[c, :width, s])
+        offs.extend((off + k) * strides[axis] for k in range(width))
+    if (box[:, 1] - box[:, 0] <= 0).any() or box[2, 1] - box[2, 0] < _SHORT or n[2] == 1:
+        return None
+    su = tuple(np.uint64(0) for _ in ws)
+    ctok = (0,) * len(comp)
+    return box, n[1], tuple(np.array(ws, weights.dtype)), np.array(offs, np.int64), ctok, su
 
 
 def _kind(a: Any) -> Any:
