@@ -438,45 +438,50 @@ def _lines(x2, lo2, hi2, sg, sl, var, w, d, acc, o2, add, wide):  # type: ignore
 
 @_njit
 def _inside(x2, a, b, sl, var, form, off, width, w, d, o2, add):  # type: ignore[no-untyped-def]
-    """Points ``[a, b)`` of every line, whose stencils lie inside it, one at a time."""
+    """Points ``[a, b)`` of every line, whose stencils lie inside it, one at a time (no
+    views of a line: each would cost more than its few points)."""
     for p in range(x2.shape[0]):
-        xr, orow = x2[p], o2[p]
         for i in range(a, b):
             col = i if var else sl
             j = i + off
             if form == DIFF:
-                v = (xr[j + width - 1] - xr[j]) / d[col]
+                v = (x2[p, j + width - 1] - x2[p, j]) / d[col]
             else:
-                v = w[0, col] * xr[j]
+                v = w[0, col] * x2[p, j]
                 for k in range(1, width):
-                    v = v + w[k, col] * xr[j + k]
-            orow[i] = orow[i] + v if add else v
+                    v = v + w[k, col] * x2[p, j + k]
+            o2[p, i] = o2[p, i] + v if add else v
 
 
 @_njit
 def _beside(x2, lo2, hi2, first, a, b, stop, sl, var, form, off, width, w, d, o2, add):  # type: ignore[no-untyped-def]
     """Points ``[first, a)`` and ``[b, stop)`` of every line, whose stencils reach into the
     halo, one at a time."""
-    n = x2.shape[1]
-    nl = lo2.shape[1]
+    if first == a and b == stop:
+        return
     for p in range(x2.shape[0]):
-        xr, orow, lo, hi = x2[p], o2[p], lo2[p], hi2[p]
         for rg in (range(first, a), range(b, stop)):
             for i in rg:
                 col = i if var else sl
-                j = i + off
-                x0 = xr[j] if 0 <= j < n else (lo[nl + j] if j < 0 else hi[j - n])
+                x0 = _at(x2, lo2, hi2, p, i + off)
                 if form == DIFF:
-                    j += width - 1
-                    x1 = xr[j] if 0 <= j < n else (lo[nl + j] if j < 0 else hi[j - n])
-                    v = (x1 - x0) / d[col]
+                    v = (_at(x2, lo2, hi2, p, i + off + width - 1) - x0) / d[col]
                 else:
                     v = w[0, col] * x0
                     for k in range(1, width):
-                        j = i + off + k
-                        xk = xr[j] if 0 <= j < n else (lo[nl + j] if j < 0 else hi[j - n])
-                        v = v + w[k, col] * xk
-                orow[i] = orow[i] + v if add else v
+                        v = v + w[k, col] * _at(x2, lo2, hi2, p, i + off + k)
+                o2[p, i] = o2[p, i] + v if add else v
+
+
+@_inline
+def _at(x2, lo2, hi2, p, j):  # type: ignore[no-untyped-def]
+    """Point ``j`` of line ``p``: in the line, or in its halo before or after it."""
+    n = x2.shape[1]
+    if j < 0:
+        return lo2[p, lo2.shape[1] + j]
+    if j >= n:
+        return hi2[p, j - n]
+    return x2[p, j]
 
 
 @_inline
