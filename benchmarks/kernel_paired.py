@@ -27,14 +27,11 @@ from pathlib import Path
 from types import ModuleType
 from typing import Any
 
+import dask.array as da
 import numpy as np
 
 import bigrad
 import bigrad.kernels.numba as current
-
-# the compiled kernels on every call, compiled before the first (under "auto" a call
-# takes numpy's kernels while a kernel compiles in the background)
-os.environ.setdefault("BIGRAD_ENGINE", "numba")
 
 ROOT = Path(__file__).parents[1]
 
@@ -71,6 +68,11 @@ def cases(size_mib: float) -> dict[str, Callable[[], Any]]:
             out[f"{dt} non-uniform derivative acc {acc}"] = partial(
                 bigrad.derivative, x, c, axis=-1, accuracy=acc
             )
+        # dask blocks with halos along the last axis: the points beside a line's halo
+        xd = da.from_array(x, chunks=(n, n, (n + 1) // 2)).persist()
+        out[f"{dt} non-uniform derivative acc 6, dask"] = lambda xd=xd, c=c: np.asarray(
+            bigrad.derivative(xd, c, axis=-1, accuracy=6)
+        )
         for acc in (2, 4):
             out[f"{dt} uniform laplacian acc {acc}"] = partial(
                 bigrad.laplacian, x, 0.5, 0.25, 2.0, accuracy=acc
@@ -104,6 +106,10 @@ def main(
         kernels = {"old": load_old(old, tmp).apply_block, "new": current.apply_block}
         table = {k: v for k, v in cases(size_mib).items() if only in k}
         keep = current.apply_block
+        engine = os.environ.get("BIGRAD_ENGINE")
+        # the compiled kernels on every call, compiled before the first (under "auto" a
+        # call takes numpy's kernels while its kernel compiles in the background)
+        os.environ["BIGRAD_ENGINE"] = "numba"
         try:
             for name, call in table.items():
                 res: dict[str, list[float]] = {"old": [], "new": [], "old cpu": [], "new cpu": []}
@@ -125,6 +131,10 @@ def main(
                 results[name] = res
         finally:
             current.apply_block = keep
+            if engine is None:
+                del os.environ["BIGRAD_ENGINE"]
+            else:
+                os.environ["BIGRAD_ENGINE"] = engine
     print(f"{size_mib:g} MiB per array, {repeat} paired rounds; medians (ms), new/old:")
     print(
         f"{'case':<38} {'old':>8} {'new':>8} {'ratio':>6} {'old cpu':>8} {'new cpu':>8} {'ratio':>6}"

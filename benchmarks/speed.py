@@ -57,7 +57,7 @@ import xarray as xr
 from dask.highlevelgraph import HighLevelGraph
 
 import bigrad
-from bigrad.kernels import result_dtype
+from bigrad.kernels import AUTO_MIN_POINTS, result_dtype
 
 
 @dataclass(frozen=True)
@@ -251,7 +251,8 @@ def time_case(inp: Inputs, repeat: int) -> dict[str, Any]:
     times: dict[str, list[float]] = {m: [] for m in ("copy", *runners)}
     ratios: dict[str, list[float]] = {m: [] for m in runners}
     names = list(runners)
-    _compiled([runners[m] for m in names if m.startswith("bigrad")])
+    if x.size >= AUTO_MIN_POINTS:  # smaller arrays take numpy's kernels
+        _compiled([runners[m] for m in names if m.startswith("bigrad")])
     for r in range(repeat + 1):  # round 0 warms up: page faults, numba caches
         # the first copy pages an idle destination back in; the best of the next three
         # is timed (a single timed copy still caught the machine's idle-memory charge)

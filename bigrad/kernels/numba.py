@@ -459,29 +459,26 @@ def _beside(x2, lo2, hi2, first, a, b, stop, sl, var, form, off, width, w, d, o2
     halo, one at a time."""
     if first == a and b == stop:
         return
+    n = x2.shape[1]
+    nl = lo2.shape[1]
     for p in range(x2.shape[0]):
+        xr, orow, lo, hi = x2[p], o2[p], lo2[p], hi2[p]
         for rg in (range(first, a), range(b, stop)):
             for i in rg:
                 col = i if var else sl
-                x0 = _at(x2, lo2, hi2, p, i + off)
+                j = i + off
+                x0 = xr[j] if 0 <= j < n else (lo[nl + j] if j < 0 else hi[j - n])
                 if form == DIFF:
-                    v = (_at(x2, lo2, hi2, p, i + off + width - 1) - x0) / d[col]
+                    j += width - 1
+                    x1 = xr[j] if 0 <= j < n else (lo[nl + j] if j < 0 else hi[j - n])
+                    v = (x1 - x0) / d[col]
                 else:
                     v = w[0, col] * x0
                     for k in range(1, width):
-                        v = v + w[k, col] * _at(x2, lo2, hi2, p, i + off + k)
-                o2[p, i] = o2[p, i] + v if add else v
-
-
-@_inline
-def _at(x2, lo2, hi2, p, j):  # type: ignore[no-untyped-def]
-    """Point ``j`` of line ``p``: in the line, or in its halo before or after it."""
-    n = x2.shape[1]
-    if j < 0:
-        return lo2[p, lo2.shape[1] + j]
-    if j >= n:
-        return hi2[p, j - n]
-    return x2[p, j]
+                        j = i + off + k
+                        xk = xr[j] if 0 <= j < n else (lo[nl + j] if j < 0 else hi[j - n])
+                        v = v + w[k, col] * xk
+                orow[i] = orow[i] + v if add else v
 
 
 @_inline
