@@ -14,10 +14,12 @@ matters: by default jemalloc gives blocks over 8 MiB back at once, whatever the 
 One process times every method on every case: bigrad on numpy input, bigrad on a dask
 array persisted in memory (results persisted, i.e. left in memory chunk by chunk),
 ``np.gradient``, ``dask.array.gradient`` (same input, same persisting) and xarray's
-``differentiate`` (one call per axis).  After one warm-up round, each of ``--repeat``
-rounds runs a copy and then every method once (the order rotating from round to round);
-a method's ratio to the floor is taken within its round and the table shows the median
-of those ratios.
+``differentiate`` (one call per axis), and for gradients a plain fused numba loop over
+the interior (:func:`reference_gradient`: what a naive kernel with ordinary stores
+reaches on the machine, the yardstick the issue sets beside bigrad's).  After one
+warm-up round, each of ``--repeat`` rounds runs a copy and then every method once (the
+order rotating from round to round); a method's ratio to the floor is taken within its
+round and the table shows the median of those ratios.
 
 * floor: (input bytes + output bytes) / copy bandwidth, the bandwidth measured by
   ``np.copyto`` of an array of the input's size into a preallocated one in the same
@@ -52,9 +54,11 @@ from typing import Any
 
 import dask
 import dask.array as da
+import numba
 import numpy as np
 import xarray as xr
 from dask.highlevelgraph import HighLevelGraph
+from numba import prange
 
 import bigrad
 from bigrad.kernels import AUTO_MIN_POINTS, result_dtype
@@ -101,6 +105,8 @@ METHODS = (
     "dask.array.gradient (persisted)",
     "xarray differentiate x3",
 )
+#: the plain fused numba loop beside bigrad's kernel (gradients only)
+REFERENCE = "plain fused loop, interior only"
 
 
 @dataclass
@@ -137,19 +143,75 @@ def _coords(inp: Inputs) -> dict[str, np.ndarray]:
     return out
 
 
+@numba.njit(parallel=True, cache=True)
+def _reference_fused(x, o0, o1, o2, w0, w1, w2):  # type: ignore[no-untyped-def]
+    n0, n1, n2 = x.shape
+    for i in prange(1, n0 - 1):
+        a0, b0, c0 = w0[0, i], w0[1, i], w0[2, i]
+        for j in range(1, n1 - 1):
+            a1, b1, c1 = w1[0, j], w1[1, j], w1[2, j]
+            for k in range(1, n2 - 1):
+                o0[i, j, k] = a0 * x[i - 1, j, k] + b0 * x[i, j, k] + c0 * x[i + 1, j, k]
+                o1[i, j, k] = a1 * x[i, j - 1, k] + b1 * x[i, j, k] + c1 * x[i, j + 1, k]
+                a2, b2, c2 = w2[0, k], w2[1, k], w2[2, k]
+                o2[i, j, k] = a2 * x[i, j, k - 1] + b2 * x[i, j, k] + c2 * x[i, j, k + 1]
+
+
+def _weights(spacing: Any, n: int, dtype: np.dtype[Any]) -> np.ndarray:
+    """numpy's interior weights ``(3, n)`` for a step or coordinates (columns 0 and
+    ``n - 1`` unused)."""
+    if np.ndim(spacing) == 0:
+        h = float(spacing)
+        w = np.zeros((3, n))
+        w[0], w[2] = -0.5 / h, 0.5 / h
+        return w.astype(dtype)
+    d = np.diff(np.asarray(spacing, dtype=np.float64))
+    d1, d2 = d[:-1], d[1:]
+    w = np.zeros((3, n))
+    w[0, 1:-1] = -d2 / (d1 * (d1 + d2))
+    w[1, 1:-1] = (d2 - d1) / (d1 * d2)
+    w[2, 1:-1] = d1 / (d2 * (d1 + d2))
+    return w
+
+
+def reference_gradient(x: np.ndarray, *spacings: Any) -> list[np.ndarray]:
+    """The yardstick the issue sets beside bigrad's kernel: a plain fused numba loop,
+    the interior of ``np.gradient(x, *spacings)`` for a 3-D ``x`` and nothing else (no
+    one-sided ends, no divisions where numpy divides, no halos or chunks).  Every
+    point's three central differences from numpy's non-uniform weights, in the weights'
+    dtype, stored once each, one ``prange`` over the first axis; outputs allocated on
+    every call, as a library's are.
+
+    >>> x = np.arange(4.0 * 5 * 6).reshape(4, 5, 6) ** 2
+    >>> out = reference_gradient(x, 1.0, 0.5, [0, 1, 3, 4, 6, 7])
+    >>> ref = np.gradient(x, 1.0, 0.5, [0, 1, 3, 4, 6, 7])
+    >>> all(np.allclose(o[1:-1, 1:-1, 1:-1], r[1:-1, 1:-1, 1:-1]) for o, r in zip(out, ref))
+    True
+    """
+    # a step keeps float32 data in float32 (a Python float is weak); coordinates do not
+    ctype = x.dtype if all(np.ndim(s) == 0 for s in spacings) else np.dtype(np.float64)
+    ws = [_weights(s, n, ctype) for s, n in zip(spacings, x.shape, strict=True)]
+    outs = [np.empty_like(x) for _ in range(3)]
+    _reference_fused(x, *outs, *ws)
+    return outs
+
+
 def _runners(inp: Inputs) -> dict[str, Callable[[], Any]]:
     x, xd, sp, case = inp.x, inp.xd, inp.spacings, inp.case
     eo = case.edge_order
     if case.op != "gradient":
         return _operator_runners(inp)
     xa = xr.DataArray(x, dims=("z", "y", "x"), coords=_coords(inp))
-    return {
+    out = {
         METHODS[0]: lambda: bigrad.gradient(x, *sp, edge_order=eo),
         METHODS[1]: lambda: dask.persist(*bigrad.gradient(xd, *sp, edge_order=eo)),
         METHODS[2]: lambda: np.gradient(x, *sp, edge_order=eo),
         METHODS[3]: lambda: dask.persist(*da.gradient(xd, *sp, edge_order=eo)),
         METHODS[4]: lambda: [xa.differentiate(d, edge_order=eo) for d in "zyx"],
     }
+    if x.size >= AUTO_MIN_POINTS:  # a tiny run (the tests') compiles nothing for it
+        out[REFERENCE] = lambda: reference_gradient(x, *sp)
+    return out
 
 
 def _operator_runners(inp: Inputs) -> dict[str, Callable[[], Any]]:
@@ -292,6 +354,8 @@ def memory_child(cases: list[str], size_mib: float, chunk_mib: float) -> dict[st
         for warm in _runners(_make_inputs(CASES[name], 0.05, 0.01, seed=1)).values():
             warm()
         for method, fn in runners.items():
+            if method == REFERENCE:  # its first call compiles: not a library's memory
+                continue
             gc.collect()
             before = _rss_kib("VmRSS")
             with open("/proc/self/clear_refs", "w") as clear:
