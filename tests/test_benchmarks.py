@@ -8,6 +8,7 @@ import sys
 from pathlib import Path
 from types import ModuleType
 
+import numpy as np
 import pytest
 
 BENCHMARKS = Path(__file__).parents[1] / "benchmarks"
@@ -53,6 +54,19 @@ def test_speed() -> None:
         else:
             assert tasks[speed.BIGRAD[1]] <= 4
     assert results["latency"] == {}
+
+
+def test_speed_reference_loop_is_the_gradients_interior() -> None:
+    speed = load("speed")
+    rng = np.random.default_rng(0)
+    for dtype in ("f4", "f8"):
+        x = rng.random((5, 6, 7)).astype(dtype)
+        spacings = (0.5, np.cumsum(0.5 + rng.random(6)), 2.0)
+        inner = (slice(1, -1),) * 3
+        ours_all, refs = speed.reference_gradient(x, *spacings), np.gradient(x, *spacings)
+        for ours, ref in zip(ours_all, refs, strict=True):
+            assert ours.dtype == x.dtype
+            np.testing.assert_allclose(ours[inner], ref[inner], rtol=1e-5)
 
 
 # a process compiling with an empty numba cache: with -m slow
