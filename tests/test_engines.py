@@ -381,7 +381,12 @@ FUSED_CHUNKS = {
 
 
 @pytest.mark.parametrize("shape", list(FUSED_CHUNKS), ids=["3d", "2d"])
-@pytest.mark.parametrize("accuracy", [2, 4, 6])
+# each accuracy and subset of axes compiles fused kernels of its own (from an empty cache,
+# 8-34 s an accuracy): accuracy 2 by default, 4 and 6 with -m slow
+@pytest.mark.parametrize(
+    "accuracy",
+    [2, pytest.param(4, marks=pytest.mark.slow), pytest.param(6, marks=pytest.mark.slow)],
+)
 def test_fused_laplacian_matches_the_reference_kernel(
     shape: tuple[int, ...], accuracy: int, monkeypatch: Any
 ) -> None:
