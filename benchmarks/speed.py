@@ -158,20 +158,18 @@ def _reference_fused(x, o0, o1, o2, w0, w1, w2):  # type: ignore[no-untyped-def]
 
 
 def _weights(spacing: Any, n: int, dtype: np.dtype[Any]) -> np.ndarray:
-    """numpy's interior weights ``(3, n)`` for a step or coordinates (columns 0 and
-    ``n - 1`` unused)."""
-    if np.ndim(spacing) == 0:
-        h = float(spacing)
-        w = np.zeros((3, n))
-        w[0], w[2] = -0.5 / h, 0.5 / h
-        return w.astype(dtype)
-    d = np.diff(np.asarray(spacing, dtype=np.float64))
-    d1, d2 = d[:-1], d[1:]
+    """numpy's interior weights ``(3, n)`` for a step or coordinates, in ``dtype``
+    (columns 0 and ``n - 1`` unused)."""
     w = np.zeros((3, n))
-    w[0, 1:-1] = -d2 / (d1 * (d1 + d2))
-    w[1, 1:-1] = (d2 - d1) / (d1 * d2)
-    w[2, 1:-1] = d1 / (d2 * (d1 + d2))
-    return w
+    if np.ndim(spacing) == 0:
+        w[0], w[2] = -0.5 / float(spacing), 0.5 / float(spacing)
+    else:
+        d = np.diff(np.asarray(spacing, dtype=np.float64))
+        d1, d2 = d[:-1], d[1:]
+        w[0, 1:-1] = -d2 / (d1 * (d1 + d2))
+        w[1, 1:-1] = (d2 - d1) / (d1 * d2)
+        w[2, 1:-1] = d1 / (d2 * (d1 + d2))
+    return w.astype(dtype, copy=False)
 
 
 def reference_gradient(x: np.ndarray, *spacings: Any) -> list[np.ndarray]:
