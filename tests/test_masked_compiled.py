@@ -8,8 +8,11 @@ from typing import Any
 import dask.array as da
 import numpy as np
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 import bigrad
+from tests.strategies import chunkings
 from tests.test_masked import oracle
 
 
@@ -88,3 +91,74 @@ def test_slabs_are_the_reference(monkeypatch: pytest.MonkeyPatch, dtype: Any,
     monkeypatch.setattr(masked_numba, "SLAB_BYTES", slab_rows * line.itemsize)
     np.testing.assert_array_equal(np.asarray(bigrad.gradient(line, nan="one-sided")),
                                   oracle(line, 1.0, 0))  # fmt: skip
+
+
+@st.composite
+def _missing_field(draw: Any) -> tuple[np.ndarray, Any]:
+    """A 1-, 2- or 3-D field with NaN and inf (runs of every length, NaN on chunk
+    faces), its dtype and a chunking."""
+    ndim = draw(st.integers(1, 3))
+    shape = tuple(draw(st.lists(st.integers(1, 9), min_size=ndim, max_size=ndim)))
+    rng = np.random.default_rng(draw(st.integers(0, 2**16)))
+    f = rng.standard_normal(shape).astype(draw(st.sampled_from([np.float32, np.float64])))
+    f[rng.random(shape) < draw(st.sampled_from([0.0, 0.1, 0.4, 0.8]))] = np.nan
+    f[rng.random(shape) < draw(st.sampled_from([0.0, 0.05]))] = draw(
+        st.sampled_from([np.inf, -np.inf])
+    )
+    return f, draw(chunkings(shape))
+
+
+@settings(max_examples=60, deadline=None)
+@given(data=st.data(), edge_order=st.sampled_from([1, 2]))
+def test_one_pass_is_the_reference(monkeypatch: pytest.MonkeyPatch, data: Any,
+                                   edge_order: int) -> None:  # fmt: skip
+    # numpy's gradient on a step takes the compiled one-pass kernel (the plain kernel
+    # and the redo are not called for it): number for number the numpy reference's
+    from bigrad.kernels import masked_numba
+
+    f, chunks = data.draw(_missing_field())
+    step = data.draw(st.sampled_from([1.0, 0.3, np.float32(0.7), np.float64(2.5)]))
+    axes = tuple(a for a in range(f.ndim) if f.shape[a] > edge_order)
+    if not axes:
+        return  # too short for np.gradient along every axis: refused as numpy does
+    calls = []
+    monkeypatch.setattr(masked_numba, "fix_block", lambda *a, **k: calls.append(a))
+    for x in (f, da.from_array(f, chunks=chunks)):
+        results = {}
+        for engine in ("numpy", "numba"):
+            monkeypatch.setenv("BIGRAD_ENGINE", engine)
+            got = bigrad.gradient(x, step, axis=axes, edge_order=edge_order, nan="one-sided")
+            results[engine] = [np.asarray(g) for g in (got if len(axes) > 1 else [got])]
+        for a, b in zip(results["numpy"], results["numba"], strict=True):
+            np.testing.assert_array_equal(a, b)
+    assert not calls
+    for axis, got in zip(axes, results["numba"], strict=True):
+        np.testing.assert_array_equal(got, oracle(f, step, axis, edge_order=edge_order))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("cut", [1, 3])
+def test_one_pass_slabs_and_pieces(monkeypatch: pytest.MonkeyPatch, dtype: Any, cut: int) -> None:
+    # the one pass cuts a block into slabs of rows along axis 0 (a 1-D block into pieces
+    # of a line, their halos the points beside them): cuts of 1 and 3 rows (pieces of
+    # 2 and 6 points), NaN and inf on and next to every cut, runs across them
+    from bigrad.kernels import masked_numba
+
+    rng = np.random.default_rng(3)
+    f = rng.standard_normal((23, 5, 19)).astype(dtype)
+    f[rng.random(f.shape) < 0.15] = np.nan
+    f[7:9, 1:4, :] = np.nan
+    f[12, :, 3] = np.inf
+    line = f[:, 2, 4].copy()
+    line[[5, 6, 11]] = [np.nan, np.inf, np.nan]
+    monkeypatch.setattr(masked_numba, "SELECT_SLAB_BYTES", cut * f[0].nbytes)
+    monkeypatch.setattr(masked_numba, "_PIECE", 2 * cut)
+    for x in (f, f[:, 1], line):
+        for edge_order in (1, 2):
+            results = {}
+            for engine in ("numpy", "numba"):
+                monkeypatch.setenv("BIGRAD_ENGINE", engine)
+                got = bigrad.gradient(x, 0.25, edge_order=edge_order, nan="one-sided")
+                results[engine] = [np.asarray(g) for g in (got if x.ndim > 1 else [got])]
+            for a, b in zip(results["numpy"], results["numba"], strict=True):
+                np.testing.assert_array_equal(a, b)

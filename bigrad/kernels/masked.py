@@ -38,7 +38,17 @@ def masked_block(
     (the plain block kernel, all components in one pass), then the run-by-run points
     of masked axes: with ``compiled``, those on an axis with a step by
     :mod:`bigrad.kernels.masked_numba` where it applies (plain float32/float64 arrays
-    in C order), the others here."""
+    in C order), the others here.  With ``compiled``, numpy's gradient on an axis with
+    a step takes that module's one pass instead of both."""
+    if not add and compiled and _compiled_applies(f, outs):
+        chosen = _one_pass(f, halos, rules, axes, outs, parallel)
+        if chosen:
+            rest = [c for c in range(len(axes)) if c not in chosen]
+            if rest:
+                masked_block(f, [halos[c] for c in rest], [rules[c] for c in rest],
+                             [axes[c] for c in rest], add=False, outs=[outs[c] for c in rest],
+                             derive=derive, compiled=compiled, parallel=parallel)  # fmt: skip
+            return outs
     plain = [r.plain() if isinstance(r, MaskedRules) else r for r in rules]
     parts = derive(f, halos, plain, axes, None if add else outs)
     if f.dtype.kind not in "fc" or not any(isinstance(r, MaskedRules) for r in rules):
@@ -55,6 +65,26 @@ def masked_block(
             missing = ~np.isfinite(f) if missing is None else missing
             fix_axis(f, lo, hi, axis, r, part, missing)
     return _sum(parts, outs) if add else outs
+
+
+def _one_pass(f: np.ndarray, halos: Sequence[tuple[Any, Any]], rules: Sequence[AxisRules],
+              axes: Sequence[int], outs: list[Any], parallel: bool) -> list[int]:  # fmt: skip
+    """The components whose rules are three-point rules on a step (numpy's gradient),
+    computed in one pass by :func:`bigrad.kernels.masked_numba.select_block` instead of
+    the plain kernel and the redo; their indices."""
+    from bigrad.kernels import masked_numba as _compiled
+
+    chosen = {}
+    for c, r in enumerate(rules):
+        tables = r.tables() if isinstance(r, MaskedRules) else None
+        rule = _compiled.select_rules(tables) if tables is not None else None
+        if rule is not None and all(type(h) is np.ndarray for h in halos[c]):
+            chosen[c] = rule
+    if chosen:
+        _compiled.select_block(f, [halos[c] for c in chosen], [axes[c] for c in chosen],
+                               list(chosen.values()), [outs[c] for c in chosen],
+                               _compiled.threads(parallel))  # fmt: skip
+    return list(chosen)
 
 
 def _compiled_applies(f: Any, parts: Sequence[Any]) -> bool:

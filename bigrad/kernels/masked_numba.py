@@ -1,5 +1,11 @@
-"""The compiled form of ``nan="one-sided"``'s redo (:mod:`bigrad.kernels.masked` holds the
-numpy reference, which it must match number for number).
+"""The compiled forms of ``nan="one-sided"`` (:mod:`bigrad.kernels.masked` holds the numpy
+reference, which they must match number for number).
+
+numpy's gradient on an axis with a step (three-point rules: a point's rule follows from
+which of its four nearest neighbours are finite) takes one pass, :func:`select_block`,
+instead of the plain kernel and a redo: each row's central differences, the points where
+they are wrong marked as they are computed, and those chosen again (see the section
+"three-point rules in one pass" below).  Every other stencil takes the redo:
 
 After the plain kernel, the block is cut into slabs along its first axis and one thread
 takes a slab from start to finish: a mask of its missing values (one byte a point), then
@@ -34,6 +40,7 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any
 
 import numba
@@ -42,7 +49,16 @@ import numpy as np
 from bigrad.core.masked import MaskedRules, RunTables
 from bigrad.core.weights import DIFF, AxisRules
 
-__all__ = ["SLAB_BYTES", "fix_axis_compiled", "fix_block", "missing_mask"]
+__all__ = [
+    "SELECT_SLAB_BYTES",
+    "SLAB_BYTES",
+    "fix_axis_compiled",
+    "fix_block",
+    "missing_mask",
+    "select_block",
+    "select_rules",
+    "threads",
+]
 
 # numpy's error model: a division by zero gives inf or NaN as in the numpy reference,
 # and the check for it (raising ZeroDivisionError) no longer blocks the optimizer
@@ -50,6 +66,9 @@ _njit = numba.njit(cache=True, nogil=True, error_model="numpy")
 #: bytes of input a slab holds: large enough that the halo rows swept along axis 0 with
 #: it (a stencil's depth on each side) add little, small enough to stay in cache
 SLAB_BYTES = 4 << 20
+#: the same for the one-pass three-point kernels: a slab read from memory for its first
+#: axis, from cache for the others
+SELECT_SLAB_BYTES = 1 << 20
 _ONES = np.uint64(0x0101010101010101)
 
 
@@ -249,7 +268,9 @@ _lock = threading.Lock()
 _pools: dict[int, ThreadPoolExecutor] = {}
 
 
-def _threads(parallel: bool) -> int:
+def threads(parallel: bool) -> int:
+    """The threads a block's redo may use: 1 inside dask tasks, else ``BIGRAD_THREADS`` or
+    the CPUs this process may run on."""
     if not parallel:
         return 1
     env = os.environ.get("BIGRAD_THREADS")
@@ -318,4 +339,241 @@ def fix_block(
             fix_axis_compiled(f[a:b], lo, hi, ax, t, reach, first, r.n, part[a:b], missing)
 
     calls = [lambda a=a, b=b: slab(a, b) for a, b in _slabs(n0, rows)]
-    _run(calls, _threads(parallel))
+    _run(calls, threads(parallel))
+
+
+# --- three-point rules in one pass ---------------------------------------------------
+#
+# Along an axis with a step whose rules touch at most two points on either side (numpy's
+# gradient, edge_order 1 or 2), a point's rule follows from which of its four
+# neighbours are finite: the central difference between two finite neighbours, a
+# one-sided rule at a run's end (a run of two points: the difference), NaN for a lone or
+# missing point.  A row takes the central difference everywhere (a loop LLVM
+# vectorises), marking where it is wrong as it goes; the marked points, found 8 marks at
+# a time, then take their rule.  This replaces the plain kernel and the redo for such an
+# axis, so the input is read once per axis instead of three times.
+
+#: ``prm`` (compute dtype): the divisors of the central difference, of a long run's left
+#: end and of a run of two's, the same at the right end, then the weights of the ends'
+#: 3-point rules (left, right)
+_PRM = 11
+
+
+@_inline
+def _choose(f0, fm, fp, fm2, fp2, prm, wide_l, wide_r, vals, res):  # type: ignore[no-untyped-def]
+    """The run-by-run derivative at a point from its value and four neighbours.
+
+    Without a branch: the pattern of missing values is not predictable, and x86 has
+    no conditional move for floats (a select of floats becomes a branch), so every
+    choice is an integer index into ``vals`` (the five values, data dtype), ``prm``
+    (divisors and weights) or ``res`` (the candidates, compute dtype)."""
+    m0, mm, mp = np.int64(f0 - f0 == 0), np.int64(fm - fm == 0), np.int64(fp - fp == 0)
+    mm2, mp2 = np.int64(fm2 - fm2 == 0), np.int64(fp2 - fp2 == 0)
+    left, right = mp & (mm ^ 1), mm & (mp ^ 1)
+    vals[0], vals[1], vals[2], vals[3], vals[4] = fm2, fm, f0, fp, fp2
+    # the difference forms: central (divisor 0), a run's left end (1; 2 for a run of
+    # two) or right end (3; 4)
+    q = (vals[2 + mp] - vals[2 - mm]) / prm[left * (2 - mp2) + right * (4 - mm2)]
+    # the ends' weighted forms, points in ascending order as the plain kernels add them
+    at, w = 2 * left, 8 - 3 * left
+    e = prm[w] * vals[at] + prm[w + 1] * vals[at + 1] + prm[w + 2] * vals[at + 2]
+    res[0], res[1], res[2] = q, e, np.nan
+    ok = m0 & (mm | mp)
+    return res[2 * (ok ^ 1) + ok * ((wide_l & left & mp2) | (wide_r & right & mm2))]
+
+
+@_inline
+def _central(rm, r0, rp, o, marks, dc):  # type: ignore[no-untyped-def]
+    """``o`` = the central difference of ``rm`` and ``rp``; ``marks`` 1 where it is
+    wrong: at a finite point with a missing neighbour (it is then infinite or NaN) and
+    at a missing point where it is not NaN (both neighbours finite, or one infinite)."""
+    m = o.shape[0]
+    for c in range(m):
+        v = (rp[c] - rm[c]) / dc
+        o[c] = v
+        # branch-free (the finite/missing pattern is not predictable)
+        fin = np.uint8(r0[c] - r0[c] == 0)
+        marks[c] = (fin & np.uint8(v - v != 0)) | ((fin ^ 1) & np.uint8(v == v))
+    for c in range(m, marks.shape[0]):
+        marks[c] = 0
+
+
+@_inline
+def _fix(rm2, rm, r0, rp, rp2, o, marks, words, prm, wide_l, wide_r, vals, res):  # type: ignore[no-untyped-def]
+    """The points :func:`_central` marked chosen again, found 8 marks at a time."""
+    for w in range(words.shape[0]):
+        if words[w] == 0:
+            continue
+        for c in range(8 * w, min(8 * w + 8, o.shape[0])):
+            if marks[c]:
+                o[c] = _choose(r0[c], rm[c], rp[c], rm2[c], rp2[c], prm, wide_l, wide_r, vals, res)
+
+
+@_inline
+def _pick(lo, x, hi, nanrow, p, i):  # type: ignore[no-untyped-def]
+    """Row ``i`` of the window of line ``p`` (``i < 0``: the lo halo), or ``nanrow``
+    beyond the halos (the axis's ends)."""
+    nl, n = lo.shape[1], x.shape[1]
+    if i < 0:
+        return lo[p, nl + i] if i >= -nl else nanrow
+    if i < n:
+        return x[p, i]
+    return hi[p, i - n] if i - n < hi.shape[1] else nanrow
+
+
+@_njit
+def _select_rows(lo, x, hi, out, prm, wide_l, wide_r, first, stop):  # type: ignore[no-untyped-def]
+    """Rows ``[first, stop)`` of the ``(P, n, Q)`` view (row ``k`` is ``(k // n, k % n)``),
+    each from the rows two before and after it along the axis (from the halos, or
+    missing beyond them)."""
+    n, q_ = x.shape[1], x.shape[2]
+    nanrow = np.full(q_, np.nan, x.dtype)
+    vals, res = np.empty(5, x.dtype), np.empty(3, prm.dtype)
+    size = -(-q_ // 8) * 8
+    # two rows of marks: a row's points are fixed after the next row's central pass,
+    # which brings the row two ahead (read by the ends' rules) into cache
+    marks = np.zeros(2 * size, np.uint8)
+    words = marks.view(np.uint64)
+    rows = (nanrow, nanrow, nanrow, nanrow, nanrow)
+    prev = out[first // n, first % n]
+    for k in range(first, stop + 1):
+        b = (k - first) % 2
+        if k > first:  # the previous row's fixes
+            rm2, rm, r0, rp, rp2 = rows
+            _fix(rm2, rm, r0, rp, rp2, prev, marks[(1 - b) * size : (2 - b) * size],
+                 words[(1 - b) * size // 8 : (2 - b) * size // 8], prm, wide_l, wide_r, vals,
+                 res)  # fmt: skip
+        if k == stop:
+            break
+        p, j = k // n, k % n
+        rows = (_pick(lo, x, hi, nanrow, p, j - 2), _pick(lo, x, hi, nanrow, p, j - 1), x[p, j],
+                _pick(lo, x, hi, nanrow, p, j + 1), _pick(lo, x, hi, nanrow, p, j + 2))  # fmt: skip
+        prev = out[p, j]
+        _central(rows[1], rows[2], rows[3], prev, marks[b * size : (b + 1) * size], prm[0])
+
+
+@_inline
+def _value(lo, x, hi, p, i):  # type: ignore[no-untyped-def]
+    """Point ``i`` of the window of line ``p`` along the last axis, NaN beyond it."""
+    nl, n = lo.shape[1], x.shape[1]
+    if i < 0:
+        return lo[p, nl + i] if i >= -nl else x[p, 0] * np.nan
+    if i < n:
+        return x[p, i]
+    return hi[p, i - n] if i - n < hi.shape[1] else x[p, 0] * np.nan
+
+
+@_inline
+def _end(lo, x, hi, p, c, prm, wide_l, wide_r, vals, res):  # type: ignore[no-untyped-def]
+    """:func:`_choose` at point ``c`` of line ``p``, its neighbours from the window."""
+    return _choose(_value(lo, x, hi, p, c), _value(lo, x, hi, p, c - 1),
+                   _value(lo, x, hi, p, c + 1), _value(lo, x, hi, p, c - 2),
+                   _value(lo, x, hi, p, c + 2), prm, wide_l, wide_r, vals, res)  # fmt: skip
+
+
+@_njit
+def _select_lines(lo, x, hi, out, prm, wide_l, wide_r, first, stop):  # type: ignore[no-untyped-def]
+    """Lines ``[first, stop)`` along the last axis (the ``(P, n)`` view): the points two
+    from each end with the halos, the rest straight from the line."""
+    n = x.shape[1]
+    vals, res = np.empty(5, x.dtype), np.empty(3, prm.dtype)
+    marks = np.zeros(-(-n // 8) * 8, np.uint8)
+    words = marks.view(np.uint64)
+    for p in range(first, stop):
+        xr, orow = x[p], out[p]
+        if n > 4:
+            # five shifted views, as _select_rows reads its rows: a loop LLVM vectorises
+            rm2, rm, r0, rp, rp2 = xr[: n - 4], xr[1 : n - 3], xr[2 : n - 2], xr[3 : n - 1], xr[4:]
+            o = orow[2 : n - 2]
+            _central(rm, r0, rp, o, marks, prm[0])
+            _fix(rm2, rm, r0, rp, rp2, o, marks, words, prm, wide_l, wide_r, vals, res)
+        for c in range(min(2, n)):
+            orow[c] = _end(lo, x, hi, p, c, prm, wide_l, wide_r, vals, res)
+        for c in range(max(2, n - 2), n):
+            orow[c] = _end(lo, x, hi, p, c, prm, wide_l, wide_r, vals, res)
+
+
+def select_rules(tables: RunTables) -> tuple[np.ndarray, int, int] | None:
+    """``(prm, wide_l, wide_r)`` for :func:`_choose` when every run's rules are three-point rules
+    it can choose between (see above), else None."""
+    s, ints, w, div = tables.shortest, tables.ints, tables.weights, tables.divisor
+    if s < 4 or w.shape[2] < 3 or tables.none[1] != 1 or tables.none[2:].any():
+        return None
+
+    def rule(length: int, k: int) -> tuple[Any, ...]:
+        return (*ints[length, k].tolist(), *w[length, k].tolist(), div[length, k].item())
+
+    left, mid, right = rule(s, 0), rule(s, s // 2), rule(s, s - 1)
+    for length in range(3, s + 1):
+        want = [left] + [mid] * (length - 2) + [right]
+        if any(rule(length, k) != want[k] for k in range(length)):
+            return None
+    wide_l, wide_r = left[:3] == (0, 0, 3), right[:3] == (0, -2, 3)
+    if (
+        mid[:3] != (DIFF, -1, 3)
+        or rule(2, 0)[:3] != (DIFF, 0, 2)
+        or rule(2, 1)[:3] != (DIFF, -1, 2)
+        or not (wide_l or left[:3] == (DIFF, 0, 2))
+        or not (wide_r or right[:3] == (DIFF, -1, 2))
+    ):
+        return None
+    prm = np.zeros(_PRM, div.dtype)
+    prm[:5] = div[s, s // 2], div[s, 0], div[2, 0], div[s, s - 1], div[2, 1]
+    prm[5:8], prm[8:] = w[s, 0, :3], w[s, s - 1, :3]
+    return prm, int(wide_l), int(wide_r)
+
+
+#: points a piece of a single line (a 1-D block) at least: pieces for threads
+_PIECE = 1 << 16
+
+
+def _pieces(lo: np.ndarray, x: np.ndarray, hi: np.ndarray, out: np.ndarray,
+            rule: tuple[Any, ...]) -> list[Callable[[], None]]:  # fmt: skip
+    """Calls computing the one line of ``x`` (``(1, n)``) piece by piece, each piece's
+    halos the two points beside it (the block's own halos at its ends)."""
+    kernel: Any = _select_lines
+    calls: list[Callable[[], None]] = []
+    for a, b in _slabs(x.shape[1], _PIECE):
+        plo = lo if a == 0 else x[:, a - 2 : a]
+        phi = hi if b == x.shape[1] else x[:, b : b + 2]
+        args = (plo, x[:, a:b], phi, out[:, a:b], *rule)
+        calls.append(partial(kernel, *args, 0, 1))
+    return calls
+
+
+def select_block(f: np.ndarray, halos: Sequence[tuple[np.ndarray, np.ndarray]],
+                 axes: Sequence[int], rules: Sequence[Any], outs: Sequence[np.ndarray],
+                 threads: int) -> None:  # fmt: skip
+    """The derivatives along ``axes`` run by run in one pass (``rules``: each axis's
+    :func:`select_rules`), ``f`` and ``outs`` C-contiguous, the halos as deep as the
+    stencil's: slab by slab along axis 0, every axis's points of a slab while it is in
+    cache."""
+    if f.size == 0:
+        return
+    n0 = f.shape[0]
+    rows = max(1, SELECT_SLAB_BYTES // max(1, f[0].nbytes))
+    jobs: list[tuple[Any, tuple[Any, ...], int]] = []
+    whole: list[Callable[[], None]] = []
+    for (lo, hi), axis, rule, out in zip(halos, axes, rules, outs, strict=True):
+        p_ = int(np.prod(f.shape[:axis]))
+        q_ = int(np.prod(f.shape[axis + 1 :]))
+
+        def view(a: np.ndarray, p_: int = p_, q_: int = q_, axis: int = axis) -> np.ndarray:
+            # lines as 2-D: numba then knows each line is contiguous
+            shape = (p_, a.shape[axis], q_) if q_ > 1 else (p_, a.shape[axis])
+            return np.ascontiguousarray(a).reshape(shape)
+
+        args = (view(lo), view(f), view(hi), view(out), *rule)
+        if q_ == 1 and axis == 0:  # one line (the other axes have one point)
+            whole += _pieces(view(lo), view(f), view(hi), view(out), rule)
+        elif q_ == 1:
+            jobs.append((_select_lines, args, p_ // n0))  # lines per row of axis 0
+        else:
+            jobs.append((_select_rows, args, p_ * f.shape[axis] // n0))
+
+    def slab(a: int, b: int) -> None:
+        for kernel, args, per in jobs:
+            kernel(*args, a * per, b * per)
+
+    slabs: list[Callable[[], None]] = [partial(slab, a, b) for a, b in _slabs(n0, rows)]
+    _run(whole + (slabs if jobs else []), threads)
