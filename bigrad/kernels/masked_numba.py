@@ -40,7 +40,7 @@ import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from functools import partial
+from functools import lru_cache, partial
 from typing import Any
 
 import numba
@@ -350,8 +350,8 @@ def fix_block(
 # one-sided rule at a run's end (a run of two points: the difference), NaN for a lone or
 # missing point.  A row takes the central difference everywhere (a loop LLVM
 # vectorises), marking where it is wrong as it goes; the marked points, found 8 marks at
-# a time, then take their rule.  This replaces the plain kernel and the redo for such an
-# axis, so the input is read once per axis instead of three times.
+# a time, then take their rule.  This replaces the plain kernel, the mask and the sweep
+# for changes of missingness for such an axis.
 
 #: ``prm`` (compute dtype): the divisors of the central difference, of a long run's left
 #: end and of a run of two's, the same at the right end, then the weights of the ends'
@@ -493,9 +493,10 @@ def _select_lines(lo, x, hi, out, prm, wide_l, wide_r, first, stop):  # type: ig
             orow[c] = _end(lo, x, hi, p, c, prm, wide_l, wide_r, vals, res)
 
 
+@lru_cache(maxsize=64)  # per block otherwise; tables are built once per axis and kept
 def select_rules(tables: RunTables) -> tuple[np.ndarray, int, int] | None:
-    """``(prm, wide_l, wide_r)`` for :func:`_choose` when every run's rules are three-point rules
-    it can choose between (see above), else None."""
+    """``(prm, wide_l, wide_r)`` for :func:`_choose` when every run's rules are three-point
+    rules it can choose between (see above), else None."""
     s, ints, w, div = tables.shortest, tables.ints, tables.weights, tables.divisor
     if s < 4 or w.shape[2] < 3 or tables.none[1] != 1 or tables.none[2:].any():
         return None
