@@ -166,3 +166,24 @@ def test_one_pass_slabs_and_pieces(monkeypatch: pytest.MonkeyPatch, dtype: Any, 
                 results[engine] = [np.asarray(g) for g in (got if x.ndim > 1 else [got])]
             for a, b in zip(results["numpy"], results["numba"], strict=True):
                 np.testing.assert_array_equal(a, b)
+
+
+def test_one_pass_beside_the_redo(monkeypatch: pytest.MonkeyPatch) -> None:
+    # axes with a step take the one pass, an axis with a coordinate (and a derivative
+    # of accuracy 4) the redo, in one call: every component the numpy reference's
+    rng = np.random.default_rng(0)
+    f = rng.standard_normal((30, 40, 25))
+    f[rng.random(f.shape) < 0.2] = np.nan
+    f[3] = np.inf
+    c = np.cumsum(rng.random(40) + 0.1)
+    results = {}
+    for engine in ("numpy", "numba"):
+        monkeypatch.setenv("BIGRAD_ENGINE", engine)
+        for x in (f, da.from_array(f, chunks=(7, 9, 4))):
+            got = [*bigrad.gradient(x, 0.5, c, 2.0, nan="one-sided", edge_order=2),
+                   bigrad.derivative(x, 0.5, axis=0, accuracy=4, nan="one-sided")]  # fmt: skip
+            results.setdefault(engine, []).extend(np.asarray(g) for g in got)
+    for a, b in zip(results["numpy"], results["numba"], strict=True):
+        np.testing.assert_array_equal(a, b)
+    np.testing.assert_allclose(results["numba"][1], oracle(f, c, 1, edge_order=2),
+                               rtol=1e-11, atol=1e-12)  # fmt: skip
