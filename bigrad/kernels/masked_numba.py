@@ -434,22 +434,23 @@ def _select_rows(lo, x, hi, out, prm, wide_l, wide_r, first, stop):  # type: ign
     # which brings the row two ahead (read by the ends' rules) into cache
     marks = np.zeros(2 * size, np.uint8)
     words = marks.view(np.uint64)
-    rows = (nanrow, nanrow, nanrow, nanrow, nanrow)
-    prev = out[first // n, first % n]
+    rows = prev = (nanrow, nanrow, nanrow, nanrow, nanrow)
+    o = oprev = out[first // n, first % n]
     for k in range(first, stop + 1):
         b = (k - first) % 2
-        if k > first:  # the previous row's fixes
-            rm2, rm, r0, rp, rp2 = rows
-            _fix(rm2, rm, r0, rp, rp2, prev, marks[(1 - b) * size : (2 - b) * size],
+        if k < stop:
+            p, j = k // n, k % n
+            rows = (_pick(lo, x, hi, nanrow, p, j - 2), _pick(lo, x, hi, nanrow, p, j - 1),
+                    x[p, j], _pick(lo, x, hi, nanrow, p, j + 1),
+                    _pick(lo, x, hi, nanrow, p, j + 2))  # fmt: skip
+            o = out[p, j]
+            _central(rows[1], rows[2], rows[3], o, marks[b * size : (b + 1) * size], prm[0])
+        if k > first:  # the previous row's fixes, its row two ahead just read
+            rm2, rm, r0, rp, rp2 = prev
+            _fix(rm2, rm, r0, rp, rp2, oprev, marks[(1 - b) * size : (2 - b) * size],
                  words[(1 - b) * size // 8 : (2 - b) * size // 8], prm, wide_l, wide_r, vals,
                  res)  # fmt: skip
-        if k == stop:
-            break
-        p, j = k // n, k % n
-        rows = (_pick(lo, x, hi, nanrow, p, j - 2), _pick(lo, x, hi, nanrow, p, j - 1), x[p, j],
-                _pick(lo, x, hi, nanrow, p, j + 1), _pick(lo, x, hi, nanrow, p, j + 2))  # fmt: skip
-        prev = out[p, j]
-        _central(rows[1], rows[2], rows[3], prev, marks[b * size : (b + 1) * size], prm[0])
+        prev, oprev = rows, o
 
 
 @_inline
