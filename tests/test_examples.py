@@ -50,6 +50,11 @@ def test_example_runs(path: Path, tmp_path: Path) -> None:
 
 
 def load_example(name: str) -> ModuleType:
+    # as `python examples/NAME.py` runs it: its folder first on the path, for the helpers
+    # it imports (_figures); not left to whichever example a process happened to load
+    # first
+    if str(EXAMPLES_DIR) not in sys.path:
+        sys.path.insert(0, str(EXAMPLES_DIR))
     spec = importlib.util.spec_from_file_location(f"example_{name}", EXAMPLES_DIR / f"{name}.py")
     assert spec and spec.loader
     module = importlib.util.module_from_spec(spec)
