@@ -95,8 +95,8 @@ def test_slabs_are_the_reference(monkeypatch: pytest.MonkeyPatch, dtype: Any,
 
 @st.composite
 def _missing_field(draw: Any) -> tuple[np.ndarray, Any]:
-    """A 1-, 2- or 3-D field with NaN and inf (runs of every length, NaN on chunk
-    faces), its dtype and a chunking."""
+    """A float32 or float64 field of 1-3 dimensions with NaN and inf at random points
+    (none to most of them: runs of every length, some on chunk faces), and a chunking."""
     ndim = draw(st.integers(1, 3))
     shape = tuple(draw(st.lists(st.integers(1, 9), min_size=ndim, max_size=ndim)))
     rng = np.random.default_rng(draw(st.integers(0, 2**16)))

@@ -565,9 +565,10 @@ def select_block(f: np.ndarray, halos: Sequence[tuple[np.ndarray, np.ndarray]],
             shape = (p_, a.shape[axis], q_) if q_ > 1 else (p_, a.shape[axis])
             return np.ascontiguousarray(a).reshape(shape)
 
-        args = (view(lo), view(f), view(hi), view(out), *rule)
+        vlo, vf, vhi, vout = (view(a) for a in (lo, f, hi, out))
+        args = (vlo, vf, vhi, vout, *rule)
         if q_ == 1 and axis == 0:  # one line (the other axes have one point)
-            whole += _pieces(view(lo), view(f), view(hi), view(out), rule)
+            whole += _pieces(vlo, vf, vhi, vout, rule)
         elif q_ == 1:
             jobs.append((_select_lines, args, p_ // n0))  # lines per row of axis 0
         else:
