@@ -55,7 +55,8 @@ def prepare(
 
 
 def _in_memory(f: np.ndarray, plan: GradientPlan, rules: list[AxisRules], add: bool,
-               out: Sequence[np.ndarray] | None, accumulate: bool) -> list[Any]:  # fmt: skip
+               out: Sequence[np.ndarray] | None, accumulate: bool,
+               scale: Sequence[Any] | None) -> list[Any]:  # fmt: skip
     # the whole array is one block; only periodic axes have a halo, taken from its ends
     whole = (0,) * f.ndim
     bundles = [extract_faces(f, plan.faces(whole))]
@@ -63,7 +64,8 @@ def _in_memory(f: np.ndarray, plan: GradientPlan, rules: list[AxisRules], add: b
     hi = [[(0, p.first, p.count) for p in ap.hi[0]] for ap in plan.axes]
     axes = [ap.axis for ap in plan.axes]
     halos = halos_from_faces(f, axes, lo, hi, bundles)
-    return block_derivatives(f, halos, rules, axes, add=add, out=out, accumulate=accumulate)
+    return block_derivatives(f, halos, rules, axes, add=add, out=out, accumulate=accumulate,
+                             scale=scale)  # fmt: skip
 
 
 def apply(
@@ -76,6 +78,7 @@ def apply(
     add: bool = False,
     out: Sequence[np.ndarray] | None = None,
     accumulate: bool = False,
+    scale: Sequence[Any] | None = None,
 ) -> list[Any]:
     """The one entry every front end calls: check the arguments, plan, and execute.
 
@@ -85,11 +88,14 @@ def apply(
     Returns one array per axis of ``axis`` (one in all, their sum, with ``add``), of
     ``f``'s kind: numpy in memory, or dask (lazy, the input's chunks).  For numpy
     input, ``out`` gives the arrays to write them into (of ``f``'s shape and the
-    result dtype), and ``accumulate`` adds them to ``out``'s values instead.
+    result dtype), ``accumulate`` adds them to ``out``'s values instead, and ``scale``
+    multiplies each axis's component by a factor that broadcasts against ``f`` (or
+    None), as :func:`~bigrad.kernels.block_derivatives` does.
     """
     lazy = is_dask(f)
-    if lazy and (out is not None or accumulate):
-        raise ValueError("out= and accumulate= are for numpy input; a dask result is lazy")
+    if lazy and (out is not None or accumulate or scale is not None):
+        raise ValueError("out=, accumulate= and scale= are for numpy input; a dask result "
+                         "is lazy")  # fmt: skip
     if not lazy:
         f = np.asanyarray(f)
     args = parse_args(f.shape, f.dtype, varargs, axis, spec, periodic, period)
@@ -101,7 +107,7 @@ def apply(
         from bigrad.dask import derivatives_graph
 
         return derivatives_graph(f, plan, rules, add)
-    return _in_memory(f, plan, rules, add, out, accumulate)
+    return _in_memory(f, plan, rules, add, out, accumulate, scale)
 
 
 def gradient(

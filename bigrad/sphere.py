@@ -398,6 +398,13 @@ def geospatial_gradient(f: Any, lat: Any, lon: Any, *, lat_axis: int = -2, lon_a
     """
     g = _grid(np.shape(f), lat, lon, lat_axis, lon_axis, radius, periodic)
     spec = _nan_spec(g, _spec(accuracy), nan)
+    if _plain(f):
+        # the metric factors applied by the engine as it writes: one pass over f
+        dtype = result_dtype(f.dtype)
+        x_metric = g.along_lat(g.inv_cos() * (_PER_DEGREE / g.radius), dtype)
+        y_factor = np.asarray(dtype.type(_PER_DEGREE / g.radius))
+        d_dx, d_dy = g.derivatives(f, spec, spec, scale=[x_metric, y_factor])
+        return d_dx, d_dy
     dlon, dlat = g.derivatives(f, spec, spec)
     dtype = _out_dtype(dlon, dlat)
     d_dx = _scale_add(dlon, g.along_lat(g.inv_cos() * (_PER_DEGREE / g.radius), dtype), dtype)
@@ -457,12 +464,13 @@ def _plain(*arrays: Any) -> bool:
 
 def _kinematics_in_place(g: _Grid, along_x: np.ndarray, along_y: np.ndarray, sign: float,
                          spec: Any, accuracy: int) -> Any:  # fmt: skip
-    """:func:`_kinematics` of numpy arrays in three passes instead of four: the
-    longitude term is scaled in the engine's output, and the engine adds the latitude
-    term to it.  The same numbers: ``x - y`` is ``x + (-y)``, and the negated stencil
-    gives ``-y`` exactly."""
-    (dx,) = g.derivatives(along_x, x=spec)
-    np.multiply(dx, g.along_lat(g.inv_cos() * (_PER_DEGREE / g.radius), dx.dtype), out=dx)
+    """:func:`_kinematics` of numpy arrays in two passes instead of four: the
+    longitude term is scaled by the engine as it writes it, and the engine adds the
+    latitude term to it.  The same numbers: ``x - y`` is ``x + (-y)``, and the negated
+    stencil gives ``-y`` exactly."""
+    dtype = result_dtype(along_x.dtype)
+    metric = g.along_lat(g.inv_cos() * (_PER_DEGREE / g.radius), dtype)
+    (dx,) = g.derivatives(along_x, x=spec, scale=[metric])
     lat_term = CosineDerivative(accuracy, g.radius, negate=sign < 0)
     g.derivatives(along_y, y=lat_term, out=[dx], accumulate=True)
     return dx
@@ -582,10 +590,16 @@ def spherical_laplacian(f: Any, lat: Any, lon: Any, *, lat_axis: int = -2, lon_a
             "stencil runs cannot shorten); fill the missing values first, or use nan='propagate'"
         )
     lat_stencil = LatitudeLaplacian(accuracy, g.radius)
+    x_metric = (g.inv_cos() * (_PER_DEGREE / g.radius)) ** 2
+    if _plain(f):
+        # the longitude term scaled by the engine as it writes it
+        dtype = result_dtype(f.dtype)
+        scale = [g.along_lat(x_metric, dtype), None]
+        lon_term, lat_term = g.derivatives(f, check_spec(2, accuracy), lat_stencil, scale=scale)
+        return np.add(lon_term, lat_term, out=lon_term)
     lon_term, lat_term = g.derivatives(f, check_spec(2, accuracy), lat_stencil)
     dtype = _out_dtype(lon_term, lat_term)
-    x_metric = g.along_lat((g.inv_cos() * (_PER_DEGREE / g.radius)) ** 2, dtype)
-    return _scale_add(lon_term, x_metric, dtype, lat_term)
+    return _scale_add(lon_term, g.along_lat(x_metric, dtype), dtype, lat_term)
 
 
 #: the wind kinematics :func:`wind_blocks` computes
@@ -622,6 +636,13 @@ class _GradientBlocks:
 
     def __call__(self, block: Any, bundles: Any, spec: Any) -> Iterator[Any]:
         halos = halos_from_faces(block, spec.axes, spec.lo, spec.hi, bundles)
+        otype = result_dtype(block.dtype)
+        if _plain(block):  # as geospatial_gradient: the factors applied by the engine
+            scale = [_rows(self.x_metric, spec, self.lat_axis, block.ndim, otype),
+                     np.asarray(otype.type(self.y_factor))]  # fmt: skip
+            yield from block_derivatives(block, halos, spec.rules, spec.axes, parallel=False,
+                                         scale=scale)  # fmt: skip
+            return
         dlon, dlat = block_derivatives(block, halos, spec.rules, spec.axes, parallel=False)
         dtype = _out_dtype(dlon, dlat)
         yield _scale_add(dlon, _rows(self.x_metric, spec, self.lat_axis, block.ndim, dtype), dtype)
@@ -643,24 +664,25 @@ class _WindBlocks:
         (lo_x, hi_x), (lo_y, hi_y) = halos_from_faces(block, spec.axes, spec.lo, spec.hi, bundles)
         x_axis, y_axis = spec.axes[0] - 1, spec.axes[1] - 1
         otype = result_dtype(block.dtype)
-        # as _kinematics_in_place: three passes and one array per output instead of
+        # as _kinematics_in_place: two passes and one array per output instead of
         # four and two, the same numbers (the array function on numpy takes that path)
         in_place = type(block) is np.ndarray and np.result_type(otype, np.float32) == otype
         for what in self.quantities:
             # vorticity: dv/dlambda - d(u cos)/dphi; divergence: du/dlambda + d(v cos)/dphi
             ix, sign = (1, -1.0) if what == "vorticity" else (0, 1.0)
             iy = 1 - ix
-            (dx,) = block_derivatives(block[ix], [(lo_x[ix], hi_x[ix])], [spec.rules[0]],
-                                      [x_axis], parallel=False)  # fmt: skip
             if in_place:
                 metric = _rows(self.x_metric, spec, self.lat_axis + 1, block.ndim - 1, otype, 1)
-                np.multiply(dx, metric, out=dx)
+                (dx,) = block_derivatives(block[ix], [(lo_x[ix], hi_x[ix])], [spec.rules[0]],
+                                          [x_axis], parallel=False, scale=[metric])  # fmt: skip
                 y_rules = spec.rules[1] if sign > 0 else _negated(spec.rules[1])
                 block_derivatives(block[iy], [(lo_y[iy], hi_y[iy])], [y_rules], [y_axis],
                                   parallel=False, out=[dx], accumulate=True)  # fmt: skip
                 yield dx
                 del dx
                 continue
+            (dx,) = block_derivatives(block[ix], [(lo_x[ix], hi_x[ix])], [spec.rules[0]],
+                                      [x_axis], parallel=False)  # fmt: skip
             (dy,) = block_derivatives(block[iy], [(lo_y[iy], hi_y[iy])], [spec.rules[1]],
                                       [y_axis], parallel=False)  # fmt: skip
             dtype = _out_dtype(dx, dy)

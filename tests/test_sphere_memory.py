@@ -1,5 +1,6 @@
-"""The sphere operators on numpy input (vorticity and divergence in three passes: the
-engine adds the negated latitude stencil to the scaled longitude term) give the same
+"""The sphere operators on numpy input (the metric factors applied by the engine as it
+writes; vorticity and divergence in two passes: the engine adds the negated latitude
+stencil to the scaled longitude term) give the same
 numbers, bit for bit, as dask input (the four-pass combine, per chunk) and as
 Fortran-ordered input, for 3-D and 4-D layouts, float32/float64 and ``nan=``; the
 engine's ``accumulate``, the negated stencil, and mixed compute dtypes compiled."""
@@ -75,6 +76,7 @@ QUICK = {
 }
 
 
+@pytest.mark.usefixtures("engine")  # the compiled kernel scales as it writes
 @pytest.mark.parametrize(("name", "dtype", "shape", "lat_axis", "lon_axis"),
                          _matrix(list(OPERATORS), LAYOUTS, QUICK))  # fmt: skip
 def test_numpy_equals_dask_and_fortran_order(name: str, dtype: str, shape: tuple[int, ...],
@@ -142,7 +144,7 @@ def test_accumulate_adds_each_value_once(dtype: str) -> None:
         np.testing.assert_array_equal(out, base + d)
     with pytest.raises(ValueError, match="accumulate=True needs out="):
         block_derivatives(f, [(empty, empty)], [cases[0][0]], [0], accumulate=True)
-    with pytest.raises(ValueError, match="out= and accumulate= are for numpy input"):
+    with pytest.raises(ValueError, match="out=, accumulate= and scale= are for numpy input"):
         apply(da.from_array(f), (0.5,), 1, StencilSpec(), out=[base], accumulate=True)
 
 

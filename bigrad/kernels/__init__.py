@@ -108,8 +108,10 @@ def _numba_applies(f: Any, halos: Sequence[tuple[Any, Any]], rules: Sequence[Axi
     )
 
 
-def _c_order(f: Any, halos: Sequence[tuple[Any, Any]], axes: Sequence[int], outs: list[Any]) -> Any:
-    """A Fortran-ordered block and its outputs seen transposed (C order), else as is."""
+def _c_order(f: Any, halos: Sequence[tuple[Any, Any]], axes: Sequence[int], outs: list[Any],
+             scale: list[Any]) -> Any:  # fmt: skip
+    """A Fortran-ordered block, its outputs and factors seen transposed (C order), else
+    as they are."""
     fortran = type(f) is np.ndarray and f.ndim > 1 and not f.flags.c_contiguous
     if (
         fortran
@@ -117,8 +119,46 @@ def _c_order(f: Any, halos: Sequence[tuple[Any, Any]], axes: Sequence[int], outs
         and all(type(o) is np.ndarray and o.flags.f_contiguous for o in outs)
     ):
         t = [(lo.T, hi.T) for lo, hi in halos]
-        return f.T, t, [f.ndim - 1 - a for a in axes], [o.T for o in outs]
-    return f, halos, axes, outs
+        scale = [None if s is None else s.T for s in scale]
+        return f.T, t, [f.ndim - 1 - a for a in axes], [o.T for o in outs], scale
+    return f, halos, axes, outs, scale
+
+
+def _factors(scale: Sequence[Any] | None, n: int, shape: tuple[int, ...], otype: np.dtype[Any],
+             adds: Sequence[bool]) -> list[Any]:  # fmt: skip
+    """``scale`` checked: per component None or its factor in ``otype``, with as many
+    dimensions as the block."""
+    if scale is None:
+        return [None] * n
+    if len(scale) != n:
+        raise ValueError(f"scale has {len(scale)} entries for {n} components; give one per axis")
+    factors: list[Any] = []
+    for s, add in zip(scale, adds, strict=True):
+        if s is None:
+            factors.append(None)
+            continue
+        if add:
+            raise ValueError("scale= applies to a component that writes its output, not to "
+                             "one added to another's (add=True after the first, accumulate=True)")  # fmt: skip
+        a = np.asarray(s, dtype=otype)
+        try:
+            fits = np.broadcast_shapes(a.shape, shape) == shape
+        except ValueError:
+            fits = False
+        if not fits:
+            raise ValueError(f"scale factor of shape {a.shape} does not broadcast to the "
+                             f"block's shape {shape}")  # fmt: skip
+        factors.append(a.reshape((1,) * (len(shape) - a.ndim) + a.shape))
+    return factors
+
+
+def _per_line(factor: Any, shape: tuple[int, ...]) -> np.ndarray | None:
+    """One factor per line along the last axis of a C-ordered block of ``shape`` (what
+    the numba kernel scales by), or None when ``factor`` varies along that axis."""
+    if factor is None or (factor.shape[-1] != 1 and shape[-1] != 1):
+        return None
+    lines = np.broadcast_to(factor[..., :1], (*shape[:-1], 1))
+    return np.ascontiguousarray(lines).reshape(-1)
 
 
 def block_derivatives(
@@ -132,6 +172,7 @@ def block_derivatives(
     parallel: bool = True,
     out: Sequence[Any] | None = None,
     accumulate: bool = False,
+    scale: Sequence[Any] | None = None,
 ) -> list[Any]:
     """Differentiate one block along each of ``axes``.
 
@@ -156,6 +197,12 @@ def block_derivatives(
     accumulate : bool, optional
         Add the results to ``out``'s values instead of overwriting them: each value
         is computed as without, added in the rules' dtype, and rounded once.
+    scale : sequence of arrays or None, optional
+        Per axis, None or a factor broadcastable to the block (a metric along another
+        axis): the component's output is multiplied by it in the output's dtype once
+        written, as ``np.multiply(out, factor.astype(dtype), out=out)`` would, while the
+        numba kernel still has it in cache.  Only for components that write their output
+        (not those added to another's, nor with ``accumulate``).
 
     Returns
     -------
@@ -173,6 +220,9 @@ def block_derivatives(
         outs = list(out)
     else:
         outs = [np.empty_like(f, dtype=otype) for _ in range(n_out)]
+    index = [0] * len(axes) if add else list(range(len(axes)))
+    adds = [accumulate or (add and c > 0) for c in range(len(axes))]
+    factors = _factors(scale, len(axes), f.shape, otype, adds)
     if any(isinstance(r, MaskedRules) for r in rules):
         # nan="one-sided": each axis plainly, then its points next to missing values
         from bigrad.kernels.masked import masked_block
@@ -180,43 +230,53 @@ def block_derivatives(
         def derive(b: Any, h: Any, r: Any, a: Any, o: Any) -> list[Any]:
             return block_derivatives(b, h, r, a, engine=engine, parallel=parallel, out=o)
 
+        if add and any(s is not None for s in factors):
+            raise ValueError("scale= with add=True is not available with nan='one-sided' rules")
         compiled = _wants_numba(engine, f.size)
-        return masked_block(
-            f, halos, rules, axes, add=add, outs=outs, derive=derive, compiled=compiled,
-            parallel=parallel,
-        )  # fmt: skip
-    index = [0] * len(axes) if add else list(range(len(axes)))
-    adds = [accumulate or (add and c > 0) for c in range(len(axes))]
+        masked_block(f, halos, rules, axes, add=add, outs=outs, derive=derive,
+                     compiled=compiled, parallel=parallel)  # fmt: skip
+        for c, s in enumerate(factors):
+            if s is not None:
+                np.multiply(outs[c], s, out=outs[c])
+        return outs
     x = as_computable(f)
     if x.size == 0:
         return outs
     if type(x) is np.ndarray and not (x.flags.c_contiguous or x.flags.f_contiguous):
         x = np.ascontiguousarray(x)  # a strided view: one copy, then one fast pass
     halos = [(as_computable(lo), as_computable(hi)) for lo, hi in halos]
-    xc, hc, ac, oc = _c_order(x, halos, axes, outs)
+    xc, hc, ac, oc, fc = _c_order(x, halos, axes, outs, factors)
     compiled = _wants_numba(engine, xc.size) and _numba_applies(xc, hc, rules, oc)
     wait = resolve_engine(engine) == "numba"
+    lines = [_per_line(s, xc.shape) for s in fc] if compiled else [None] * len(axes)
     # the kernel takes one compute dtype: a call per run of components sharing one (runs
     # in order, so that summed components are added in the same order); under "auto", a
     # run whose kernel is still compiling takes numpy's kernels
-    for a, b in _dtype_runs(rules) if compiled else [(0, len(axes))]:
+    for a, b in _runs(rules, fc, lines) if compiled else [(0, len(axes))]:
+        done = False
         if compiled:
             from bigrad.kernels import numba as _numba
 
-            if _numba.apply_block(xc, hc[a:b], rules[a:b], ac[a:b], oc, index[a:b],
-                                  adds[a:b], parallel, wait):  # fmt: skip
-                continue
+            done = _numba.apply_block(xc, hc[a:b], rules[a:b], ac[a:b], oc, index[a:b],
+                                      adds[a:b], parallel, wait, lines[a:b])  # fmt: skip
         for c in range(a, b):
-            lo, hi = hc[c]
-            _reference.apply_axis(xc, lo, hi, ac[c], rules[c], oc[index[c]], adds[c])
+            if not done:
+                lo, hi = hc[c]
+                _reference.apply_axis(xc, lo, hi, ac[c], rules[c], oc[index[c]], adds[c])
+            if fc[c] is not None and not (done and lines[c] is not None):
+                np.multiply(oc[index[c]], fc[c], out=oc[index[c]])
     return outs
 
 
-def _dtype_runs(rules: Sequence[AxisRules]) -> list[tuple[int, int]]:
-    """``[a, b)`` ranges of consecutive rules of one compute dtype."""
+def _runs(rules: Sequence[AxisRules], factors: Sequence[Any],
+          lines: Sequence[Any]) -> list[tuple[int, int]]:  # fmt: skip
+    """``[a, b)`` ranges of consecutive rules of one compute dtype, a run ending at a
+    component whose factor the kernel cannot take (multiplied after the run, before a
+    later component adds to its output)."""
     runs: list[tuple[int, int]] = []
     for i, r in enumerate(rules):
-        if runs and rules[runs[-1][0]].dtype == r.dtype:
+        ends = i > 0 and factors[i - 1] is not None and lines[i - 1] is None
+        if runs and rules[runs[-1][0]].dtype == r.dtype and not ends:
             runs[-1] = (runs[-1][0], i + 1)
         else:
             runs.append((i, i + 1))

@@ -39,7 +39,7 @@ __all__ = ["SUPPORTED", "apply_block"]
 SUPPORTED = frozenset({"f4", "f8"})
 
 # comp columns: what each component is and where its pieces lie in the packed arrays
-_AXIS0, _P, _N, _Q, _LO, _L, _HI, _H, _OUT, _ADD, _SEG0, _SEG1, _VAR = range(13)
+_AXIS0, _P, _N, _Q, _LO, _L, _HI, _H, _OUT, _ADD, _SEG0, _SEG1, _VAR, _SC, _NLAST = range(15)
 
 
 _njit = numba.njit(cache=True, nogil=True)
@@ -54,25 +54,30 @@ _OUTS = 4
 _WIDE_MIN = 2**14
 #: stencils of 3 to this many points may be summed in one pass, unrolled for their width
 _WIDE = 11
+#: a scaled component's outputs are written this many points at a time, then scaled
+#: while they are still in cache
+_GROUP = 16384
 
 
 @_inline
-def _plane(x, hbuf, comp, seg, weights, divisor, outs, i0, wide):  # type: ignore[no-untyped-def]
+def _plane(x, hbuf, comp, seg, weights, divisor, outs, sc, i0, wide):  # type: ignore[no-untyped-def]
     acc = np.empty(_BLOCK, dtype=weights.dtype)
     for c in range(comp.shape[0]):
         _component(
-            x, hbuf, comp[c], seg, weights[c], divisor[c], outs[comp[c, _OUT]], i0, acc, wide
+            x, hbuf, comp[c], seg, weights[c], divisor[c], outs[comp[c, _OUT]], sc, i0, acc, wide
         )
 
 
 @_njit
-def _planes(x, hbuf, comp, seg, weights, divisor, outs, i_first, i_stop, wide, fused):  # type: ignore[no-untyped-def]
+def _planes(x, hbuf, comp, seg, weights, divisor, outs, sc, i_first, i_stop, wide, fused):  # type: ignore[no-untyped-def]
     """Planes ``[i_first, i_stop)`` of every component: the kernel's entry point.
 
     ``wide`` is None, or a tuple as long as the stencils that take :func:`_sum_line`'s
     one pass: one width per call (its widest run's), since numba compiles the kernel once
     per width (and drops the sums for None: a gradient compiles faster).  ``fused`` is
-    None, or what :func:`_fused_plane` takes for the planes inside its box."""
+    None, or what :func:`_fused_plane` takes for the planes inside its box.  ``sc`` holds
+    the scaled components' factors, one per line along the last axis (see
+    :func:`_scale`)."""
     for i0 in range(i_first, i_stop):
         inside = False
         if fused is not None:  # noqa: SIM102 (alone, so that numba prunes it)
@@ -80,7 +85,7 @@ def _planes(x, hbuf, comp, seg, weights, divisor, outs, i_first, i_stop, wide, f
                 _fused_plane(x, hbuf, comp, seg, weights, divisor, outs, i0, fused, wide)
                 inside = True
         if not inside:
-            _plane(x, hbuf, comp, seg, weights, divisor, outs, i0, wide)
+            _plane(x, hbuf, comp, seg, weights, divisor, outs, sc, i0, wide)
 
 
 @_njit
@@ -255,10 +260,11 @@ def _source(x, hbuf, cm, i0, r0, idx, j, m):  # type: ignore[no-untyped-def]
 
 
 @_inline
-def _component(x, hbuf, cm, seg, w, d, out, i0, acc, wide):  # type: ignore[no-untyped-def]
+def _component(x, hbuf, cm, seg, w, d, out, sc, i0, acc, wide):  # type: ignore[no-untyped-def]
     n0, r = x.shape
     p_, n, q_, nl, nh = cm[_P], cm[_N], cm[_Q], cm[_L], cm[_H]
     add, var, s0 = cm[_ADD] != 0, cm[_VAR] != 0, cm[_SEG0]
+    scaled, nlast = cm[_SC] >= 0, cm[_NLAST]
     if cm[_AXIS0]:
         # along the first axis: only point i0, from whole planes
         xv = x.reshape((1, n0, r))
@@ -270,42 +276,51 @@ def _component(x, hbuf, cm, seg, w, d, out, i0, acc, wide):  # type: ignore[no-u
         for s in range(cm[_SEG0], cm[_SEG1]):
             if seg[s, 0] <= i0 < seg[s, 1]:
                 _rows(xv, lo, hi, p0, i0, i0 + 1, seg[s], s - s0, var, w, d, acc, ov[p0], add, wide)
+        if scaled:
+            _scale(out[i0], sc[cm[_SC]], i0 * r // nlast, nlast)
         return
     size_lo, size_hi = p_ * nl * q_, p_ * nh * q_
     lo_flat = hbuf[cm[_LO] + i0 * size_lo : cm[_LO] + (i0 + 1) * size_lo]
     hi_flat = hbuf[cm[_HI] + i0 * size_hi : cm[_HI] + (i0 + 1) * size_hi]
     if q_ == 1:
-        xl = x[i0].reshape((p_, n))
-        lol, hil, ol = (
-            lo_flat.reshape((p_, nl)),
-            hi_flat.reshape((p_, nh)),
-            out[i0].reshape((p_, n)),
-        )
-        for s in range(cm[_SEG0], cm[_SEG1]):
-            _lines(xl, lol, hil, seg[s], s - s0, var, w, d, acc, ol, add, wide)
+        # unscaled, every line of the plane at once; scaled, a group of lines at a time
+        step = max(1, _GROUP // n) if scaled else p_
+        for g0 in range(0, p_, step):
+            g1 = min(p_, g0 + step)
+            xl = x[i0, g0 * n : g1 * n].reshape((g1 - g0, n))
+            ol = out[i0, g0 * n : g1 * n].reshape((g1 - g0, n))
+            lol = lo_flat[g0 * nl : g1 * nl].reshape((g1 - g0, nl))
+            hil = hi_flat[g0 * nh : g1 * nh].reshape((g1 - g0, nh))
+            for s in range(cm[_SEG0], cm[_SEG1]):
+                _lines(xl, lol, hil, seg[s], s - s0, var, w, d, acc, ol, add, wide)
+            if scaled:
+                _scale(out[i0, g0 * n : g1 * n], sc[cm[_SC]], (i0 * r + g0 * n) // nlast, nlast)
         return
     xv = x[i0].reshape((p_, n, q_))
     lo, hi = lo_flat.reshape((p_, nl, q_)), hi_flat.reshape((p_, nh, q_))
     ov = out[i0].reshape((p_, n, q_))
+    step = max(1, _GROUP // q_) if scaled else n
     for p in range(p_):
-        for s in range(cm[_SEG0], cm[_SEG1]):
-            _rows(
-                xv,
-                lo,
-                hi,
-                p,
-                seg[s, 0],
-                seg[s, 1],
-                seg[s],
-                s - s0,
-                var,
-                w,
-                d,
-                acc,
-                ov[p],
-                add,
-                wide,
-            )
+        for g0 in range(0, n, step):
+            g1 = min(n, g0 + step)
+            for s in range(cm[_SEG0], cm[_SEG1]):
+                a, b = max(seg[s, 0], g0), min(seg[s, 1], g1)
+                if a < b:
+                    _rows(xv, lo, hi, p, a, b, seg[s], s - s0, var, w, d, acc, ov[p], add, wide)
+            if scaled:
+                f0, f1 = (p * n + g0) * q_, (p * n + g1) * q_
+                _scale(out[i0, f0:f1], sc[cm[_SC]], (i0 * r + f0) // nlast, nlast)
+
+
+@_njit
+def _scale(o, factors, line0, nlast):  # type: ignore[no-untyped-def]
+    """Whole lines ``o`` (along the last axis, ``nlast`` points each; the first is the
+    block's line ``line0``) multiplied by their factors, in the output's dtype: the
+    numbers of multiplying the written output."""
+    for k in range(o.shape[0] // nlast):
+        f, line = factors[line0 + k], o[k * nlast : (k + 1) * nlast]
+        for j in range(nlast):
+            line[j] = line[j] * f
 
 
 @_njit
@@ -586,13 +601,16 @@ def _pack(
     axes: Sequence[int],
     out_index: Sequence[int],
     add: Sequence[bool],
+    scale: Sequence[np.ndarray | None],
+    otype: np.dtype[Any],
 ) -> tuple[np.ndarray, ...]:
-    """The arrays the kernel takes: halos in one buffer, rules padded to one table."""
+    """The arrays the kernel takes: halos in one buffer, rules padded to one table, the
+    line factors of the scaled components stacked."""
     shape = x.shape
     ctype = rules[0].dtype
     nmax = max(max(r.weights.shape[1], 1) for r in rules)
     kmax = max(r.weights.shape[0] for r in rules)
-    comp = np.zeros((len(axes), 13), dtype=np.int64)
+    comp = np.zeros((len(axes), 15), dtype=np.int64)
     if len(rules) == 1:
         # one component (a long line, or the Zarr stream's one axis at a time): its
         # tables as they are, not copied
@@ -614,16 +632,20 @@ def _pack(
             parts.append(flat)
             used += flat.size
         found = r.segments()
+        row = -1 if scale[c] is None else sum(f is not None for f in scale[:c])
         comp[c] = (axis == 0, p_, shape[axis], q_, starts[0], lo.shape[axis], starts[1],
                    hi.shape[axis], out_index[c], add[c], len(segs), len(segs) + len(found),
-                   r.varying)  # fmt: skip
+                   r.varying, row, shape[-1])  # fmt: skip
         segs.extend(found)
         if len(rules) > 1:
             weights[c, : r.weights.shape[0], : r.weights.shape[1]] = r.weights
             divisor[c, : len(r.divisor)] = r.divisor
     hbuf = np.concatenate(parts) if parts else np.empty(0, x.dtype)
     seg = np.array(segs, dtype=np.int64).reshape(-1, 5)
-    return hbuf, comp, seg, weights, divisor
+    factors = [f for f in scale if f is not None]
+    lines = int(np.prod(shape[:-1]))
+    sc = np.stack(factors).astype(otype) if factors else np.empty((0, lines), otype)
+    return hbuf, comp, seg, weights, divisor, sc
 
 
 def apply_block(
@@ -636,19 +658,25 @@ def apply_block(
     add: Sequence[bool],
     parallel: bool,
     wait: bool = True,
+    scale: Sequence[np.ndarray | None] | None = None,
 ) -> bool:
     """Compute every component of C-contiguous block ``f`` into ``outs`` in one pass.
 
     Component ``c`` (along ``axes[c]`` with ``rules[c]`` and halo ``halos[c]``) goes
     to ``outs[out_index[c]]``, added to it where ``add[c]``; all rules share one
-    compute dtype.  Returns False, computing nothing, if the kernel is not compiled yet
-    and ``wait`` is False (see :func:`_compile`).
+    compute dtype.  Where ``scale[c]`` is not None (only where ``add[c]`` is False), it
+    holds one factor per line of ``f`` along its last axis (C order, in the outputs'
+    dtype), and each line of the component's output is multiplied by its factor once
+    written.  Returns False, computing nothing, if the kernel is not compiled yet and
+    ``wait`` is False (see :func:`_compile`).
     """
+    scale = [None] * len(axes) if scale is None else scale
     if f.ndim == 1:
         f = f.reshape(1, -1)
         halos = [(lo.reshape(1, -1), hi.reshape(1, -1)) for lo, hi in halos]
         axes = [a + 1 for a in axes]
-    hbuf, comp, seg, weights, divisor = _pack(f, halos, rules, axes, out_index, add)
+    hbuf, comp, seg, weights, divisor, sc = _pack(f, halos, rules, axes, out_index, add, scale,
+                                                  outs[0].dtype)  # fmt: skip
     x2 = f.reshape(f.shape[0], -1)
     # small blocks keep the passes: no kernel of their own to compile for their width
     wide = _wide(seg, comp, weights.dtype) if f.size >= _WIDE_MIN else None
@@ -656,7 +684,7 @@ def apply_block(
     if len(o2) < _OUTS:
         # the tuple's length is part of the kernel's type: one length, one compile
         o2 += (o2[0],) * (_OUTS - len(o2))
-    args = (x2, hbuf, comp, seg, weights, divisor, o2)
+    args = (x2, hbuf, comp, seg, weights, divisor, o2, sc)
     fused = _fusion(f.shape, comp, seg, weights, f.dtype) if f.size >= _WIDE_MIN else None
     if not _compile(_planes, (*args, 0, 0, wide, fused), wait):
         return False
@@ -701,7 +729,7 @@ def _fusion(shape: tuple[int, ...], comp: np.ndarray, seg: np.ndarray, weights: 
     summed in float64 ran faster in separate passes)."""
     if (len(shape) > 3 or len(comp) < 2 or comp[:, _VAR].any() or comp[0, _ADD] == 1
             or not comp[1:, _ADD].all() or (comp[:, _OUT] != comp[0, _OUT]).any()
-            or weights.dtype != dtype):  # fmt: skip
+            or weights.dtype != dtype or (comp[:, _SC] >= 0).any()):  # fmt: skip
         return None
     n = (shape[0], 1, shape[1]) if len(shape) == 2 else shape
     box = np.array([[0, m] for m in n], dtype=np.int64)
@@ -768,7 +796,7 @@ def _compile(kernel: Any, args: tuple[Any, ...], wait: bool = True) -> bool:
     if sig in kernel.overloads:
         _loaded.add(kind)
         return True
-    wide = args[-1]
+    wide = args[-2]  # (..., wide, fused)
     name = f"{args[0].dtype} data" + (f", {len(wide)}-point sums" if wide is not None else "")
     with _lock:
         if kind not in _pending:
