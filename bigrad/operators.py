@@ -54,18 +54,20 @@ def prepare(
     return plan, rules
 
 
-def _in_memory(f: np.ndarray, plan: GradientPlan, rules: list[AxisRules], add: bool,
-               out: Sequence[np.ndarray] | None, accumulate: bool,
-               scale: Sequence[Any] | None) -> list[Any]:  # fmt: skip
+def _in_memory(fs: tuple[np.ndarray, ...], plan: GradientPlan, rules: list[AxisRules],
+               add: bool, out: Sequence[np.ndarray] | None, accumulate: bool,
+               scale: Sequence[Any] | None, source: Sequence[int] | None) -> list[Any]:  # fmt: skip
     # the whole array is one block; only periodic axes have a halo, taken from its ends
-    whole = (0,) * f.ndim
-    bundles = [extract_faces(f, plan.faces(whole))]
+    whole = (0,) * fs[0].ndim
     lo = [[(0, p.first, p.count) for p in ap.lo[0]] for ap in plan.axes]
     hi = [[(0, p.first, p.count) for p in ap.hi[0]] for ap in plan.axes]
     axes = [ap.axis for ap in plan.axes]
-    halos = halos_from_faces(f, axes, lo, hi, bundles)
-    return block_derivatives(f, halos, rules, axes, add=add, out=out, accumulate=accumulate,
-                             scale=scale)  # fmt: skip
+    per_source = [halos_from_faces(f, axes, lo, hi, [extract_faces(f, plan.faces(whole))])
+                  for f in fs]  # fmt: skip
+    which = [0] * len(axes) if source is None else source
+    halos = [per_source[k][c] for c, k in enumerate(which)]
+    return block_derivatives(fs if len(fs) > 1 else fs[0], halos, rules, axes, add=add, out=out,
+                             accumulate=accumulate, scale=scale, source=source)  # fmt: skip
 
 
 def apply(
@@ -79,6 +81,7 @@ def apply(
     out: Sequence[np.ndarray] | None = None,
     accumulate: bool = False,
     scale: Sequence[Any] | None = None,
+    source: Sequence[int] | None = None,
 ) -> list[Any]:
     """The one entry every front end calls: check the arguments, plan, and execute.
 
@@ -90,14 +93,18 @@ def apply(
     input, ``out`` gives the arrays to write them into (of ``f``'s shape and the
     result dtype), ``accumulate`` adds them to ``out``'s values instead, and ``scale``
     multiplies each axis's component by a factor that broadcasts against ``f`` (or
-    None), as :func:`~bigrad.kernels.block_derivatives` does.
+    None), as :func:`~bigrad.kernels.block_derivatives` does; with ``source``, ``f`` is
+    a tuple of numpy arrays of one shape and dtype, and axis ``i`` differentiates
+    ``f[source[i]]`` (components added together read one another's output in cache).
     """
-    lazy = is_dask(f)
-    if lazy and (out is not None or accumulate or scale is not None):
-        raise ValueError("out=, accumulate= and scale= are for numpy input; a dask result "
-                         "is lazy")  # fmt: skip
+    fs = tuple(f) if source is not None else (f,)
+    lazy = any(is_dask(x) for x in fs)
+    if lazy and (out is not None or accumulate or scale is not None or source is not None):
+        raise ValueError("out=, accumulate=, scale= and source= are for numpy input; a dask "
+                         "result is lazy")  # fmt: skip
     if not lazy:
-        f = np.asanyarray(f)
+        fs = tuple(np.asanyarray(x) for x in fs)
+    f = fs[0]
     args = parse_args(f.shape, f.dtype, varargs, axis, spec, periodic, period)
     chunks = f.chunks if lazy else tuple((n,) for n in f.shape)
     if not args.axes:
@@ -107,7 +114,7 @@ def apply(
         from bigrad.dask import derivatives_graph
 
         return derivatives_graph(f, plan, rules, add)
-    return _in_memory(f, plan, rules, add, out, accumulate, scale)
+    return _in_memory(fs, plan, rules, add, out, accumulate, scale, source)
 
 
 def gradient(

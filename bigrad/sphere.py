@@ -470,8 +470,14 @@ def _kinematics_in_place(g: _Grid, along_x: np.ndarray, along_y: np.ndarray, sig
     stencil gives ``-y`` exactly."""
     dtype = result_dtype(along_x.dtype)
     metric = g.along_lat(g.inv_cos() * (_PER_DEGREE / g.radius), dtype)
-    (dx,) = g.derivatives(along_x, x=spec, scale=[metric])
     lat_term = CosineDerivative(accuracy, g.radius, negate=sign < 0)
+    if along_x.dtype == along_y.dtype:
+        # one engine call: the latitude term added to each few rows of the longitude
+        # term while they are in cache
+        (out,) = g.derivatives((along_x, along_y), spec, lat_term, add=True,
+                               scale=[metric, None], source=[0, 1])  # fmt: skip
+        return out
+    (dx,) = g.derivatives(along_x, x=spec, scale=[metric])
     g.derivatives(along_y, y=lat_term, out=[dx], accumulate=True)
     return dx
 
@@ -592,11 +598,12 @@ def spherical_laplacian(f: Any, lat: Any, lon: Any, *, lat_axis: int = -2, lon_a
     lat_stencil = LatitudeLaplacian(accuracy, g.radius)
     x_metric = (g.inv_cos() * (_PER_DEGREE / g.radius)) ** 2
     if _plain(f):
-        # the longitude term scaled by the engine as it writes it
+        # the longitude term scaled by the engine as it writes it, the latitude term
+        # added to it (computed in the output's dtype: the numbers of adding the two)
         dtype = result_dtype(f.dtype)
         scale = [g.along_lat(x_metric, dtype), None]
-        lon_term, lat_term = g.derivatives(f, check_spec(2, accuracy), lat_stencil, scale=scale)
-        return np.add(lon_term, lat_term, out=lon_term)
+        (lap,) = g.derivatives(f, check_spec(2, accuracy), lat_stencil, add=True, scale=scale)
+        return lap
     lon_term, lat_term = g.derivatives(f, check_spec(2, accuracy), lat_stencil)
     dtype = _out_dtype(lon_term, lat_term)
     return _scale_add(lon_term, g.along_lat(x_metric, dtype), dtype, lat_term)
@@ -673,13 +680,11 @@ class _WindBlocks:
             iy = 1 - ix
             if in_place:
                 metric = _rows(self.x_metric, spec, self.lat_axis + 1, block.ndim - 1, otype, 1)
-                (dx,) = block_derivatives(block[ix], [(lo_x[ix], hi_x[ix])], [spec.rules[0]],
-                                          [x_axis], parallel=False, scale=[metric])  # fmt: skip
                 y_rules = spec.rules[1] if sign > 0 else _negated(spec.rules[1])
-                block_derivatives(block[iy], [(lo_y[iy], hi_y[iy])], [y_rules], [y_axis],
-                                  parallel=False, out=[dx], accumulate=True)  # fmt: skip
-                yield dx
-                del dx
+                yield from block_derivatives(
+                    (block[ix], block[iy]), [(lo_x[ix], hi_x[ix]), (lo_y[iy], hi_y[iy])],
+                    [spec.rules[0], y_rules], [x_axis, y_axis], add=True, parallel=False,
+                    scale=[metric, None], source=[0, 1])  # fmt: skip
                 continue
             (dx,) = block_derivatives(block[ix], [(lo_x[ix], hi_x[ix])], [spec.rules[0]],
                                       [x_axis], parallel=False)  # fmt: skip

@@ -1,8 +1,10 @@
-"""The engine's ``scale``: a component's output multiplied by a factor that varies along
-other axes (the sphere's metric terms) as the kernel writes it.  Bit for bit the
-output written and then multiplied in its dtype, by the numpy reference kernel run
-component by component; with both kernels, on whole arrays and on blocks with halos,
-in C and Fortran order, beside components added to the scaled one."""
+"""The engine's ``scale`` and ``source``: a component's output multiplied by a factor that
+varies along other axes (the sphere's metric terms) as the kernel writes it, and
+components of one call differentiating different blocks (the two winds of a
+vorticity), added together a few rows at a time.  Bit for bit the numpy reference
+kernel run component by component, each output written, then multiplied in its dtype,
+then added to; with both kernels, on whole arrays and on blocks with halos, in C and
+Fortran order."""
 
 from __future__ import annotations
 
@@ -22,13 +24,16 @@ from tests.strategies import coordinate
 HALO = 4  # planes beside a block along each axis, where the array has them
 
 
-def _block(f: np.ndarray, region: tuple[slice, ...], axes: list[int], spacings: list[Any],
-           spec: StencilSpec) -> tuple[np.ndarray, list[Any], list[AxisRules]]:  # fmt: skip
-    """Block ``f[region]`` with up to :data:`HALO` planes of ``f`` on each side along
-    each axis of ``axes``, and the rules of the whole axis restricted to the block."""
-    block = np.ascontiguousarray(f[region])
+def _blocks(fs: list[np.ndarray], region: tuple[slice, ...], axes: list[int],
+            spacings: list[Any], spec: StencilSpec,
+            source: list[int]) -> tuple[tuple[np.ndarray, ...], list[Any], list[AxisRules]]:  # fmt: skip
+    """Blocks ``f[region]`` of each array, with up to :data:`HALO` planes of component
+    ``c``'s array ``fs[source[c]]`` on each side along its axis, and the rules of the
+    whole axis restricted to the block."""
+    blocks = tuple(np.ascontiguousarray(f[region]) for f in fs)
     halos, rules = [], []
-    for axis, spacing in zip(axes, spacings, strict=True):
+    for axis, spacing, k in zip(axes, spacings, source, strict=True):
+        f = fs[k]
         start, stop = region[axis].start, region[axis].stop
         lo, hi = list(region), list(region)
         lo[axis] = slice(max(0, start - HALO), start)
@@ -36,20 +41,20 @@ def _block(f: np.ndarray, region: tuple[slice, ...], axes: list[int], spacings: 
         halos.append((f[tuple(lo)], f[tuple(hi)]))
         whole = axis_rules(f.shape[axis], spacing, spec, f.dtype)
         rules.append(whole.restrict(start, stop))
-    return block, halos, rules
+    return blocks, halos, rules
 
 
-def _oracle(block: np.ndarray, halos: list[Any], rules: list[AxisRules], axes: list[int],
-            add: bool, scale: list[Any]) -> list[np.ndarray]:  # fmt: skip
+def _oracle(blocks: tuple[np.ndarray, ...], halos: list[Any], rules: list[AxisRules],
+            axes: list[int], add: bool, scale: list[Any], source: list[int]) -> list[np.ndarray]:  # fmt: skip
     """The numpy reference kernel, one component at a time: written (or added to the
     first), each scaled output multiplied right after it is written."""
-    otype = result_dtype(block.dtype)
+    otype = result_dtype(blocks[0].dtype)
     outs: list[np.ndarray] = []
     for c, axis in enumerate(axes):
         first = not add or c == 0
         if first:
-            outs.append(np.empty(block.shape, otype))
-        block_derivatives(block, [halos[c]], [rules[c]], [axis], engine="numpy",
+            outs.append(np.empty(blocks[0].shape, otype))
+        block_derivatives(blocks[source[c]], [halos[c]], [rules[c]], [axis], engine="numpy",
                           out=[outs[-1]], accumulate=not first)  # fmt: skip
         if scale[c] is not None:
             np.multiply(outs[-1], np.asarray(scale[c], dtype=otype), out=outs[-1])
@@ -84,7 +89,10 @@ def cases(draw: Any) -> dict[str, Any]:
     add = draw(st.booleans())
     scaled = [draw(st.booleans()) and (c == 0 or not add) for c in range(len(axes))]
     along = [tuple(draw(st.sets(st.integers(0, ndim - 1), max_size=2))) for _ in axes]
+    two = draw(st.booleans())
+    source = [draw(st.integers(0, 1)) if two else 0 for _ in axes]
     return {"shape": shape, "axes": axes, "region": tuple(region), "spacings": spacings,
+            "two": two, "source": source,
             "accuracy": accuracy, "add": add, "scaled": scaled, "along": along,
             "dtype": draw(st.sampled_from(["f4", "f8"])), "seed": draw(st.integers(0, 99)),
             "fortran": draw(st.booleans())}  # fmt: skip
@@ -95,17 +103,19 @@ def cases(draw: Any) -> dict[str, Any]:
 @given(case=cases())
 def test_scale_is_the_written_output_multiplied(engine: str, case: dict[str, Any]) -> None:
     rng = np.random.default_rng(case["seed"])
-    f = rng.standard_normal(case["shape"]).astype(case["dtype"])
-    spec = StencilSpec(1, case["accuracy"])
-    block, halos, rules = _block(f, case["region"], case["axes"], case["spacings"], spec)
-    scale = [_factor(rng, block.shape, along) if on else None
+    fs = [rng.standard_normal(case["shape"]).astype(case["dtype"]) for _ in range(2)]
+    spec, source = StencilSpec(1, case["accuracy"]), case["source"]
+    blocks, halos, rules = _blocks(fs, case["region"], case["axes"], case["spacings"], spec,
+                                   source)  # fmt: skip
+    scale = [_factor(rng, blocks[0].shape, along) if on else None
              for on, along in zip(case["scaled"], case["along"], strict=True)]  # fmt: skip
-    expected = _oracle(block, halos, rules, case["axes"], case["add"], scale)
+    expected = _oracle(blocks, halos, rules, case["axes"], case["add"], scale, source)
     if case["fortran"]:
-        block = np.asfortranarray(block)
+        blocks = tuple(np.asfortranarray(b) for b in blocks)
         halos = [(np.asfortranarray(lo), np.asfortranarray(hi)) for lo, hi in halos]
-    got = block_derivatives(block, halos, rules, case["axes"], add=case["add"],
-                            engine=engine, scale=scale)  # fmt: skip
+    f = blocks if case["two"] else blocks[0]
+    got = block_derivatives(f, halos, rules, case["axes"], add=case["add"], engine=engine,
+                            scale=scale, source=source if case["two"] else None)  # fmt: skip
     assert len(got) == len(expected)
     for g, e in zip(got, expected, strict=True):
         np.testing.assert_array_equal(g, e)
@@ -126,20 +136,24 @@ def test_scale_is_the_written_output_multiplied(engine: str, case: dict[str, Any
 def test_scale_on_whole_arrays_with_threads(shape: tuple[int, ...], axes: list[int],
                                             along: list[Any], dtype: str) -> None:  # fmt: skip
     rng = np.random.default_rng(len(shape))
-    f = rng.standard_normal(shape).astype(dtype)
-    f[tuple(n // 3 for n in shape)] = np.nan
+    fs = [rng.standard_normal(shape).astype(dtype) for _ in range(2)]
+    fs[0][tuple(n // 3 for n in shape)] = np.nan
     spacings = [0.25 if k % 2 else np.cumsum(rng.uniform(0.5, 1.5, shape[a]))
                 for k, a in enumerate(axes)]  # fmt: skip
     whole = tuple(slice(0, n) for n in shape)
-    block, halos, rules = _block(f, whole, axes, spacings, StencilSpec())
     scale = [_factor(rng, shape, a) for a in along]
     for add in (False, True):
-        factors = scale if not add else [scale[0]] + [None] * (len(axes) - 1)
-        expected = _oracle(block, halos, rules, axes, add, factors)
-        got = block_derivatives(block, halos, rules, axes, add=add, engine="numba",
-                                scale=factors)  # fmt: skip
-        for g, e in zip(got, expected, strict=True):
-            np.testing.assert_array_equal(g, e)
+        # one block, and each component on a block of its own, as a vorticity's
+        for source in ([0] * len(axes), [k % 2 for k in range(1, len(axes) + 1)]):
+            blocks, halos, rules = _blocks(fs, whole, axes, spacings, StencilSpec(), source)
+            factors = scale if not add else [scale[0]] + [None] * (len(axes) - 1)
+            expected = _oracle(blocks, halos, rules, axes, add, factors, source)
+            # outputs holding other numbers: a point the kernel missed shows
+            outs = [np.full(shape, 1e30, e.dtype) for e in expected]
+            got = block_derivatives(blocks, halos, rules, axes, add=add, engine="numba",
+                                    scale=factors, source=source, out=outs)  # fmt: skip
+            for g, e in zip(got, expected, strict=True):
+                np.testing.assert_array_equal(g, e)
 
 
 def test_scale_is_refused_where_it_has_no_meaning() -> None:
@@ -152,5 +166,9 @@ def test_scale_is_refused_where_it_has_no_meaning() -> None:
         block_derivatives(f, halos, rules, [0, 1], scale=[None])
     with pytest.raises(ValueError, match=r"does not broadcast to the block's shape \(5, 6\)"):
         block_derivatives(f, halos, rules, [0, 1], scale=[np.ones((6, 1)), None])
-    with pytest.raises(ValueError, match="scale= are for numpy input"):
+    with pytest.raises(ValueError, match="source must give, per axis, the index of one of"):
+        block_derivatives((f, f), halos, rules, [0, 1], source=[0, 2])
+    with pytest.raises(ValueError, match="must have one shape and dtype"):
+        block_derivatives((f, f.astype("f4")), halos, rules, [0, 1], source=[0, 1])
+    with pytest.raises(ValueError, match="scale= and source= are for numpy input"):
         apply(da.ones((5, 6)), (1.0,), 0, StencilSpec(), scale=[np.ones((5, 1))])

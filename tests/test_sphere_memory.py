@@ -144,7 +144,9 @@ def test_accumulate_adds_each_value_once(dtype: str) -> None:
         np.testing.assert_array_equal(out, base + d)
     with pytest.raises(ValueError, match="accumulate=True needs out="):
         block_derivatives(f, [(empty, empty)], [cases[0][0]], [0], accumulate=True)
-    with pytest.raises(ValueError, match="out=, accumulate= and scale= are for numpy input"):
+    with pytest.raises(
+        ValueError, match="out=, accumulate=, scale= and source= are for numpy input"
+    ):
         apply(da.from_array(f), (0.5,), 1, StencilSpec(), out=[base], accumulate=True)
 
 

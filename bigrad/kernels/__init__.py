@@ -93,35 +93,32 @@ def _wants_numba(engine: str | None, points: int) -> bool:
     return name == "numba" or (name == "auto" and points >= AUTO_MIN_POINTS)
 
 
-def _numba_applies(f: Any, halos: Sequence[tuple[Any, Any]], rules: Sequence[AxisRules],
-                   outs: Sequence[Any]) -> bool:  # fmt: skip
+def _numba_applies(fs: Sequence[Any], halos: Sequence[tuple[Any, Any]],
+                   rules: Sequence[AxisRules], outs: Sequence[Any]) -> bool:  # fmt: skip
     # subclasses (masked arrays, matrices) and duck arrays keep their own semantics
-    arrays = [f, *outs, *(h for pair in halos for h in pair)]
+    arrays = [*fs, *outs, *(h for pair in halos for h in pair)]
     if not all(type(a) is np.ndarray for a in arrays):
         return False
     from bigrad.kernels import numba as _numba
 
     return (
-        f.dtype.str[1:] in _numba.SUPPORTED
-        and f.flags.c_contiguous
-        and all(o.flags.c_contiguous for o in outs)
+        fs[0].dtype.str[1:] in _numba.SUPPORTED
+        and len(fs) <= _numba.INPUTS
+        and all(a.flags.c_contiguous for a in (*fs, *outs))
     )
 
 
-def _c_order(f: Any, halos: Sequence[tuple[Any, Any]], axes: Sequence[int], outs: list[Any],
-             scale: list[Any]) -> Any:  # fmt: skip
-    """A Fortran-ordered block, its outputs and factors seen transposed (C order), else
+def _c_order(fs: Sequence[Any], halos: Sequence[tuple[Any, Any]], axes: Sequence[int],
+             outs: list[Any], scale: list[Any]) -> Any:  # fmt: skip
+    """Fortran-ordered blocks, their outputs and factors seen transposed (C order), else
     as they are."""
+    f = fs[0]
     fortran = type(f) is np.ndarray and f.ndim > 1 and not f.flags.c_contiguous
-    if (
-        fortran
-        and f.flags.f_contiguous
-        and all(type(o) is np.ndarray and o.flags.f_contiguous for o in outs)
-    ):
+    if fortran and all(type(a) is np.ndarray and a.flags.f_contiguous for a in (*fs, *outs)):
         t = [(lo.T, hi.T) for lo, hi in halos]
         scale = [None if s is None else s.T for s in scale]
-        return f.T, t, [f.ndim - 1 - a for a in axes], [o.T for o in outs], scale
-    return f, halos, axes, outs, scale
+        return [x.T for x in fs], t, [f.ndim - 1 - a for a in axes], [o.T for o in outs], scale
+    return fs, halos, axes, outs, scale
 
 
 def _factors(scale: Sequence[Any] | None, n: int, shape: tuple[int, ...], otype: np.dtype[Any],
@@ -173,13 +170,15 @@ def block_derivatives(
     out: Sequence[Any] | None = None,
     accumulate: bool = False,
     scale: Sequence[Any] | None = None,
+    source: Sequence[int] | None = None,
 ) -> list[Any]:
     """Differentiate one block along each of ``axes``.
 
     Parameters
     ----------
-    f : array
-        The block, as stored (integers and datetimes are converted here).
+    f : array, or tuple of arrays
+        The block, as stored (integers and datetimes are converted here); or blocks of
+        one shape and dtype, component ``c`` differentiating ``f[source[c]]``.
     halos : sequence of (lo, hi)
         For each axis, the planes just before and just after the block along it.
     rules : sequence of AxisRules
@@ -203,6 +202,11 @@ def block_derivatives(
         written, as ``np.multiply(out, factor.astype(dtype), out=out)`` would, while the
         numba kernel still has it in cache.  Only for components that write their output
         (not those added to another's, nor with ``accumulate``).
+    source : sequence of int, optional
+        With a tuple ``f``, per axis the index of the block it differentiates.  A
+        component added to another's output reads it while it is in cache (the numba
+        kernel takes every component a few rows at a time): a divergence of ``(u, v)``
+        in one pass.
 
     Returns
     -------
@@ -210,6 +214,13 @@ def block_derivatives(
         One array shaped like ``f`` per axis (one in all with ``add``), of dtype
         :func:`result_dtype`.
     """
+    fs = f if isinstance(f, tuple) else (f,)
+    f = fs[0]
+    source = [0] * len(axes) if source is None else list(source)
+    if len(source) != len(axes) or not all(0 <= k < len(fs) for k in source):
+        raise ValueError(f"source must give, per axis, the index of one of the {len(fs)} blocks")
+    if any(x.shape != f.shape or x.dtype != f.dtype for x in fs):
+        raise ValueError("blocks differentiated together must have one shape and dtype")
     otype = result_dtype(f.dtype)
     n_out = 1 if add else len(axes)
     if accumulate and (out is None or any(isinstance(r, MaskedRules) for r in rules)):
@@ -230,8 +241,9 @@ def block_derivatives(
         def derive(b: Any, h: Any, r: Any, a: Any, o: Any) -> list[Any]:
             return block_derivatives(b, h, r, a, engine=engine, parallel=parallel, out=o)
 
-        if add and any(s is not None for s in factors):
-            raise ValueError("scale= with add=True is not available with nan='one-sided' rules")
+        if (add and any(s is not None for s in factors)) or len(fs) > 1:
+            raise ValueError("scale= with add=True, and several blocks, are not available "
+                             "with nan='one-sided' rules")  # fmt: skip
         compiled = _wants_numba(engine, f.size)
         masked_block(f, halos, rules, axes, add=add, outs=outs, derive=derive,
                      compiled=compiled, parallel=parallel)  # fmt: skip
@@ -239,16 +251,27 @@ def block_derivatives(
             if s is not None:
                 np.multiply(outs[c], s, out=outs[c])
         return outs
-    x = as_computable(f)
-    if x.size == 0:
+    if f.size == 0:
         return outs
-    if type(x) is np.ndarray and not (x.flags.c_contiguous or x.flags.f_contiguous):
-        x = np.ascontiguousarray(x)  # a strided view: one copy, then one fast pass
+    _unmasked(fs, halos, rules, axes, outs, index, adds, factors, source, engine, parallel)
+    return outs
+
+
+def _unmasked(fs: Sequence[Any], halos: Sequence[tuple[Any, Any]], rules: Sequence[AxisRules],
+              axes: Sequence[int], outs: list[Any], index: list[int], adds: list[bool],
+              factors: list[Any], source: list[int], engine: str | None,
+              parallel: bool) -> None:  # fmt: skip
+    """:func:`block_derivatives` of plain rules: the numba kernel where it applies, the
+    numpy reference where not."""
+    xs = [as_computable(x) for x in fs]
+    # a strided view: one copy, then one fast pass
+    xs = [np.ascontiguousarray(x) if type(x) is np.ndarray
+          and not (x.flags.c_contiguous or x.flags.f_contiguous) else x for x in xs]  # fmt: skip
     halos = [(as_computable(lo), as_computable(hi)) for lo, hi in halos]
-    xc, hc, ac, oc, fc = _c_order(x, halos, axes, outs, factors)
-    compiled = _wants_numba(engine, xc.size) and _numba_applies(xc, hc, rules, oc)
+    xc, hc, ac, oc, fc = _c_order(xs, halos, axes, outs, factors)
+    compiled = _wants_numba(engine, xc[0].size) and _numba_applies(xc, hc, rules, oc)
     wait = resolve_engine(engine) == "numba"
-    lines = [_per_line(s, xc.shape) for s in fc] if compiled else [None] * len(axes)
+    lines = [_per_line(s, xc[0].shape) for s in fc] if compiled else [None] * len(axes)
     # the kernel takes one compute dtype: a call per run of components sharing one (runs
     # in order, so that summed components are added in the same order); under "auto", a
     # run whose kernel is still compiling takes numpy's kernels
@@ -258,14 +281,14 @@ def block_derivatives(
             from bigrad.kernels import numba as _numba
 
             done = _numba.apply_block(xc, hc[a:b], rules[a:b], ac[a:b], oc, index[a:b],
-                                      adds[a:b], parallel, wait, lines[a:b])  # fmt: skip
+                                      adds[a:b], parallel, wait, lines[a:b], source[a:b])  # fmt: skip
         for c in range(a, b):
             if not done:
                 lo, hi = hc[c]
-                _reference.apply_axis(xc, lo, hi, ac[c], rules[c], oc[index[c]], adds[c])
+                _reference.apply_axis(xc[source[c]], lo, hi, ac[c], rules[c], oc[index[c]],
+                                      adds[c])  # fmt: skip
             if fc[c] is not None and not (done and lines[c] is not None):
                 np.multiply(oc[index[c]], fc[c], out=oc[index[c]])
-    return outs
 
 
 def _runs(rules: Sequence[AxisRules], factors: Sequence[Any],

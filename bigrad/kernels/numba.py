@@ -32,14 +32,14 @@ from numba.cpython.unsafe.tuple import tuple_setitem
 
 from bigrad.core.weights import DIFF, AxisRules
 
-__all__ = ["SUPPORTED", "apply_block"]
+__all__ = ["INPUTS", "SUPPORTED", "apply_block"]
 
 #: data dtypes (after integers become float64) the kernel compiles for; others go to numpy
 #: (complex among them: numba's complex arithmetic is not numpy's to the last bit)
 SUPPORTED = frozenset({"f4", "f8"})
 
 # comp columns: what each component is and where its pieces lie in the packed arrays
-_AXIS0, _P, _N, _Q, _LO, _L, _HI, _H, _OUT, _ADD, _SEG0, _SEG1, _VAR, _SC, _NLAST = range(15)
+_AXIS0, _P, _N, _Q, _LO, _L, _HI, _H, _OUT, _ADD, _SEG0, _SEG1, _VAR, _SC, _NLAST, _SRC = range(16)
 
 
 _njit = numba.njit(cache=True, nogil=True)
@@ -50,42 +50,49 @@ _BLOCK = 1024
 _SHORT = 8
 #: outputs a kernel call takes (more compile a kernel of their own); spare ones unused
 _OUTS = 4
+#: inputs a kernel call takes, likewise
+INPUTS = 2
 #: blocks of fewer points than this sum every stencil in passes
 _WIDE_MIN = 2**14
 #: stencils of 3 to this many points may be summed in one pass, unrolled for their width
 _WIDE = 11
-#: a scaled component's outputs are written this many points at a time, then scaled
-#: while they are still in cache
+#: points of a plane every component takes in turn where one output is scaled or
+#: added to, so that it is still in cache for the next
 _GROUP = 16384
 
 
 @_inline
-def _plane(x, hbuf, comp, seg, weights, divisor, outs, sc, i0, wide):  # type: ignore[no-untyped-def]
+def _plane(xs, hbuf, comp, seg, weights, divisor, outs, sc, group, i0, wide):  # type: ignore[no-untyped-def]
     acc = np.empty(_BLOCK, dtype=weights.dtype)
-    for c in range(comp.shape[0]):
-        _component(
-            x, hbuf, comp[c], seg, weights[c], divisor[c], outs[comp[c, _OUT]], sc, i0, acc, wide
-        )
+    r = xs[0].shape[1]
+    for f0 in range(0, r, group):
+        f1 = min(r, f0 + group)
+        for c in range(comp.shape[0]):
+            cm = comp[c]
+            _component(xs[cm[_SRC]], hbuf, cm, seg, weights[c], divisor[c], outs[cm[_OUT]],
+                       sc, i0, f0, f1, acc, wide)  # fmt: skip
 
 
 @_njit
-def _planes(x, hbuf, comp, seg, weights, divisor, outs, sc, i_first, i_stop, wide, fused):  # type: ignore[no-untyped-def]
+def _planes(xs, hbuf, comp, seg, weights, divisor, outs, sc, group, i_first, i_stop, wide, fused):  # type: ignore[no-untyped-def]
     """Planes ``[i_first, i_stop)`` of every component: the kernel's entry point.
 
-    ``wide`` is None, or a tuple as long as the stencils that take :func:`_sum_line`'s
-    one pass: one width per call (its widest run's), since numba compiles the kernel once
-    per width (and drops the sums for None: a gradient compiles faster).  ``fused`` is
-    None, or what :func:`_fused_plane` takes for the planes inside its box.  ``sc`` holds
-    the scaled components' factors, one per line along the last axis (see
-    :func:`_scale`)."""
+    Component ``c`` reads input ``xs[comp[c, _SRC]]``.  Each plane is taken ``group``
+    points at a time (a whole number of every component's rows), each group by every
+    component in turn.  ``wide`` is None, or a tuple as long as the stencils that take
+    :func:`_sum_line`'s one pass: one width per call (its widest run's), since numba
+    compiles the kernel once per width (and drops the sums for None: a gradient
+    compiles faster).  ``fused`` is None, or what :func:`_fused_plane` takes for the
+    planes inside its box.  ``sc`` holds the scaled components' factors, one per line
+    along the last axis (see :func:`_scale`)."""
     for i0 in range(i_first, i_stop):
         inside = False
         if fused is not None:  # noqa: SIM102 (alone, so that numba prunes it)
             if fused[0][0, 0] <= i0 < fused[0][0, 1]:
-                _fused_plane(x, hbuf, comp, seg, weights, divisor, outs, i0, fused, wide)
+                _fused_plane(xs[0], hbuf, comp, seg, weights, divisor, outs, i0, fused, wide)
                 inside = True
         if not inside:
-            _plane(x, hbuf, comp, seg, weights, divisor, outs, sc, i0, wide)
+            _plane(xs, hbuf, comp, seg, weights, divisor, outs, sc, group, i0, wide)
 
 
 @_njit
@@ -260,11 +267,12 @@ def _source(x, hbuf, cm, i0, r0, idx, j, m):  # type: ignore[no-untyped-def]
 
 
 @_inline
-def _component(x, hbuf, cm, seg, w, d, out, sc, i0, acc, wide):  # type: ignore[no-untyped-def]
+def _component(x, hbuf, cm, seg, w, d, out, sc, i0, f0, f1, acc, wide):  # type: ignore[no-untyped-def]
+    """Points ``[f0, f1)`` of plane ``i0`` (the whole plane along the first axis; else
+    whole rows of the component's)."""
     n0, r = x.shape
     p_, n, q_, nl, nh = cm[_P], cm[_N], cm[_Q], cm[_L], cm[_H]
     add, var, s0 = cm[_ADD] != 0, cm[_VAR] != 0, cm[_SEG0]
-    scaled, nlast = cm[_SC] >= 0, cm[_NLAST]
     if cm[_AXIS0]:
         # along the first axis: only point i0, from whole planes
         xv = x.reshape((1, n0, r))
@@ -276,40 +284,34 @@ def _component(x, hbuf, cm, seg, w, d, out, sc, i0, acc, wide):  # type: ignore[
         for s in range(cm[_SEG0], cm[_SEG1]):
             if seg[s, 0] <= i0 < seg[s, 1]:
                 _rows(xv, lo, hi, p0, i0, i0 + 1, seg[s], s - s0, var, w, d, acc, ov[p0], add, wide)
-        if scaled:
-            _scale(out[i0], sc[cm[_SC]], i0 * r // nlast, nlast)
-        return
-    size_lo, size_hi = p_ * nl * q_, p_ * nh * q_
-    lo_flat = hbuf[cm[_LO] + i0 * size_lo : cm[_LO] + (i0 + 1) * size_lo]
-    hi_flat = hbuf[cm[_HI] + i0 * size_hi : cm[_HI] + (i0 + 1) * size_hi]
-    if q_ == 1:
-        # unscaled, every line of the plane at once; scaled, a group of lines at a time
-        step = max(1, _GROUP // n) if scaled else p_
-        for g0 in range(0, p_, step):
-            g1 = min(p_, g0 + step)
-            xl = x[i0, g0 * n : g1 * n].reshape((g1 - g0, n))
-            ol = out[i0, g0 * n : g1 * n].reshape((g1 - g0, n))
+    else:
+        size_lo, size_hi = p_ * nl * q_, p_ * nh * q_
+        lo_flat = hbuf[cm[_LO] + i0 * size_lo : cm[_LO] + (i0 + 1) * size_lo]
+        hi_flat = hbuf[cm[_HI] + i0 * size_hi : cm[_HI] + (i0 + 1) * size_hi]
+        if q_ == 1:
+            g0, g1 = f0 // n, f1 // n  # lines
+            xl = x[i0, f0:f1].reshape((g1 - g0, n))
+            ol = out[i0, f0:f1].reshape((g1 - g0, n))
             lol = lo_flat[g0 * nl : g1 * nl].reshape((g1 - g0, nl))
             hil = hi_flat[g0 * nh : g1 * nh].reshape((g1 - g0, nh))
             for s in range(cm[_SEG0], cm[_SEG1]):
                 _lines(xl, lol, hil, seg[s], s - s0, var, w, d, acc, ol, add, wide)
-            if scaled:
-                _scale(out[i0, g0 * n : g1 * n], sc[cm[_SC]], (i0 * r + g0 * n) // nlast, nlast)
-        return
-    xv = x[i0].reshape((p_, n, q_))
-    lo, hi = lo_flat.reshape((p_, nl, q_)), hi_flat.reshape((p_, nh, q_))
-    ov = out[i0].reshape((p_, n, q_))
-    step = max(1, _GROUP // q_) if scaled else n
-    for p in range(p_):
-        for g0 in range(0, n, step):
-            g1 = min(n, g0 + step)
-            for s in range(cm[_SEG0], cm[_SEG1]):
-                a, b = max(seg[s, 0], g0), min(seg[s, 1], g1)
-                if a < b:
-                    _rows(xv, lo, hi, p, a, b, seg[s], s - s0, var, w, d, acc, ov[p], add, wide)
-            if scaled:
-                f0, f1 = (p * n + g0) * q_, (p * n + g1) * q_
-                _scale(out[i0, f0:f1], sc[cm[_SC]], (i0 * r + f0) // nlast, nlast)
+        else:
+            xv = x[i0].reshape((p_, n, q_))
+            lo, hi = lo_flat.reshape((p_, nl, q_)), hi_flat.reshape((p_, nh, q_))
+            ov = out[i0].reshape((p_, n, q_))
+            k, k1 = f0 // q_, f1 // q_  # rows p * n + i
+            while k < k1:
+                p, i_a = k // n, k % n
+                i_b = min(n, i_a + k1 - k)
+                for s in range(cm[_SEG0], cm[_SEG1]):
+                    a, b = max(seg[s, 0], i_a), min(seg[s, 1], i_b)
+                    if a < b:
+                        _rows(xv, lo, hi, p, a, b, seg[s], s - s0, var, w, d, acc, ov[p], add,
+                              wide)  # fmt: skip
+                k += i_b - i_a
+    if cm[_SC] >= 0:
+        _scale(out[i0, f0:f1], sc[cm[_SC]], (i0 * r + f0) // cm[_NLAST], cm[_NLAST])
 
 
 @_njit
@@ -602,6 +604,7 @@ def _pack(
     out_index: Sequence[int],
     add: Sequence[bool],
     scale: Sequence[np.ndarray | None],
+    source: Sequence[int],
     otype: np.dtype[Any],
 ) -> tuple[np.ndarray, ...]:
     """The arrays the kernel takes: halos in one buffer, rules padded to one table, the
@@ -610,7 +613,7 @@ def _pack(
     ctype = rules[0].dtype
     nmax = max(max(r.weights.shape[1], 1) for r in rules)
     kmax = max(r.weights.shape[0] for r in rules)
-    comp = np.zeros((len(axes), 15), dtype=np.int64)
+    comp = np.zeros((len(axes), 16), dtype=np.int64)
     if len(rules) == 1:
         # one component (a long line, or the Zarr stream's one axis at a time): its
         # tables as they are, not copied
@@ -635,7 +638,7 @@ def _pack(
         row = -1 if scale[c] is None else sum(f is not None for f in scale[:c])
         comp[c] = (axis == 0, p_, shape[axis], q_, starts[0], lo.shape[axis], starts[1],
                    hi.shape[axis], out_index[c], add[c], len(segs), len(segs) + len(found),
-                   r.varying, row, shape[-1])  # fmt: skip
+                   r.varying, row, shape[-1], source[c])  # fmt: skip
         segs.extend(found)
         if len(rules) > 1:
             weights[c, : r.weights.shape[0], : r.weights.shape[1]] = r.weights
@@ -649,7 +652,7 @@ def _pack(
 
 
 def apply_block(
-    f: np.ndarray,
+    fs: Sequence[np.ndarray],
     halos: Sequence[tuple[np.ndarray, np.ndarray]],
     rules: Sequence[AxisRules],
     axes: Sequence[int],
@@ -659,32 +662,39 @@ def apply_block(
     parallel: bool,
     wait: bool = True,
     scale: Sequence[np.ndarray | None] | None = None,
+    source: Sequence[int] | None = None,
 ) -> bool:
-    """Compute every component of C-contiguous block ``f`` into ``outs`` in one pass.
+    """Compute every component of C-contiguous blocks ``fs`` (at most :data:`INPUTS` of
+    one shape and dtype) into ``outs`` in one pass.
 
-    Component ``c`` (along ``axes[c]`` with ``rules[c]`` and halo ``halos[c]``) goes
-    to ``outs[out_index[c]]``, added to it where ``add[c]``; all rules share one
-    compute dtype.  Where ``scale[c]`` is not None (only where ``add[c]`` is False), it
-    holds one factor per line of ``f`` along its last axis (C order, in the outputs'
+    Component ``c`` (along ``axes[c]`` of ``fs[source[c]]``, by default the first, with
+    ``rules[c]`` and halo ``halos[c]``) goes to ``outs[out_index[c]]``, added to it
+    where ``add[c]``; all rules share one compute dtype.  Where ``scale[c]`` is not None (only where ``add[c]`` is False), it
+    holds one factor per line of the blocks along their last axis (C order, in the outputs'
     dtype), and each line of the component's output is multiplied by its factor once
     written.  Returns False, computing nothing, if the kernel is not compiled yet and
     ``wait`` is False (see :func:`_compile`).
     """
     scale = [None] * len(axes) if scale is None else scale
+    source = [0] * len(axes) if source is None else source
+    f = fs[0]
     if f.ndim == 1:
-        f = f.reshape(1, -1)
+        fs = [x.reshape(1, -1) for x in fs]
         halos = [(lo.reshape(1, -1), hi.reshape(1, -1)) for lo, hi in halos]
         axes = [a + 1 for a in axes]
+    f = fs[0]
     hbuf, comp, seg, weights, divisor, sc = _pack(f, halos, rules, axes, out_index, add, scale,
-                                                  outs[0].dtype)  # fmt: skip
+                                                  source, outs[0].dtype)  # fmt: skip
     x2 = f.reshape(f.shape[0], -1)
+    xs = tuple(x.reshape(x2.shape) for x in fs)
+    xs += (xs[0],) * (INPUTS - len(xs))
     # small blocks keep the passes: no kernel of their own to compile for their width
     wide = _wide(seg, comp, weights.dtype) if f.size >= _WIDE_MIN else None
     o2 = tuple(o.reshape(x2.shape) for o in outs)
     if len(o2) < _OUTS:
         # the tuple's length is part of the kernel's type: one length, one compile
         o2 += (o2[0],) * (_OUTS - len(o2))
-    args = (x2, hbuf, comp, seg, weights, divisor, o2, sc)
+    args = (xs, hbuf, comp, seg, weights, divisor, o2, sc, _group(comp, x2.shape[1]))
     fused = _fusion(f.shape, comp, seg, weights, f.dtype) if f.size >= _WIDE_MIN else None
     if not _compile(_planes, (*args, 0, 0, wide, fused), wait):
         return False
@@ -700,6 +710,18 @@ def apply_block(
     runs = [(i, min(n0, i + step)) for i in range(0, n0, step)]
     list(_pool(threads).map(lambda run: _planes(*args, run[0], run[1], wide, fused), runs))
     return True
+
+
+def _group(comp: np.ndarray, r: int) -> int:
+    """Points of a plane each component takes in turn: about :data:`_GROUP` (a whole
+    number of every component's rows) where an output is scaled or written by one
+    component and added to by another, so that it is still in cache; else the plane,
+    as it is along the first axis."""
+    shared = len(set(comp[:, _OUT].tolist())) < len(comp)
+    if comp[:, _AXIS0].any() or not (shared or (comp[:, _SC] >= 0).any()):
+        return max(r, 1)
+    unit = int(max(c[_N] if c[_Q] == 1 else c[_Q] for c in comp))
+    return max(unit, _GROUP // unit * unit)
 
 
 def _wide(seg: np.ndarray, comp: np.ndarray, dtype: np.dtype[Any]) -> tuple[Any, ...] | None:
@@ -729,7 +751,7 @@ def _fusion(shape: tuple[int, ...], comp: np.ndarray, seg: np.ndarray, weights: 
     summed in float64 ran faster in separate passes)."""
     if (len(shape) > 3 or len(comp) < 2 or comp[:, _VAR].any() or comp[0, _ADD] == 1
             or not comp[1:, _ADD].all() or (comp[:, _OUT] != comp[0, _OUT]).any()
-            or weights.dtype != dtype or (comp[:, _SC] >= 0).any()):  # fmt: skip
+            or weights.dtype != dtype or (comp[:, _SC] >= 0).any() or comp[:, _SRC].any()):  # fmt: skip
         return None
     n = (shape[0], 1, shape[1]) if len(shape) == 2 else shape
     box = np.array([[0, m] for m in n], dtype=np.int64)
@@ -797,7 +819,7 @@ def _compile(kernel: Any, args: tuple[Any, ...], wait: bool = True) -> bool:
         _loaded.add(kind)
         return True
     wide = args[-2]  # (..., wide, fused)
-    name = f"{args[0].dtype} data" + (f", {len(wide)}-point sums" if wide is not None else "")
+    name = f"{args[0][0].dtype} data" + (f", {len(wide)}-point sums" if wide is not None else "")
     with _lock:
         if kind not in _pending:
             known = threading.Event()
