@@ -39,6 +39,7 @@ so that each derivative is a plain one that runs can shorten; the Laplacian refu
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -119,6 +120,11 @@ class _LatitudeStencil:
         if lat.shape != (n,):
             raise ValueError(f"{label} must be the {n} latitudes in degrees, got {spacing!r}")
         check_coordinate(lat, label, strict=True)
+        # a grid's weights once (a call per time step would otherwise rebuild them)
+        return _latitude_rules(self, lat.tobytes(), np.dtype(data).str)
+
+    def _rules(self, lat: np.ndarray, data: np.dtype[Any]) -> AxisRules:
+        n = lat.size
         d = np.diff(lat)
         layout = self._spec.layout(n, False, evenly_spaced(d))
         weights = np.zeros((max(layout.center[1], layout.side), n))
@@ -143,6 +149,11 @@ class _LatitudeStencil:
         segs_ = np.array(segs, np.int64)
         rules = AxisRules(n, segs_, weights.astype(dtype), np.ones(n, dtype), True)
         return _negated(rules) if getattr(self, "negate", False) else rules
+
+
+@functools.lru_cache(maxsize=16)
+def _latitude_rules(stencil: _LatitudeStencil, lat: bytes, data: str) -> AxisRules:
+    return stencil._rules(np.frombuffer(lat, np.float64), np.dtype(data))
 
 
 @dataclass(frozen=True)

@@ -159,6 +159,26 @@ def test_negated_latitude_stencil_is_exact() -> None:
         np.testing.assert_array_equal(negated.segments(), plain.segments())
 
 
+def test_latitude_weights_are_built_once_per_grid() -> None:
+    # a call per time step reuses its grid's weights; another grid, dtype, radius or
+    # sign gets its own
+    lat = np.linspace(-80.0, 80.0, 17)
+    first = CosineDerivative(2, 6.4e6).rules(17, lat, np.dtype("f4"))
+    assert CosineDerivative(2, 6.4e6).rules(17, lat.copy(), np.dtype("f4")) is first
+    moved = lat.copy()
+    moved[3] += 0.5
+    others = [
+        CosineDerivative(2, 6.4e6).rules(17, moved, np.dtype("f4")),
+        CosineDerivative(2, 6.4e6).rules(17, lat, np.dtype("f8")),
+        CosineDerivative(2, 6.3e6).rules(17, lat, np.dtype("f4")),
+        CosineDerivative(2, 6.4e6, negate=True).rules(17, lat, np.dtype("f4")),
+        LatitudeLaplacian(2, 6.4e6).rules(17, lat, np.dtype("f4")),
+    ]
+    for rules in others:
+        assert rules is not first
+        assert not np.array_equal(rules.weights, first.weights)
+
+
 @pytest.mark.parametrize("dtype", ["f4", "f8"])
 def test_mixed_compute_dtypes_run_compiled_and_equal_numpy(
     dtype: str, monkeypatch: pytest.MonkeyPatch
