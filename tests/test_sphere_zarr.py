@@ -53,6 +53,7 @@ CASES = [
 ]
 
 
+@pytest.mark.usefixtures("engine")  # the compiled kernel: scaled and two-input blocks
 @pytest.mark.parametrize(("grid", "chunks", "accuracy"), CASES)
 def test_kinematics_equal_the_accessor(tmp_path: Path, grid: tuple[np.ndarray, np.ndarray],
                                        chunks: dict[str, int], accuracy: int) -> None:  # fmt: skip
