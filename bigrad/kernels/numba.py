@@ -3,11 +3,17 @@ in one pass over the block.
 
 One design for every stencil: the block is seen as 2-D ``(n0, R)``, C-contiguous, and
 taken one plane ``i0`` of its first axis at a time (runs of planes on a pool of threads
-for in-memory arrays; the kernel releases the GIL).  For each plane every component is computed while the plane is
-in cache: along the first axis from whole neighbouring planes, along any other axis
-``a`` with the plane seen as ``(P, n_a, Q)``.  Rows of ``Q`` points (or, along the last
+for in-memory arrays; the kernel releases the GIL).  For each plane every component is
+computed while the plane is in cache: along the first axis from whole neighbouring
+planes, along any other axis ``a`` with the plane seen as ``(P, n_a, Q)``.  Rows of ``Q`` points (or, along the last
 axis, runs of points) are combined with the rules' weights in plain loops that LLVM
 vectorises; points whose stencil reaches past the block read the halo planes instead.
+
+A call may take two inputs of one shape (each component reads one: a vorticity's two
+winds) and scale a component's output by a factor per line along the last axis (a
+metric along latitude) as it writes it.  Where an output is scaled, or written by one
+component and added to by another, each plane is taken a group of rows at a time by
+every component in turn, so that the output is still in cache for the next.
 
 The arithmetic is :mod:`bigrad.core.weights`' (a ``DIFF`` in the data's dtype divided
 in the compute dtype, a ``SUM`` of products in the compute dtype, left to right), the
@@ -669,16 +675,16 @@ def apply_block(
 
     Component ``c`` (along ``axes[c]`` of ``fs[source[c]]``, by default the first, with
     ``rules[c]`` and halo ``halos[c]``) goes to ``outs[out_index[c]]``, added to it
-    where ``add[c]``; all rules share one compute dtype.  Where ``scale[c]`` is not None (only where ``add[c]`` is False), it
-    holds one factor per line of the blocks along their last axis (C order, in the outputs'
-    dtype), and each line of the component's output is multiplied by its factor once
-    written.  Returns False, computing nothing, if the kernel is not compiled yet and
-    ``wait`` is False (see :func:`_compile`).
+    where ``add[c]``; all rules share one compute dtype.  Where ``scale[c]`` is not
+    None (only where ``add[c]`` is False), it holds one factor per line of the blocks
+    along their last axis (C order, in the outputs' dtype), and each line of the
+    component's output is multiplied by its factor once written.  Returns False,
+    computing nothing, if the kernel is not compiled yet and ``wait`` is False (see
+    :func:`_compile`).
     """
     scale = [None] * len(axes) if scale is None else scale
     source = [0] * len(axes) if source is None else source
-    f = fs[0]
-    if f.ndim == 1:
+    if fs[0].ndim == 1:
         fs = [x.reshape(1, -1) for x in fs]
         halos = [(lo.reshape(1, -1), hi.reshape(1, -1)) for lo, hi in halos]
         axes = [a + 1 for a in axes]
