@@ -8,7 +8,10 @@ Per input block three layers of tasks, whatever the number of axes::
             chunks are the input's
 
 so an all-axes gradient of a 3-D array has 1 (input) + 1 + 1 + 3 = 6 tasks per chunk.
-A lazy coordinate adds one task per axis that turns it into rules.  A layer's declared
+A lazy coordinate adds one task per axis that turns it into rules.  Several inputs of
+one shape (a vorticity's two winds) add their own faces; each block task takes every
+input's block, and each component reads the one it names, scaled by its factor's
+slice as the engine writes it (:func:`bigrad.kernels.block_derivatives`).  A layer's declared
 dependencies are exactly the layers its tasks read, so graphs pass dask's ``validate``.
 """
 
@@ -46,16 +49,23 @@ class _BlockSpec:
     #: per axis, the lo and hi pieces as (index into the face bundles, first, count)
     lo: tuple[tuple[tuple[int, bool, int], ...], ...]
     hi: tuple[tuple[tuple[int, bool, int], ...], ...]
+    #: per axis, the input it differentiates, and its factor's slice (or None)
+    source: tuple[int, ...]
+    scale: tuple[Any, ...]
 
 
-def _block_task(
-    block: Any, bundles: list[dict[tuple[int, bool], Any]], rules: list[Any], spec: _BlockSpec
-) -> tuple[Any, ...]:
-    halos = halos_from_faces(block, spec.axes, spec.lo, spec.hi, bundles)
+def _block_task(blocks: list[Any], bundles: list[list[dict[tuple[int, bool], Any]]],
+                rules: list[Any], spec: _BlockSpec) -> tuple[Any, ...]:  # fmt: skip
+    per_input = [halos_from_faces(b, spec.axes, spec.lo, spec.hi, bd)
+                 for b, bd in zip(blocks, bundles, strict=True)]  # fmt: skip
+    halos = [per_input[k][c] for c, k in enumerate(spec.source)]
     restricted = [r.restrict(*b) for r, b in zip(rules, spec.bounds, strict=True)]
+    several = len(blocks) > 1
     # one thread per task: dask runs blocks side by side, and numba's default
     # threading layer must not be entered from several threads at once
-    outs = block_derivatives(block, halos, restricted, spec.axes, add=spec.add, parallel=False)
+    outs = block_derivatives(tuple(blocks) if several else blocks[0], halos, restricted,
+                             spec.axes, add=spec.add, parallel=False, scale=spec.scale,
+                             source=spec.source if several else None)  # fmt: skip
     return tuple(outs)
 
 
@@ -63,25 +73,58 @@ def _rules_task(chunks: list[np.ndarray], build: RulesBuilder) -> AxisRules:
     return build(np.concatenate(chunks))
 
 
+def _factor_slices(
+    factors: tuple[Any, ...],
+    chunks: tuple[tuple[int, ...], ...],
+    idx: tuple[int, ...],
+    starts: list[np.ndarray],
+) -> tuple[Any, ...]:
+    """The factors (each None or broadcasting against the array) cut to block ``idx``."""
+    region = tuple(slice(int(st[i]), int(st[i]) + c[i])
+                   for st, c, i in zip(starts, chunks, idx, strict=True))  # fmt: skip
+    cut: list[Any] = []
+    for factor in factors:
+        if factor is None:
+            cut.append(None)
+            continue
+        a = np.asarray(factor)
+        a = a.reshape((1,) * (len(region) - a.ndim) + a.shape)
+        cut.append(a[tuple(sl if n > 1 else slice(None)
+                           for sl, n in zip(region, a.shape, strict=True))])  # fmt: skip
+    return tuple(cut)
+
+
 def derivatives_graph(
     x: da.Array,
     plan: GradientPlan,
     rules: Sequence[AxisRules | tuple[da.Array, RulesBuilder]],
     add: bool = False,
+    *,
+    others: Sequence[da.Array] = (),
+    source: Sequence[int] | None = None,
+    scale: Sequence[Any] | None = None,
 ) -> list[da.Array]:
     """Build the lazy derivatives of ``x`` along the axes of ``plan`` (their sum, one
     array, with ``add``).
 
     ``rules`` holds, per axis, ready rules or a lazy coordinate with the function that
-    turns its values into rules.
+    turns its values into rules.  ``others`` are inputs of ``x``'s shape and chunks,
+    axis ``i`` differentiating input ``source[i]`` (0 is ``x``); ``scale`` per axis
+    None or a numpy factor that broadcasts against ``x``, applied as
+    :func:`bigrad.kernels.block_derivatives` applies it.
     """
+    inputs = (x, *others)
     axes = tuple(ap.axis for ap in plan.axes)
-    token = tokenize(x.name, plan, rules, add)
-    faces_name = f"bigrad-faces-{token}"
+    which = tuple(source) if source is not None else (0,) * len(axes)
+    factors = tuple(scale) if scale is not None else (None,) * len(axes)
+    token = tokenize([a.name for a in inputs], plan, rules, add, which, factors)
     block_name = f"bigrad-block-{token}"
-    x_layers = set(x.__dask_layers__())
-    layers: dict[str, Any] = dict(x.dask.layers)
-    deps: dict[str, set[str]] = {k: set(v) for k, v in x.dask.dependencies.items()}
+    x_layers = {name for a in inputs for name in a.__dask_layers__()}
+    layers: dict[str, Any] = {}
+    deps: dict[str, set[str]] = {}
+    for a in inputs:
+        layers.update(a.dask.layers)
+        deps.update({k: set(v) for k, v in a.dask.dependencies.items()})
 
     rule_refs: list[Any] = []
     rule_layers: set[str] = set()
@@ -98,30 +141,32 @@ def derivatives_graph(
         rule_layers.add(name)
         rule_refs.append((name,))
 
-    faces: dict[Any, Any] = {}
-    for idx in plan.blocks():
-        spec = plan.faces(idx)
-        if spec:
-            faces[(faces_name, *idx)] = (extract_faces, (x.name, *idx), spec)
+    faces_names = [f"bigrad-faces-{k}-{token}" for k in range(len(inputs))]
+    block_deps = {*x_layers, *rule_layers}
+    wanted = [(idx, plan.faces(idx)) for idx in plan.blocks()]
+    for a, faces_name in zip(inputs, faces_names, strict=True):
+        faces = {(faces_name, *idx): (extract_faces, (a.name, *idx), spec)
+                 for idx, spec in wanted if spec}  # fmt: skip
+        if faces:
+            # a plan without halos (every axis one chunk, none periodic) has no faces layer
+            layers[faces_name] = faces
+            deps[faces_name] = set(a.__dask_layers__())
+            block_deps.add(faces_name)
 
+    starts = [np.cumsum((0, *c)) for c in x.chunks]
     blocks: dict[Any, Any] = {}
     for idx in plan.blocks():
         halo = plan.halo_sources(idx)
-        bundle_keys = [(faces_name, *n) for n in halo.neighbours]
+        bundle_keys = [[(name, *n) for n in halo.neighbours] for name in faces_names]
         bounds = [ap.bounds(idx[ap.axis]) for ap in plan.axes]
-        spec_b = _BlockSpec(axes, add, tuple(bounds), halo.lo, halo.hi)
+        cut = _factor_slices(factors, x.chunks, idx, starts) if scale is not None else factors
+        spec_b = _BlockSpec(axes, add, tuple(bounds), halo.lo, halo.hi, which, cut)
         local = [
             r.restrict(*bd) if isinstance(r, AxisRules) else r
             for r, bd in zip(rule_refs, bounds, strict=True)
         ]
-        blocks[(block_name, *idx)] = (_block_task, (x.name, *idx), bundle_keys, local, spec_b)
-
-    block_deps = {*x_layers, *rule_layers}
-    if faces:
-        # a plan without halos (every axis one chunk, none periodic) has no faces layer
-        layers[faces_name] = faces
-        deps[faces_name] = set(x_layers)
-        block_deps.add(faces_name)
+        keys = [(a.name, *idx) for a in inputs]
+        blocks[(block_name, *idx)] = (_block_task, keys, bundle_keys, local, spec_b)
     layers[block_name] = blocks
     deps[block_name] = block_deps
 

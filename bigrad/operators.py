@@ -91,19 +91,28 @@ def apply(
     Returns one array per axis of ``axis`` (one in all, their sum, with ``add``), of
     ``f``'s kind: numpy in memory, or dask (lazy, the input's chunks).  For numpy
     input, ``out`` gives the arrays to write them into (of ``f``'s shape and the
-    result dtype), ``accumulate`` adds them to ``out``'s values instead, and ``scale``
+    result dtype) and ``accumulate`` adds them to ``out``'s values instead.  ``scale``
     multiplies each axis's component by a factor that broadcasts against ``f`` (or
     None), as :func:`~bigrad.kernels.block_derivatives` does; with ``source``, ``f`` is
-    a tuple of numpy arrays of one shape and dtype, and axis ``i`` differentiates
-    ``f[source[i]]`` (components added together read one another's output in cache).
+    a tuple of arrays of one shape and dtype (numpy, or dask, chunked as the first dask
+    one), and axis ``i`` differentiates ``f[source[i]]`` (components added together read
+    one another's output in cache).
     """
     fs = tuple(f) if source is not None else (f,)
     lazy = any(is_dask(x) for x in fs)
-    if lazy and (out is not None or accumulate or scale is not None or source is not None):
-        raise ValueError("out=, accumulate=, scale= and source= are for numpy input; a dask "
-                         "result is lazy")  # fmt: skip
-    if not lazy:
-        fs = tuple(np.asanyarray(x) for x in fs)
+    if lazy and (out is not None or accumulate):
+        raise ValueError("out= and accumulate= are for numpy input; a dask result is lazy")
+    fs = tuple(x if is_dask(x) else np.asanyarray(x) for x in fs)
+    if any(x.shape != fs[0].shape or x.dtype != fs[0].dtype for x in fs):
+        raise ValueError("the arrays differentiated together must have one shape and dtype, "
+                         f"got {[(x.shape, str(x.dtype)) for x in fs]}")  # fmt: skip
+    if lazy:
+        import dask.array as da
+
+        # one chunking for every input: the first dask input's
+        chunking = next(x.chunks for x in fs if is_dask(x))
+        fs = tuple(x if is_dask(x) and x.chunks == chunking
+                   else da.asarray(x).rechunk(chunking) for x in fs)  # type: ignore[no-untyped-call]  # fmt: skip
     f = fs[0]
     args = parse_args(f.shape, f.dtype, varargs, axis, spec, periodic, period)
     chunks = f.chunks if lazy else tuple((n,) for n in f.shape)
@@ -113,7 +122,8 @@ def apply(
     if lazy:
         from bigrad.dask import derivatives_graph
 
-        return derivatives_graph(f, plan, rules, add)
+        return derivatives_graph(f, plan, rules, add, others=fs[1:], source=source,
+                                 scale=scale)  # fmt: skip
     return _in_memory(fs, plan, rules, add, out, accumulate, scale, source)
 
 

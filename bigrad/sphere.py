@@ -409,7 +409,7 @@ def geospatial_gradient(f: Any, lat: Any, lon: Any, *, lat_axis: int = -2, lon_a
     """
     g = _grid(np.shape(f), lat, lon, lat_axis, lon_axis, radius, periodic)
     spec = _nan_spec(g, _spec(accuracy), nan)
-    if _plain(f):
+    if _direct(f):
         # the metric factors applied by the engine as it writes: one pass over f
         dtype = result_dtype(f.dtype)
         x_metric = g.along_lat(g.inv_cos() * (_PER_DEGREE / g.radius), dtype)
@@ -450,7 +450,7 @@ def _kinematics(along_x: Any, along_y: Any, sign: float, lat: Any, lon: Any, lat
     g = _winds(along_x, along_y, lat, lon, lat_axis, lon_axis, radius, periodic)
     check_spec(1, accuracy)
     spec = _nan_spec(g, _spec(accuracy), nan)
-    if not isinstance(spec, NanStencil) and _plain(along_x, along_y):
+    if not isinstance(spec, NanStencil) and _direct(along_x, along_y):
         return _kinematics_in_place(g, along_x, along_y, sign, spec, accuracy)
     (dx,) = g.derivatives(along_x, x=spec)
     if isinstance(spec, NanStencil):
@@ -473,24 +473,29 @@ def _plain(*arrays: Any) -> bool:
     return len(dtypes) == 1 and np.result_type(*dtypes, np.float32) in dtypes
 
 
+def _direct(*arrays: Any) -> bool:
+    """numpy ndarrays (no subclass) or dask arrays, of one dtype, whose derivatives are
+    of the output's dtype: the engine then writes the results itself (the metric
+    factors applied, the terms added) with the numbers of the combine after it."""
+    if not all(type(a) is np.ndarray or is_dask(a) for a in arrays):
+        return False
+    return len({a.dtype for a in arrays}) == 1 and _plain(*(np.empty(0, a.dtype) for a in arrays))
+
+
 def _kinematics_in_place(g: _Grid, along_x: np.ndarray, along_y: np.ndarray, sign: float,
                          spec: Any, accuracy: int) -> Any:  # fmt: skip
-    """:func:`_kinematics` of numpy arrays in two passes instead of four: the
-    longitude term is scaled by the engine as it writes it, and the engine adds the
-    latitude term to it.  The same numbers: ``x - y`` is ``x + (-y)``, and the negated
-    stencil gives ``-y`` exactly."""
+    """:func:`_kinematics` in one engine call (one graph for dask) instead of four
+    passes: the longitude term scaled by the engine as it writes it, the latitude term
+    added to each few rows of it while they are in cache.  The same numbers: ``x - y``
+    is ``x + (-y)``, and the negated stencil gives ``-y`` exactly."""
     dtype = result_dtype(along_x.dtype)
     metric = g.along_lat(g.inv_cos() * (_PER_DEGREE / g.radius), dtype)
     lat_term = CosineDerivative(accuracy, g.radius, negate=sign < 0)
-    if along_x.dtype == along_y.dtype:
-        # one engine call: the latitude term added to each few rows of the longitude
-        # term while they are in cache
-        (out,) = g.derivatives((along_x, along_y), spec, lat_term, add=True,
-                               scale=[metric, None], source=[0, 1])  # fmt: skip
-        return out
-    (dx,) = g.derivatives(along_x, x=spec, scale=[metric])
-    g.derivatives(along_y, y=lat_term, out=[dx], accumulate=True)
-    return dx
+    # u first, whichever wind each term reads: a dask result takes u's chunks
+    winds, source = ((along_y, along_x), [1, 0]) if sign < 0 else ((along_x, along_y), [0, 1])
+    (out,) = g.derivatives(winds, spec, lat_term, add=True, scale=[metric, None],
+                           source=source)  # fmt: skip
+    return out
 
 
 def vorticity(u: Any, v: Any, lat: Any, lon: Any, *, lat_axis: int = -2, lon_axis: int = -1,
@@ -608,7 +613,7 @@ def spherical_laplacian(f: Any, lat: Any, lon: Any, *, lat_axis: int = -2, lon_a
         )
     lat_stencil = LatitudeLaplacian(accuracy, g.radius)
     x_metric = (g.inv_cos() * (_PER_DEGREE / g.radius)) ** 2
-    if _plain(f):
+    if _direct(f):
         # the longitude term scaled by the engine as it writes it, the latitude term
         # added to it (computed in the output's dtype: the numbers of adding the two)
         dtype = result_dtype(f.dtype)

@@ -170,5 +170,5 @@ def test_scale_is_refused_where_it_has_no_meaning() -> None:
         block_derivatives((f, f), halos, rules, [0, 1], source=[0, 2])
     with pytest.raises(ValueError, match="must have one shape and dtype"):
         block_derivatives((f, f.astype("f4")), halos, rules, [0, 1], source=[0, 1])
-    with pytest.raises(ValueError, match="scale= and source= are for numpy input"):
-        apply(da.ones((5, 6)), (1.0,), 0, StencilSpec(), scale=[np.ones((5, 1))])
+    with pytest.raises(ValueError, match="must have one shape and dtype, got"):
+        apply((da.ones((5, 6)), np.ones((5, 7))), (1.0,), 0, StencilSpec(), source=[1])

@@ -259,6 +259,25 @@ def test_every_chunking_equals_unchunked(name: str, dtype: str, accuracy: int, c
     np.testing.assert_array_equal(lazy.compute(), eager)
 
 
+def test_winds_of_other_chunkings_or_kinds() -> None:
+    # one graph for both winds: v is rechunked to u's chunks (or, with numpy u, u to
+    # v's); the numbers are the numpy arrays'
+    lat, lon = np.linspace(-90.0, 90.0, 7), np.arange(12) * 30.0
+    rng = np.random.default_rng(4)
+    u, v = (rng.standard_normal((7, 12)).astype("f4") for _ in range(2))
+    for name in ("vorticity", "divergence"):
+        eager = getattr(bigrad, name)(u, v, lat, lon)
+        with raise_if_dask_computes():
+            both = getattr(bigrad, name)(da.from_array(u, chunks=(2, 5)),
+                                         da.from_array(v, chunks=(3, 4)), lat, lon)  # fmt: skip
+            mixed = getattr(bigrad, name)(u, da.from_array(v, chunks=(1, 12)), lat, lon)
+        assert both.chunks == ((2, 2, 2, 1), (5, 5, 2))
+        assert mixed.chunks == ((1,) * 7, (12,))
+        for lazy in (both, mixed):
+            lazy.dask.validate()
+            np.testing.assert_array_equal(lazy.compute(), eager)
+
+
 @settings(max_examples=20, deadline=None)
 @given(data=st.data(), periodic=st.booleans())
 def test_chunkings_property(data: Any, periodic: bool) -> None:
