@@ -11,8 +11,9 @@ so an all-axes gradient of a 3-D array has 1 (input) + 1 + 1 + 3 = 6 tasks per c
 A lazy coordinate adds one task per axis that turns it into rules.  Several inputs of
 one shape (a vorticity's two winds) add their own faces; each block task takes every
 input's block, and each component reads the one it names, scaled by its factor's
-slice as the engine writes it (:func:`bigrad.kernels.block_derivatives`).  A layer's declared
-dependencies are exactly the layers its tasks read, so graphs pass dask's ``validate``.
+slice as the engine writes it (:func:`bigrad.kernels.block_derivatives`).  A layer's
+declared dependencies are exactly the layers its tasks read, so graphs pass dask's
+``validate``.
 """
 
 from __future__ import annotations

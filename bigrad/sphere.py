@@ -6,9 +6,10 @@ the input's chunks); latitude and longitude are 1-D numpy arrays in degrees.  No
 here (the accessor maps names to these functions).  Every derivative goes through
 :func:`bigrad.operators.apply`, so every executor computes the same numbers; the metric
 factors (``1 / (a cos phi)``, ``tan phi / a``) are 1-D arrays along latitude, applied by
-broadcasting, and the degrees-to-radians factor is folded into them (the derivatives
+the engine as it writes each term (``scale=``; by broadcasting after it for inputs it
+does not take), and the degrees-to-radians factor is folded into them (the derivatives
 are taken along the coordinates in degrees, which keeps an evenly spaced grid evenly
-spaced).
+spaced).  Vorticity and divergence are one engine call on both winds (``source=``).
 
 With ``a`` the radius, ``phi`` latitude and ``lambda`` longitude (radians)::
 
@@ -451,7 +452,7 @@ def _kinematics(along_x: Any, along_y: Any, sign: float, lat: Any, lon: Any, lat
     check_spec(1, accuracy)
     spec = _nan_spec(g, _spec(accuracy), nan)
     if not isinstance(spec, NanStencil) and _direct(along_x, along_y):
-        return _kinematics_in_place(g, along_x, along_y, sign, spec, accuracy)
+        return _kinematics_one_call(g, along_x, along_y, sign, spec, accuracy)
     (dx,) = g.derivatives(along_x, x=spec)
     if isinstance(spec, NanStencil):
         (dlat,) = g.derivatives(along_y, y=spec)
@@ -479,11 +480,14 @@ def _direct(*arrays: Any) -> bool:
     factors applied, the terms added) with the numbers of the combine after it."""
     if not all(type(a) is np.ndarray or is_dask(a) for a in arrays):
         return False
-    return len({a.dtype for a in arrays}) == 1 and _plain(*(np.empty(0, a.dtype) for a in arrays))
+    if len({a.dtype for a in arrays}) != 1:
+        return False
+    otype = result_dtype(arrays[0].dtype)
+    return bool(np.result_type(otype, np.float32) == otype)
 
 
-def _kinematics_in_place(g: _Grid, along_x: np.ndarray, along_y: np.ndarray, sign: float,
-                         spec: Any, accuracy: int) -> Any:  # fmt: skip
+def _kinematics_one_call(g: _Grid, along_x: Any, along_y: Any, sign: float, spec: Any,
+                         accuracy: int) -> Any:  # fmt: skip
     """:func:`_kinematics` in one engine call (one graph for dask) instead of four
     passes: the longitude term scaled by the engine as it writes it, the latitude term
     added to each few rows of it while they are in cache.  The same numbers: ``x - y``
@@ -687,8 +691,8 @@ class _WindBlocks:
         (lo_x, hi_x), (lo_y, hi_y) = halos_from_faces(block, spec.axes, spec.lo, spec.hi, bundles)
         x_axis, y_axis = spec.axes[0] - 1, spec.axes[1] - 1
         otype = result_dtype(block.dtype)
-        # as _kinematics_in_place: two passes and one array per output instead of
-        # four and two, the same numbers (the array function on numpy takes that path)
+        # as _kinematics_one_call: one engine call and one array per output instead of
+        # four passes and two arrays, the same numbers (the array function's path)
         in_place = type(block) is np.ndarray and np.result_type(otype, np.float32) == otype
         for what in self.quantities:
             # vorticity: dv/dlambda - d(u cos)/dphi; divergence: du/dlambda + d(v cos)/dphi
