@@ -29,7 +29,7 @@ from dask.array.utils import meta_from_array
 from dask.base import tokenize
 from dask.highlevelgraph import HighLevelGraph
 
-from bigrad.core.blocks import extract_faces, halos_from_faces
+from bigrad.core.blocks import extract_faces, halos_by_source
 from bigrad.core.plan import GradientPlan
 from bigrad.core.weights import AxisRules
 from bigrad.kernels import block_derivatives, result_dtype
@@ -57,9 +57,7 @@ class _BlockSpec:
 
 def _block_task(blocks: list[Any], bundles: list[list[dict[tuple[int, bool], Any]]],
                 rules: list[Any], spec: _BlockSpec) -> tuple[Any, ...]:  # fmt: skip
-    per_input = [halos_from_faces(b, spec.axes, spec.lo, spec.hi, bd)
-                 for b, bd in zip(blocks, bundles, strict=True)]  # fmt: skip
-    halos = [per_input[k][c] for c, k in enumerate(spec.source)]
+    halos = halos_by_source(blocks, spec.source, spec.axes, spec.lo, spec.hi, bundles)
     restricted = [r.restrict(*b) for r, b in zip(rules, spec.bounds, strict=True)]
     several = len(blocks) > 1
     # one thread per task: dask runs blocks side by side, and numba's default

@@ -17,7 +17,7 @@ from typing import Any
 import numpy as np
 
 from bigrad.core.args import GradientArgs, check_spec, is_dask, parse_args
-from bigrad.core.blocks import extract_faces, halos_from_faces
+from bigrad.core.blocks import extract_faces, halos_by_source
 from bigrad.core.masked import nan_stencil
 from bigrad.core.plan import GradientPlan, plan_gradient
 from bigrad.core.weights import AxisRules, Stencil
@@ -62,10 +62,9 @@ def _in_memory(fs: tuple[np.ndarray, ...], plan: GradientPlan, rules: list[AxisR
     lo = [[(0, p.first, p.count) for p in ap.lo[0]] for ap in plan.axes]
     hi = [[(0, p.first, p.count) for p in ap.hi[0]] for ap in plan.axes]
     axes = [ap.axis for ap in plan.axes]
-    per_source = [halos_from_faces(f, axes, lo, hi, [extract_faces(f, plan.faces(whole))])
-                  for f in fs]  # fmt: skip
     which = [0] * len(axes) if source is None else source
-    halos = [per_source[k][c] for c, k in enumerate(which)]
+    bundles = [[extract_faces(f, plan.faces(whole))] for f in fs]
+    halos = halos_by_source(fs, which, axes, lo, hi, bundles)
     return block_derivatives(fs if len(fs) > 1 else fs[0], halos, rules, axes, add=add, out=out,
                              accumulate=accumulate, scale=scale, source=source)  # fmt: skip
 

@@ -18,7 +18,14 @@ from typing import Any
 
 import numpy as np
 
-__all__ = ["Piece", "assemble_halo", "extract_faces", "halos_from_faces", "index"]
+__all__ = [
+    "Piece",
+    "assemble_halo",
+    "extract_faces",
+    "halos_by_source",
+    "halos_from_faces",
+    "index",
+]
 
 #: a halo piece as blocks see it: (index of the neighbour's face bundle, first, count)
 Piece = tuple[int, bool, int]
@@ -82,4 +89,20 @@ def halos_from_faces(
             for side in (lo_a, hi_a)
         )
         for axis, lo_a, hi_a in zip(axes, lo, hi, strict=True)
+    ]
+
+
+def halos_by_source(
+    blocks: Sequence[Any],
+    source: Sequence[int],
+    axes: Sequence[int],
+    lo: Sequence[Sequence[Piece]],
+    hi: Sequence[Sequence[Piece]],
+    bundles: Sequence[Sequence[dict[tuple[int, bool], Any]]],
+) -> list[tuple[Any, Any]]:
+    """Per axis ``i``, the halo of ``blocks[source[i]]``, the block it differentiates,
+    from that block's neighbours' face bundles ``bundles[source[i]]``."""
+    return [
+        halos_from_faces(blocks[k], [axis], [lo[i]], [hi[i]], bundles[k])[0]
+        for i, (axis, k) in enumerate(zip(axes, source, strict=True))
     ]
