@@ -21,7 +21,7 @@ from bigrad.core.blocks import extract_faces, halos_by_source
 from bigrad.core.masked import nan_stencil
 from bigrad.core.plan import GradientPlan, plan_gradient
 from bigrad.core.weights import AxisRules, Stencil
-from bigrad.kernels import block_derivatives, computable_dtype
+from bigrad.kernels import block_derivatives, check_factors, computable_dtype, result_dtype
 
 __all__ = ["apply", "derivative", "gradient", "laplacian", "prepare"]
 
@@ -121,6 +121,9 @@ def apply(
     if lazy:
         from bigrad.dask import derivatives_graph
 
+        # the blocks check their factors when computed: bad ones are refused here first
+        adds = [add and c > 0 for c in range(len(args.axes))]
+        check_factors(scale, len(args.axes), f.shape, result_dtype(f.dtype), adds)
         return derivatives_graph(f, plan, rules, add, others=fs[1:], source=source,
                                  scale=scale)  # fmt: skip
     return _in_memory(fs, plan, rules, add, out, accumulate, scale, source)

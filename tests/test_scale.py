@@ -19,6 +19,7 @@ from hypothesis import given, settings
 from bigrad.core.weights import AxisRules, StencilSpec, axis_rules
 from bigrad.kernels import block_derivatives, result_dtype
 from bigrad.operators import apply
+from tests.helpers import raise_if_dask_computes
 from tests.strategies import coordinate
 
 HALO = 4  # planes beside a block along each axis, where the array has them
@@ -170,5 +171,12 @@ def test_scale_is_refused_where_it_has_no_meaning() -> None:
         block_derivatives((f, f), halos, rules, [0, 1], source=[0, 2])
     with pytest.raises(ValueError, match="must have one shape and dtype"):
         block_derivatives((f, f.astype("f4")), halos, rules, [0, 1], source=[0, 1])
+    for bad, match in ([np.ones((6, 1))], "does not broadcast"), ([None, None], "2 entries"):
+        # dask input: refused when the graph is asked for, not when it is computed
+        with pytest.raises(ValueError, match=match), raise_if_dask_computes():
+            apply(da.ones((5, 6), chunks=2), (1.0,), 0, StencilSpec(), scale=bad)
+    with pytest.raises(ValueError, match="scale= applies to a component that writes"):
+        apply(da.ones((5, 6)), (1.0, 1.0), (0, 1), StencilSpec(), add=True,
+              scale=[None, np.ones((5, 1))])  # fmt: skip
     with pytest.raises(ValueError, match="must have one shape and dtype, got"):
         apply((da.ones((5, 6)), np.ones((5, 7))), (1.0,), 0, StencilSpec(), source=[1])

@@ -26,6 +26,7 @@ __all__ = [
     "ENGINES",
     "as_computable",
     "block_derivatives",
+    "check_factors",
     "computable_dtype",
     "preload",
     "resolve_engine",
@@ -121,10 +122,15 @@ def _c_order(fs: Sequence[Any], halos: Sequence[tuple[Any, Any]], axes: Sequence
     return fs, halos, axes, outs, scale
 
 
-def _factors(scale: Sequence[Any] | None, n: int, shape: tuple[int, ...], otype: np.dtype[Any],
-             adds: Sequence[bool]) -> list[Any]:  # fmt: skip
-    """``scale`` checked: per component None or its factor in ``otype``, with as many
-    dimensions as the block."""
+def check_factors(scale: Sequence[Any] | None, n: int, shape: tuple[int, ...],
+                  otype: np.dtype[Any], adds: Sequence[bool]) -> list[Any]:  # fmt: skip
+    """``scale`` (see :func:`block_derivatives`) checked for ``n`` components of a block
+    of ``shape``, ``adds[c]`` where component ``c`` adds to another's output: per
+    component None or its factor in ``otype``, with as many dimensions as the block.
+
+    >>> check_factors([None, [[2.0]]], 2, (3, 4), np.dtype("f4"), [False, False])[1].dtype
+    dtype('float32')
+    """
     if scale is None:
         return [None] * n
     if len(scale) != n:
@@ -233,7 +239,7 @@ def block_derivatives(
         outs = [np.empty_like(f, dtype=otype) for _ in range(n_out)]
     index = [0] * len(axes) if add else list(range(len(axes)))
     adds = [accumulate or (add and c > 0) for c in range(len(axes))]
-    factors = _factors(scale, len(axes), f.shape, otype, adds)
+    factors = check_factors(scale, len(axes), f.shape, otype, adds)
     if any(isinstance(r, MaskedRules) for r in rules):
         # nan="one-sided": each axis plainly, then its points next to missing values
         from bigrad.kernels.masked import masked_block
