@@ -143,8 +143,11 @@ def derivatives_graph(
     faces_names = [f"bigrad-faces-{k}-{token}" for k in range(len(inputs))]
     block_deps = {*x_layers, *rule_layers}
     wanted = [(idx, plan.faces(idx)) for idx in plan.blocks()]
-    for a, faces_name in zip(inputs, faces_names, strict=True):
-        faces = {(faces_name, *idx): (extract_faces, (a.name, *idx), spec)
+    for k, (a, faces_name) in enumerate(zip(inputs, faces_names, strict=True)):
+        # every block that hands out faces has a task per input (its neighbours' keys
+        # are the same for every input), each copying the planes along its own axes
+        along = {axis for axis, i in zip(axes, which, strict=True) if i == k}
+        faces = {(faces_name, *idx): (extract_faces, (a.name, *idx), spec, along)
                  for idx, spec in wanted if spec}  # fmt: skip
         if faces:
             # a plan without halos (every axis one chunk, none periodic) has no faces layer

@@ -63,7 +63,8 @@ def _in_memory(fs: tuple[np.ndarray, ...], plan: GradientPlan, rules: list[AxisR
     hi = [[(0, p.first, p.count) for p in ap.hi[0]] for ap in plan.axes]
     axes = [ap.axis for ap in plan.axes]
     which = [0] * len(axes) if source is None else source
-    bundles = [[extract_faces(f, plan.faces(whole))] for f in fs]
+    along = [{a for a, i in zip(axes, which, strict=True) if i == k} for k in range(len(fs))]
+    bundles = [[extract_faces(f, plan.faces(whole), along[k])] for k, f in enumerate(fs)]
     halos = halos_by_source(fs, which, axes, lo, hi, bundles)
     return block_derivatives(fs if len(fs) > 1 else fs[0], halos, rules, axes, add=add, out=out,
                              accumulate=accumulate, scale=scale, source=source)  # fmt: skip

@@ -13,7 +13,7 @@ lies.
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from typing import Any
 
 import numpy as np
@@ -36,11 +36,14 @@ def index(axis: int, i: int | slice) -> tuple[slice | int, ...]:
     return (slice(None),) * axis + (i,)
 
 
-def extract_faces(block: Any, faces: Sequence[tuple[int, int, int]]) -> dict[tuple[int, bool], Any]:
+def extract_faces(block: Any, faces: Sequence[tuple[int, int, int]],
+                  along: Collection[int] | None = None) -> dict[tuple[int, bool], Any]:  # fmt: skip
     """The planes ``block`` hands its neighbours: ``{(axis, first): copy}``.
 
-    ``faces`` holds ``(axis, n_first, n_last)``.  The faces are copies so that a
-    neighbour holding one does not keep this whole block alive.
+    ``faces`` holds ``(axis, n_first, n_last)``; with ``along``, only those along its
+    axes are taken (an input that other inputs' components differentiate along the
+    rest).  The faces are copies so that a neighbour holding one does not keep this
+    whole block alive.
 
     >>> faces = extract_faces(np.arange(6).reshape(3, 2), [(0, 1, 2)])
     >>> faces[(0, True)], faces[(0, False)]
@@ -49,6 +52,8 @@ def extract_faces(block: Any, faces: Sequence[tuple[int, int, int]]) -> dict[tup
     """
     out = {}
     for axis, n_first, n_last in faces:
+        if along is not None and axis not in along:
+            continue
         m = block.shape[axis]
         if n_first:
             out[(axis, True)] = block[index(axis, slice(0, n_first))].copy()

@@ -31,6 +31,7 @@ __all__ = [
     "preload",
     "resolve_engine",
     "result_dtype",
+    "threads",
 ]
 
 Engine = Literal["auto", "numba", "numpy"]
@@ -87,6 +88,18 @@ def resolve_engine(engine: str | None = None) -> Engine:
 #: kernel's call (packing, its threads) costs more than it saves, and a first call on a
 #: small array need not wait for a compile
 AUTO_MIN_POINTS = 2**16
+
+
+def threads(parallel: bool = True) -> int:
+    """Threads the numba kernels may use on a block: 1 where not ``parallel`` (inside
+    dask tasks and the Zarr stream, which run blocks side by side), else
+    ``BIGRAD_THREADS``, or every CPU this process may run on."""
+    if not parallel:
+        return 1
+    env = os.environ.get("BIGRAD_THREADS")
+    if env:
+        return max(1, int(env))
+    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _wants_numba(engine: str | None, points: int) -> bool:
@@ -158,7 +171,7 @@ def check_factors(scale: Sequence[Any] | None, n: int, shape: tuple[int, ...],
 def _per_line(factor: Any, shape: tuple[int, ...]) -> np.ndarray | None:
     """One factor per line along the last axis of a C-ordered block of ``shape`` (what
     the numba kernel scales by), or None when ``factor`` varies along that axis."""
-    if factor is None or (factor.shape[-1] != 1 and shape[-1] != 1):
+    if factor is None or factor.shape[-1] != 1:  # it broadcasts: 1 where the block has 1
         return None
     lines = np.broadcast_to(factor[..., :1], (*shape[:-1], 1))
     return np.ascontiguousarray(lines).reshape(-1)

@@ -26,6 +26,7 @@ import numpy as np
 from bigrad.core.blocks import index
 from bigrad.core.masked import MaskedRules
 from bigrad.core.weights import DIFF, AxisRules
+from bigrad.kernels import threads
 
 __all__ = ["fix_axis", "masked_block"]
 
@@ -83,7 +84,7 @@ def _one_pass(f: np.ndarray, halos: Sequence[tuple[Any, Any]], rules: Sequence[A
     if chosen:
         _compiled.select_block(f, [halos[c] for c in chosen], [axes[c] for c in chosen],
                                list(chosen.values()), [outs[c] for c in chosen],
-                               _compiled.threads(parallel))  # fmt: skip
+                               threads(parallel))  # fmt: skip
     return list(chosen)
 
 

@@ -36,7 +36,6 @@ per dtype, and cached on disk.
 
 from __future__ import annotations
 
-import os
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -48,6 +47,7 @@ import numpy as np
 
 from bigrad.core.masked import MaskedRules, RunTables
 from bigrad.core.weights import DIFF, AxisRules
+from bigrad.kernels import threads
 
 __all__ = [
     "SELECT_SLAB_BYTES",
@@ -266,17 +266,6 @@ def fix_axis_compiled(f: np.ndarray, lo: np.ndarray, hi: np.ndarray, axis: int,
 
 _lock = threading.Lock()
 _pools: dict[int, ThreadPoolExecutor] = {}
-
-
-def threads(parallel: bool) -> int:
-    """The threads a block's redo may use: 1 inside dask tasks, else ``BIGRAD_THREADS`` or
-    the CPUs this process may run on."""
-    if not parallel:
-        return 1
-    env = os.environ.get("BIGRAD_THREADS")
-    if env:
-        return max(1, int(env))
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
 
 
 def _run(calls: Sequence[Callable[[], None]], threads: int) -> None:

@@ -25,7 +25,6 @@ Compilation is lazy, per dtype and number of outputs, and cached on disk.
 from __future__ import annotations
 
 import atexit
-import os
 import sys
 import threading
 from collections.abc import Sequence
@@ -37,6 +36,7 @@ import numpy as np
 from numba.cpython.unsafe.tuple import tuple_setitem
 
 from bigrad.core.weights import DIFF, AxisRules
+from bigrad.kernels import threads as kernel_threads
 
 __all__ = ["INPUTS", "SUPPORTED", "apply_block"]
 
@@ -587,14 +587,6 @@ _lock = threading.Lock()
 _pools: dict[int, ThreadPoolExecutor] = {}
 
 
-def _threads() -> int:
-    """Threads for an in-memory array: ``BIGRAD_THREADS``, else every CPU we may use."""
-    env = os.environ.get("BIGRAD_THREADS")
-    if env:
-        return max(1, int(env))
-    return len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else os.cpu_count() or 1
-
-
 def _pool(threads: int) -> ThreadPoolExecutor:
     with _lock:
         if threads not in _pools:
@@ -705,7 +697,7 @@ def apply_block(
     if not _compile(_planes, (*args, 0, 0, wide, fused), wait):
         return False
     n0 = x2.shape[0]
-    threads = _threads() if parallel else 1
+    threads = kernel_threads(parallel)
     if threads == 1 or n0 == 1:
         _planes(*args, 0, n0, wide, fused)
         return True
