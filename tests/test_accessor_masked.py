@@ -37,6 +37,8 @@ def test_nan_one_sided_through_the_accessor() -> None:
     np.testing.assert_array_equal(d.values, want)
     np.testing.assert_array_equal(g["dsst_dlon"].values, want)
     np.testing.assert_array_equal(ds["dsst_dlon"].values, want)
+    # an evenly spaced coordinate is its step, as in numpy (and takes the step's kernels)
+    np.testing.assert_array_equal(want, bigrad.gradient(values, 0.25, axis=1, nan="one-sided"))
     np.testing.assert_array_equal(
         d2.values,
         bigrad.derivative(values, sst.lat.values, axis=0, order=2, accuracy=4, nan="one-sided"),

@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 
 from bigrad.core.errors import Arg, argument_error, literal
-from bigrad.core.weights import AxisRules, Layout, StencilSpec, evenly_spaced
+from bigrad.core.weights import AxisRules, Layout, StencilSpec, coordinate_step, evenly_spaced
 
 __all__ = [
     "NAN_MODES",
@@ -112,6 +112,10 @@ class NanStencil:
         plain = self.spec.rules(n, spacing, data, periodic, period, label)
         coord = np.asarray(spacing) if np.ndim(spacing) else None
         step = None if coord is not None else spacing
+        if coord is not None and not periodic and coordinate_step(coord) is not None:
+            # numpy takes an evenly spaced coordinate's step, and so does every run of
+            # it: the same rules as that step's, whose tables the compiled kernels take
+            coord, step = None, coordinate_step(coord)
         return MaskedRules(
             plain.n, plain.segs, plain.weights, plain.divisor, plain.varying, plain.start,
             stencil=self, step=step, coord=coord, data=np.dtype(data), label=label,

@@ -52,6 +52,7 @@ __all__ = [
     "axis_rules",
     "check_coordinate",
     "compute_dtype",
+    "coordinate_step",
     "evenly_spaced",
     "fornberg",
 ]
@@ -399,6 +400,17 @@ def evenly_spaced(steps: np.ndarray) -> bool:
     (True, False)
     """
     return steps.size == 0 or bool((steps == steps[0]).all())
+
+
+def coordinate_step(x: Any) -> Any:
+    """The scalar step numpy's gradient reduces coordinate ``x`` to when it is evenly
+    spaced (a numpy scalar of the coordinate's float dtype), else None.
+
+    >>> coordinate_step(np.array([0.0, 0.25, 0.5])), coordinate_step(np.array([0.0, 1.0, 3.0]))
+    (np.float64(0.25), None)
+    """
+    d = np.diff(_as_float_coordinate(np.asarray(x)))
+    return d[0] if d.size and evenly_spaced(d) else None
 
 
 def _as_float_coordinate(x: np.ndarray) -> np.ndarray:

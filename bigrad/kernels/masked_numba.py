@@ -29,8 +29,9 @@ loop), then each segment ending at one is handled as
 short run) get the rule of their run from :class:`~bigrad.core.masked.RunTables`, with
 the same arithmetic as the plain kernels, and missing points near a change get NaN.
 
-Only axes with a step use it (on a coordinate a run's rules depend on its points: the
-numpy reference does those).  Compiled lazily, on the first ``nan="one-sided"`` call,
+Only axes with a step use it, an evenly spaced coordinate among them (numpy takes its
+step); on another coordinate a run's rules depend on its points: the numpy reference
+does those.  Compiled lazily, on the first ``nan="one-sided"`` call,
 per dtype, and cached on disk.
 """
 
