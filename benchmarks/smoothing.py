@@ -10,7 +10,7 @@ first):
   by scipy (``savgol_filter``, ``gaussian_filter1d``) on the same array;
 * the gradient along both axes with ``nan="propagate"`` and ``nan="one-sided"`` on a
   field that is 30% land (NaN in smooth blobs), as an array with steps and as a
-  DataArray through the accessor (quarter-degree coordinates).
+  DataArray through the accessor (a quarter-degree longitude, an uneven latitude).
 
 The floor is one read and one write per component: a ``np.copyto`` of the input into a
 preallocated array, timed in the same round (best of three).  Each of ``--repeat``
@@ -94,9 +94,11 @@ def methods(f: np.ndarray, sea: np.ndarray) -> dict[str, tuple[int, Callable[[],
                 out[f"gaussian w={w} axis={axis} dask-image"] = (1, _dask_image(f, s, axis))
     out["gradient 30% land, propagate"] = (2, lambda: bigrad.gradient(sea))
     out["gradient 30% land, one-sided"] = (2, lambda: bigrad.gradient(sea, nan="one-sided"))
-    # the same through the accessor: a quarter-degree grid's coordinates give the steps
+    # the same through the accessor: a quarter-degree longitude (its step) and an uneven
+    # latitude (every point its own weights, as on a Gaussian grid)
+    lat = np.cumsum(0.25 + 0.01 * np.sin(np.arange(sea.shape[0])))
     grid = xr.DataArray(sea, dims=("lat", "lon"), coords={
-        "lat": ("lat", np.arange(sea.shape[0]) * 0.25, {"units": "degrees_north"}),
+        "lat": ("lat", lat, {"units": "degrees_north"}),
         "lon": ("lon", np.arange(sea.shape[1]) * 0.25, {"units": "degrees_east"}),
     })  # fmt: skip
     out[ACCESSOR[0]] = (2, lambda: grid.bigrad.gradient())

@@ -171,7 +171,9 @@ def gradient(
         ``"one-sided"`` differentiates every run of finite values along an axis as
         ``np.gradient`` differentiates that run alone (one-sided at a missing value,
         ``edge_order`` 1 for a run of 2 points, NaN for a run of 1 and at missing
-        values; see :mod:`bigrad.core.masked`).  Not with ``periodic``.
+        values; on an uneven coordinate a run always takes its uneven formulas, which
+        numpy would replace by its step's on a run that happens to be evenly spaced:
+        the same to rounding; see :mod:`bigrad.core.masked`).  Not with ``periodic``.
 
     Returns
     -------

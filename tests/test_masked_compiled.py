@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import bigrad
+from bigrad.core.weights import coordinate_step
 from tests.strategies import chunkings
 from tests.test_masked import oracle
 
@@ -108,22 +109,29 @@ def _missing_field(draw: Any) -> tuple[np.ndarray, Any]:
     return f, draw(chunkings(shape))
 
 
-def _step(kind: Any, n: int) -> Any:
-    """A step, or an evenly spaced coordinate of ``n`` points (numpy takes its step)."""
+def _step(kind: Any, n: int, data: Any) -> Any:
+    """A step, or a coordinate of ``n`` points: evenly spaced (numpy takes its step) or
+    uneven, with or without an evenly spaced stretch."""
     if not isinstance(kind, str):
         return kind
     if kind == "int":
         return np.arange(n) * 3 - 7
-    return (np.arange(n) * 0.25 - 10.0).astype(kind)
+    if kind in ("f8", "f4"):
+        return (np.arange(n) * 0.25 - 10.0).astype(kind)
+    steps = np.array(data.draw(st.lists(st.floats(0.1, 3.0), min_size=n, max_size=n)))
+    if kind == "stretch":
+        steps[n // 3 : 2 * n // 3] = 0.5
+    x = np.cumsum(steps) - 4.0
+    return x.astype(np.float32) if kind == "uneven f4" else x
 
 
 @settings(max_examples=60, deadline=None)
 @given(data=st.data(), edge_order=st.sampled_from([1, 2]))
 def test_one_pass_is_the_reference(monkeypatch: pytest.MonkeyPatch, data: Any,
                                    edge_order: int) -> None:  # fmt: skip
-    # numpy's gradient on a step (or an evenly spaced coordinate, which numpy reduces
-    # to its step) takes the compiled one-pass kernel (the plain kernel and the redo are
-    # not called for it): number for number the numpy reference's
+    # numpy's gradient on a step or a coordinate (evenly spaced: numpy reduces it to its
+    # step) takes the compiled one-pass kernel (the plain kernel and the redo are not
+    # called for it): number for number the numpy reference's
     from bigrad.kernels import masked, masked_numba
 
     f, chunks = data.draw(_missing_field())
@@ -133,8 +141,9 @@ def test_one_pass_is_the_reference(monkeypatch: pytest.MonkeyPatch, data: Any,
     # any subset of the axes, each its own type of step (the last axis's lines go with
     # another axis's rows where their compute dtypes agree, else alone)
     axes = tuple(sorted(data.draw(st.sets(st.sampled_from(long), min_size=1))))
-    kinds = [1.0, 0.3, np.float32(0.7), np.float64(2.5), "f8", "f4", "int"]
-    steps = [_step(data.draw(st.sampled_from(kinds)), f.shape[a]) for a in axes]
+    kinds = [1.0, 0.3, np.float32(0.7), np.float64(2.5), "f8", "f4", "int", "uneven",
+             "uneven f4", "stretch"]  # fmt: skip
+    steps = [_step(data.draw(st.sampled_from(kinds)), f.shape[a], data) for a in axes]
     calls: list[Any] = []
     monkeypatch.setattr(masked_numba, "fix_block", lambda *a, **k: calls.append(a))
     reference = masked.fix_axis
@@ -145,7 +154,9 @@ def test_one_pass_is_the_reference(monkeypatch: pytest.MonkeyPatch, data: Any,
             if engine == "numba":  # nor the numpy redo of a coordinate's runs
 
                 def redo(*a: Any) -> None:
-                    calls.extend([a] if a[4].coord is not None else [])
+                    # (the compiled kernels take blocks in C order: dask's views are not)
+                    if a[4].coord is not None and a[0].flags.c_contiguous:
+                        calls.append(a)
                     reference(*a)
 
                 monkeypatch.setattr(masked, "fix_axis", redo)
@@ -156,15 +167,24 @@ def test_one_pass_is_the_reference(monkeypatch: pytest.MonkeyPatch, data: Any,
             np.testing.assert_array_equal(a, b)
     assert not calls
     for axis, step, got in zip(axes, steps, results["numba"], strict=True):
-        np.testing.assert_array_equal(got, oracle(f, step, axis, edge_order=edge_order))
+        want = oracle(f, step, axis, edge_order=edge_order)
+        if np.ndim(step) and coordinate_step(step) is None:
+            # alone, a run that happens to be evenly spaced takes numpy's step formulas
+            tol = 1e-6 if f.dtype == np.float32 else 1e-12
+            np.testing.assert_allclose(got, want, rtol=tol, atol=tol)
+        else:
+            np.testing.assert_array_equal(got, want)
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("cut", [1, 3])
-def test_one_pass_slabs_and_pieces(monkeypatch: pytest.MonkeyPatch, dtype: Any, cut: int) -> None:
+@pytest.mark.parametrize("uneven", [False, True])
+def test_one_pass_slabs_and_pieces(monkeypatch: pytest.MonkeyPatch, dtype: Any, cut: int,
+                                   uneven: bool) -> None:  # fmt: skip
     # the one pass cuts a block into slabs of rows along axis 0 (a 1-D block into pieces
     # of a line, their halos the points beside them): cuts of 1 and 3 rows (pieces of
-    # 2 and 6 points), NaN and inf on and next to every cut, runs across them
+    # 2 and 6 points), NaN and inf on and next to every cut, runs across them; a step,
+    # or uneven coordinates (each point its own rules)
     from bigrad.kernels import masked_numba
 
     rng = np.random.default_rng(3)
@@ -181,15 +201,17 @@ def test_one_pass_slabs_and_pieces(monkeypatch: pytest.MonkeyPatch, dtype: Any, 
             results = {}
             for engine in ("numpy", "numba"):
                 monkeypatch.setenv("BIGRAD_ENGINE", engine)
-                got = bigrad.gradient(x, 0.25, edge_order=edge_order, nan="one-sided")
+                spacing = [np.cumsum(np.random.default_rng(n).random(n) + 0.1) if uneven
+                           else 0.25 for n in x.shape]  # fmt: skip
+                got = bigrad.gradient(x, *spacing, edge_order=edge_order, nan="one-sided")
                 results[engine] = [np.asarray(g) for g in (got if x.ndim > 1 else [got])]
             for a, b in zip(results["numpy"], results["numba"], strict=True):
                 np.testing.assert_array_equal(a, b)
 
 
 def test_one_pass_beside_the_redo(monkeypatch: pytest.MonkeyPatch) -> None:
-    # axes with a step take the one pass, an axis with a coordinate (and a derivative
-    # of accuracy 4) the redo, in one call: every component the numpy reference's
+    # numpy's gradient takes the one pass (a step or a coordinate), a derivative of
+    # accuracy 4 the redo, in one call: every component the numpy reference's
     rng = np.random.default_rng(0)
     f = rng.standard_normal((30, 40, 25))
     f[rng.random(f.shape) < 0.2] = np.nan

@@ -16,7 +16,11 @@ The rule for a run of ``L`` finite points (the shortening rule):
   (``derivative``'s 6 -> 4 -> 2), and for ``np.gradient``'s formulas a run of 2 points
   lowers ``edge_order`` to 1;
 * a run of one point (or, for a second derivative, a run shorter than its 4-point
-  one-sided stencil) gives NaN; a missing input (NaN or infinite) gives NaN.
+  one-sided stencil) gives NaN; a missing input (NaN or infinite) gives NaN;
+* on an uneven coordinate, numpy's gradient takes the uneven formulas on every run,
+  one that happens to be evenly spaced too (``np.gradient`` of it alone would take its
+  step's formulas: the same numbers to rounding), so that a point's rule follows from
+  its four neighbours alone and a compiled kernel can choose it in one pass.
 """
 
 from __future__ import annotations
@@ -27,7 +31,14 @@ from typing import Any
 import numpy as np
 
 from bigrad.core.errors import Arg, argument_error, literal
-from bigrad.core.weights import AxisRules, Layout, StencilSpec, coordinate_step, evenly_spaced
+from bigrad.core.weights import (
+    AxisRules,
+    Layout,
+    StencilSpec,
+    coordinate_step,
+    evenly_spaced,
+    numpy_coordinate_rules,
+)
 
 __all__ = [
     "NAN_MODES",
@@ -149,7 +160,14 @@ class MaskedRules(AxisRules):
         if self.coord is None:
             return run_rules(self.stencil.spec, length, self.step, self.data)
         x = self.coord[first : first + length]
-        return run_rules(self.stencil.spec, length, x, self.data, self.label)
+        spec = self.stencil.spec
+        if spec.is_numpy and length > 1:
+            # numpy's formulas of an uneven coordinate, on a run that happens to be evenly
+            # spaced too (alone, numpy would take its step: the same up to rounding), so
+            # that a point's rule follows from its neighbours alone
+            return numpy_coordinate_rules(length, x, spec.edge_order if length > 2 else 1,
+                                          self.data)  # fmt: skip
+        return run_rules(spec, length, x, self.data, self.label)
 
     def tables(self) -> RunTables | None:
         """Every run's rules as tables, for an axis with a step (None on a coordinate,

@@ -55,6 +55,8 @@ __all__ = [
     "coordinate_step",
     "evenly_spaced",
     "fornberg",
+    "numpy_coordinate_rules",
+    "numpy_coordinate_weights",
 ]
 
 #: form of a rule: ``SUM`` of weighted points, or numpy's ``DIFF``erence over a divisor
@@ -476,36 +478,59 @@ def _numpy_uniform(n: int, dx: Any, edge_order: int, periodic: bool,
     return b.rules()
 
 
-def _numpy_nonuniform(n: int, d: np.ndarray, edge_order: int, periodic: bool,
-                      data: np.dtype[Any]) -> AxisRules:  # fmt: skip
-    """numpy's formulas for coordinate steps ``d`` (``n + 1`` of them when periodic)."""
+def numpy_coordinate_weights(d: np.ndarray) -> tuple[tuple[np.ndarray, ...], ...]:
+    """numpy's three-point weights on a coordinate of steps ``d``, wherever each applies:
+    ``(central, first, last)``, each three arrays of ``len(d) - 1``; element ``k`` is
+    computed from steps ``d[k]`` and ``d[k + 1]``: the central rule of point ``k + 1``,
+    the second-order one-sided rule of point ``k`` as an axis's (or a run's) first
+    point, and of point ``k + 2`` as its last.
+
+    >>> central, first, last = numpy_coordinate_weights(np.diff([0.0, 1.0, 3.0]))
+    >>> [float(w[0]) for w in central], [float(w[0]) for w in first]
+    ([-0.6666666666666666, 0.5, 0.16666666666666666], [-1.3333333333333333, 1.5, -0.16666666666666666])
+    """
     dx1, dx2 = d[:-1], d[1:]
-    a = -(dx2) / (dx1 * (dx1 + dx2))
-    b_ = (dx2 - dx1) / (dx1 * dx2)
-    c = dx1 / (dx2 * (dx1 + dx2))
-    b = _Builder(n, 3, compute_dtype(data, a), varying=True)
-    if periodic:
-        b.add(0, n, SUM, -1, 3, weights=(a, b_, c))
-        return b.rules()
-    b.add(1, n - 1, SUM, -1, 3, weights=(a, b_, c))
-    if edge_order == 1:
-        b.add(0, 1, DIFF, 0, 2, divisor=d[0])
-        b.add(n - 1, n, DIFF, -1, 2, divisor=d[-1])
-        return b.rules()
-    dx1, dx2 = d[0], d[1]
+    central = (
+        -(dx2) / (dx1 * (dx1 + dx2)),
+        (dx2 - dx1) / (dx1 * dx2),
+        dx1 / (dx2 * (dx1 + dx2)),
+    )
     first = (
         -(2.0 * dx1 + dx2) / (dx1 * (dx1 + dx2)),
         (dx1 + dx2) / (dx1 * dx2),
         -dx1 / (dx2 * (dx1 + dx2)),
     )
-    dx1, dx2 = d[-2], d[-1]
     last = (
         (dx2) / (dx1 * (dx1 + dx2)),
         -(dx2 + dx1) / (dx1 * dx2),
         (2.0 * dx2 + dx1) / (dx2 * (dx1 + dx2)),
     )
-    b.add(0, 1, SUM, 0, 3, weights=first)
-    b.add(n - 1, n, SUM, -2, 3, weights=last)
+    return central, first, last
+
+
+def numpy_coordinate_rules(n: int, x: np.ndarray, edge_order: int,
+                           data: np.dtype[Any]) -> AxisRules:  # fmt: skip
+    """numpy's formulas for coordinate ``x`` of ``n`` points (at least ``edge_order +
+    1``), the uneven ones even where ``x`` is evenly spaced."""
+    return _numpy_nonuniform(n, np.diff(_as_float_coordinate(np.asarray(x))), edge_order,
+                             False, data)  # fmt: skip
+
+
+def _numpy_nonuniform(n: int, d: np.ndarray, edge_order: int, periodic: bool,
+                      data: np.dtype[Any]) -> AxisRules:  # fmt: skip
+    """numpy's formulas for coordinate steps ``d`` (``n + 1`` of them when periodic)."""
+    central, first, last = numpy_coordinate_weights(d)
+    b = _Builder(n, 3, compute_dtype(data, central[0]), varying=True)
+    if periodic:
+        b.add(0, n, SUM, -1, 3, weights=central)
+        return b.rules()
+    b.add(1, n - 1, SUM, -1, 3, weights=central)
+    if edge_order == 1:
+        b.add(0, 1, DIFF, 0, 2, divisor=d[0])
+        b.add(n - 1, n, DIFF, -1, 2, divisor=d[-1])
+        return b.rules()
+    b.add(0, 1, SUM, 0, 3, weights=tuple(w[0] for w in first))
+    b.add(n - 1, n, SUM, -2, 3, weights=tuple(w[-1] for w in last))
     return b.rules()
 
 

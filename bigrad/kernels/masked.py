@@ -70,15 +70,22 @@ def masked_block(
 
 def _one_pass(f: np.ndarray, halos: Sequence[tuple[Any, Any]], rules: Sequence[AxisRules],
               axes: Sequence[int], outs: list[Any], parallel: bool) -> list[int]:  # fmt: skip
-    """The components whose rules are three-point rules on a step (numpy's gradient),
-    computed in one pass by :func:`bigrad.kernels.masked_numba.select_block` instead of
-    the plain kernel and the redo; their indices."""
+    """The components whose rules are numpy's gradient's three-point rules (on a step or
+    a coordinate), computed in one pass by
+    :func:`bigrad.kernels.masked_numba.select_block` instead of the plain kernel and the
+    redo; their indices."""
     from bigrad.kernels import masked_numba as _compiled
 
     chosen = {}
-    for c, r in enumerate(rules):
-        tables = r.tables() if isinstance(r, MaskedRules) else None
-        rule = _compiled.select_rules(tables) if tables is not None else None
+    for c, (r, axis) in enumerate(zip(rules, axes, strict=True)):
+        if not isinstance(r, MaskedRules):
+            continue
+        tables = r.tables()
+        rule: tuple[Any, ...] | None
+        if tables is not None:
+            rule = _compiled.select_rules(tables)
+        else:
+            rule = _compiled.select_coordinate_rules(r, f.shape[axis])
         if rule is not None and all(type(h) is np.ndarray for h in halos[c]):
             chosen[c] = rule
     if chosen:

@@ -1,11 +1,11 @@
 """The compiled forms of ``nan="one-sided"`` (:mod:`bigrad.kernels.masked` holds the numpy
 reference, which they must match number for number).
 
-numpy's gradient on an axis with a step (three-point rules: a point's rule follows from
-which of its four nearest neighbours are finite) takes one pass, :func:`select_block`,
-instead of the plain kernel and a redo: each row's central differences, the points where
-they are wrong marked as they are computed, and those chosen again (see the section
-"three-point rules in one pass" below).  Every other stencil takes the redo:
+numpy's gradient (three-point rules, on a step or a coordinate: a point's rule follows
+from which of its four nearest neighbours are finite) takes one pass,
+:func:`select_block`, instead of the plain kernel and a redo: each row's central rule,
+the points where it is wrong marked as it is computed, and those chosen again (see the
+section "three-point rules in one pass" below).  Every other stencil takes the redo:
 
 After the plain kernel, the block is cut into slabs along its first axis and one thread
 takes a slab from start to finish: a mask of its missing values (one byte a point), then
@@ -29,10 +29,11 @@ loop), then each segment ending at one is handled as
 short run) get the rule of their run from :class:`~bigrad.core.masked.RunTables`, with
 the same arithmetic as the plain kernels, and missing points near a change get NaN.
 
-Only axes with a step use it, an evenly spaced coordinate among them (numpy takes its
-step); on another coordinate a run's rules depend on its points: the numpy reference
-does those.  Compiled lazily, on the first ``nan="one-sided"`` call,
-per dtype, and cached on disk.
+The redo takes axes with a step, an evenly spaced coordinate among them (numpy takes
+its step); on another coordinate a run's rules depend on its points: the numpy
+reference redoes those (a derivative of higher order or accuracy; numpy's gradient
+there takes the one pass).  Compiled lazily, on the first ``nan="one-sided"`` call, per
+dtype, and cached on disk.
 """
 
 from __future__ import annotations
@@ -47,7 +48,7 @@ import numba
 import numpy as np
 
 from bigrad.core.masked import MaskedRules, RunTables
-from bigrad.core.weights import DIFF, AxisRules
+from bigrad.core.weights import DIFF, AxisRules, compute_dtype, numpy_coordinate_weights
 from bigrad.kernels import threads
 
 __all__ = [
@@ -57,6 +58,7 @@ __all__ = [
     "fix_block",
     "missing_mask",
     "select_block",
+    "select_coordinate_rules",
     "select_rules",
     "threads",
 ]
@@ -334,24 +336,28 @@ def fix_block(
 
 # --- three-point rules in one pass ---------------------------------------------------
 #
-# Along an axis with a step whose rules touch at most two points on either side (numpy's
-# gradient, edge_order 1 or 2), a point's rule follows from which of its four
-# neighbours are finite: the central difference between two finite neighbours, a
+# Along an axis whose rules touch at most two points on either side (numpy's gradient,
+# edge_order 1 or 2, on a step or a coordinate), a point's rule follows from which of
+# its four neighbours are finite: the central rule between two finite neighbours, a
 # one-sided rule at a run's end (a run of two points: the difference), NaN for a lone or
-# missing point.  A row takes the central difference everywhere (a loop LLVM
-# vectorises), marking where it is wrong as it goes; the marked points, found 8 marks at
-# a time, then take their rule.  This replaces the plain kernel, the mask and the sweep
-# for changes of missingness for such an axis.
+# missing point.  A row takes the central rule everywhere (a loop LLVM vectorises),
+# marking where it is wrong as it goes; the marked points, found 8 marks at a time, then
+# take their rule.  This replaces the plain kernel, the mask and the sweep for changes
+# of missingness for such an axis.
 
-#: ``prm`` (compute dtype): the divisors of the central difference, of a long run's left
-#: end and of a run of two's, the same at the right end, then the weights of the ends'
-#: 3-point rules (left, right)
-_PRM = 11
+#: rows of ``prm`` (compute dtype): the divisors of the central difference, of a long
+#: run's left end and of a run of two's, the same at the right end, then the weights of
+#: the ends' 3-point rules (left, right) and of the central one on a coordinate.  One
+#: column on a step; on a coordinate one per point of the block along the axis (the
+#: rules of a run's end there follow from the coordinate at that point)
+_PRM = 14
 
 
 @_inline
-def _choose(f0, fm, fp, fm2, fp2, prm, wide_l, wide_r, vals, res):  # type: ignore[no-untyped-def]
-    """The run-by-run derivative at a point from its value and four neighbours.
+def _choose(f0, fm, fp, fm2, fp2, prm, pos, coord, wide_l, wide_r, vals, res):  # type: ignore[no-untyped-def]
+    """The run-by-run derivative at a point from its value and four neighbours, with
+    the rules of column ``pos`` of ``prm`` (``coord`` None on a step; else the central
+    rule is weighted; numba prunes the tests of it, so the step's code has none).
 
     Without a branch: the pattern of missing values is not predictable, and x86 has
     no conditional move for floats (a select of floats becomes a branch), so every
@@ -359,17 +365,24 @@ def _choose(f0, fm, fp, fm2, fp2, prm, wide_l, wide_r, vals, res):  # type: igno
     (divisors and weights) or ``res`` (the candidates, compute dtype)."""
     m0, mm, mp = np.int64(f0 - f0 == 0), np.int64(fm - fm == 0), np.int64(fp - fp == 0)
     mm2, mp2 = np.int64(fm2 - fm2 == 0), np.int64(fp2 - fp2 == 0)
-    left, right = mp & (mm ^ 1), mm & (mp ^ 1)
+    left, right, center = mp & (mm ^ 1), mm & (mp ^ 1), mm & mp
     vals[0], vals[1], vals[2], vals[3], vals[4] = fm2, fm, f0, fp, fp2
     # the difference forms: central (divisor 0), a run's left end (1; 2 for a run of
     # two) or right end (3; 4)
-    q = (vals[2 + mp] - vals[2 - mm]) / prm[left * (2 - mp2) + right * (4 - mm2)]
-    # the ends' weighted forms, points in ascending order as the plain kernels add them
+    q = (vals[2 + mp] - vals[2 - mm]) / prm[left * (2 - mp2) + right * (4 - mm2), pos]
+    # the weighted forms (the ends', the central one on a coordinate), points in
+    # ascending order as the plain kernels add them
     at, w = 2 * left, 8 - 3 * left
-    e = prm[w] * vals[at] + prm[w + 1] * vals[at + 1] + prm[w + 2] * vals[at + 2]
+    if coord is not None:
+        at, w = at + center, w + 3 * center
+    e = (prm[w, pos] * vals[at] + prm[w + 1, pos] * vals[at + 1]
+         + prm[w + 2, pos] * vals[at + 2])  # fmt: skip
     res[0], res[1], res[2] = q, e, np.nan
     ok = m0 & (mm | mp)
-    return res[2 * (ok ^ 1) + ok * ((wide_l & left & mp2) | (wide_r & right & mm2))]
+    weighted = (wide_l & left & mp2) | (wide_r & right & mm2)
+    if coord is not None:
+        weighted |= center
+    return res[2 * (ok ^ 1) + ok * weighted]
 
 
 @_inline
@@ -381,22 +394,54 @@ def _central(rm, r0, rp, o, marks, dc):  # type: ignore[no-untyped-def]
     for c in range(m):
         v = (rp[c] - rm[c]) / dc
         o[c] = v
-        # branch-free (the finite/missing pattern is not predictable)
-        fin = np.uint8(r0[c] - r0[c] == 0)
-        marks[c] = (fin & np.uint8(v - v != 0)) | ((fin ^ 1) & np.uint8(v == v))
+        marks[c] = _wrong(r0[c], v)
     for c in range(m, marks.shape[0]):
         marks[c] = 0
 
 
 @_inline
-def _fix(rm2, rm, r0, rp, rp2, o, marks, words, prm, wide_l, wide_r, vals, res):  # type: ignore[no-untyped-def]
-    """The points :func:`_central` marked chosen again, found 8 marks at a time."""
+def _wrong(f0, v):  # type: ignore[no-untyped-def]
+    """1 where central rule ``v`` at a point of value ``f0`` is wrong, branch-free (the
+    finite/missing pattern is not predictable)."""
+    fin = np.uint8(f0 - f0 == 0)
+    return (fin & np.uint8(v - v != 0)) | ((fin ^ 1) & np.uint8(v == v))
+
+
+@_inline
+def _central_row(rm, r0, rp, o, marks, w0, w1, w2):  # type: ignore[no-untyped-def]
+    """:func:`_central` of numpy's weighted rule on a coordinate, one weight per row."""
+    m = o.shape[0]
+    for c in range(m):
+        v = w0 * rm[c] + w1 * r0[c] + w2 * rp[c]
+        o[c] = v
+        marks[c] = _wrong(r0[c], v)
+    for c in range(m, marks.shape[0]):
+        marks[c] = 0
+
+
+@_inline
+def _central_line(rm, r0, rp, o, marks, w0, w1, w2):  # type: ignore[no-untyped-def]
+    """:func:`_central_row` with weights per point, along a line."""
+    m = o.shape[0]
+    for c in range(m):
+        v = w0[c] * rm[c] + w1[c] * r0[c] + w2[c] * rp[c]
+        o[c] = v
+        marks[c] = _wrong(r0[c], v)
+    for c in range(m, marks.shape[0]):
+        marks[c] = 0
+
+
+@_inline
+def _fix(rm2, rm, r0, rp, rp2, o, marks, words, prm, p0, dp, coord, wide_l, wide_r, vals, res):  # type: ignore[no-untyped-def]
+    """The points :func:`_central` marked chosen again, found 8 marks at a time (point
+    ``c`` with the rules of column ``p0 + c * dp``)."""
     for w in range(words.shape[0]):
         if words[w] == 0:
             continue
         for c in range(8 * w, min(8 * w + 8, o.shape[0])):
             if marks[c]:
-                o[c] = _choose(r0[c], rm[c], rp[c], rm2[c], rp2[c], prm, wide_l, wide_r, vals, res)
+                o[c] = _choose(r0[c], rm[c], rp[c], rm2[c], rp2[c], prm, p0 + c * dp, coord,
+                               wide_l, wide_r, vals, res)  # fmt: skip
 
 
 @_inline
@@ -412,7 +457,7 @@ def _pick(lo, x, hi, nanrow, p, i):  # type: ignore[no-untyped-def]
 
 
 @_njit
-def _select_rows(lo, x, hi, out, prm, wide_l, wide_r, first, stop):  # type: ignore[no-untyped-def]
+def _select_rows(lo, x, hi, out, prm, coord, wide_l, wide_r, first, stop):  # type: ignore[no-untyped-def]
     """Rows ``[first, stop)`` of the ``(P, n, Q)`` view (row ``k`` is ``(k // n, k % n)``),
     each from the rows two before and after it along the axis (from the halos, or
     missing beyond them)."""
@@ -426,6 +471,7 @@ def _select_rows(lo, x, hi, out, prm, wide_l, wide_r, first, stop):  # type: ign
     words = marks.view(np.uint64)
     rows = prev = (nanrow, nanrow, nanrow, nanrow, nanrow)
     o = oprev = out[first // n, first % n]
+    pos = pprev = 0
     for k in range(first, stop + 1):
         b = (k - first) % 2
         if k < stop:
@@ -434,13 +480,19 @@ def _select_rows(lo, x, hi, out, prm, wide_l, wide_r, first, stop):  # type: ign
                     x[p, j], _pick(lo, x, hi, nanrow, p, j + 1),
                     _pick(lo, x, hi, nanrow, p, j + 2))  # fmt: skip
             o = out[p, j]
-            _central(rows[1], rows[2], rows[3], o, marks[b * size : (b + 1) * size], prm[0])
+            mk = marks[b * size : (b + 1) * size]
+            if coord is not None:
+                pos = j
+                _central_row(rows[1], rows[2], rows[3], o, mk, prm[11, j], prm[12, j],
+                             prm[13, j])  # fmt: skip
+            else:
+                _central(rows[1], rows[2], rows[3], o, mk, prm[0, 0])
         if k > first:  # the previous row's fixes, its row two ahead just read
             rm2, rm, r0, rp, rp2 = prev
             _fix(rm2, rm, r0, rp, rp2, oprev, marks[(1 - b) * size : (2 - b) * size],
-                 words[(1 - b) * size // 8 : (2 - b) * size // 8], prm, wide_l, wide_r, vals,
-                 res)  # fmt: skip
-        prev, oprev = rows, o
+                 words[(1 - b) * size // 8 : (2 - b) * size // 8], prm, pprev, 0, coord,
+                 wide_l, wide_r, vals, res)  # fmt: skip
+        prev, oprev, pprev = rows, o, pos
 
 
 @_inline
@@ -455,15 +507,16 @@ def _value(lo, x, hi, p, i):  # type: ignore[no-untyped-def]
 
 
 @_inline
-def _end(lo, x, hi, p, c, prm, wide_l, wide_r, vals, res):  # type: ignore[no-untyped-def]
+def _end(lo, x, hi, p, c, prm, coord, wide_l, wide_r, vals, res):  # type: ignore[no-untyped-def]
     """:func:`_choose` at point ``c`` of line ``p``, its neighbours from the window."""
     return _choose(_value(lo, x, hi, p, c), _value(lo, x, hi, p, c - 1),
                    _value(lo, x, hi, p, c + 1), _value(lo, x, hi, p, c - 2),
-                   _value(lo, x, hi, p, c + 2), prm, wide_l, wide_r, vals, res)  # fmt: skip
+                   _value(lo, x, hi, p, c + 2), prm, 0 if coord is None else c, coord, wide_l,
+                   wide_r, vals, res)  # fmt: skip
 
 
 @_njit
-def _select_lines(lo, x, hi, out, prm, wide_l, wide_r, first, stop):  # type: ignore[no-untyped-def]
+def _select_lines(lo, x, hi, out, prm, coord, wide_l, wide_r, first, stop):  # type: ignore[no-untyped-def]
     """Lines ``[first, stop)`` along the last axis (the ``(P, n)`` view): the points two
     from each end with the halos, the rest straight from the line."""
     n = x.shape[1]
@@ -476,17 +529,24 @@ def _select_lines(lo, x, hi, out, prm, wide_l, wide_r, first, stop):  # type: ig
             # five shifted views, as _select_rows reads its rows: a loop LLVM vectorises
             rm2, rm, r0, rp, rp2 = xr[: n - 4], xr[1 : n - 3], xr[2 : n - 2], xr[3 : n - 1], xr[4:]
             o = orow[2 : n - 2]
-            _central(rm, r0, rp, o, marks, prm[0])
-            _fix(rm2, rm, r0, rp, rp2, o, marks, words, prm, wide_l, wide_r, vals, res)
+            if coord is not None:
+                _central_line(rm, r0, rp, o, marks, prm[11, 2 : n - 2], prm[12, 2 : n - 2],
+                              prm[13, 2 : n - 2])  # fmt: skip
+                _fix(rm2, rm, r0, rp, rp2, o, marks, words, prm, 2, 1, coord, wide_l, wide_r,
+                     vals, res)  # fmt: skip
+            else:
+                _central(rm, r0, rp, o, marks, prm[0, 0])
+                _fix(rm2, rm, r0, rp, rp2, o, marks, words, prm, 0, 0, coord, wide_l, wide_r,
+                     vals, res)  # fmt: skip
         for c in range(min(2, n)):
-            orow[c] = _end(lo, x, hi, p, c, prm, wide_l, wide_r, vals, res)
+            orow[c] = _end(lo, x, hi, p, c, prm, coord, wide_l, wide_r, vals, res)
         for c in range(max(2, n - 2), n):
-            orow[c] = _end(lo, x, hi, p, c, prm, wide_l, wide_r, vals, res)
+            orow[c] = _end(lo, x, hi, p, c, prm, coord, wide_l, wide_r, vals, res)
 
 
 @lru_cache(maxsize=64)  # per block otherwise; tables are built once per axis and kept
-def select_rules(tables: RunTables) -> tuple[np.ndarray, int, int] | None:
-    """``(prm, wide_l, wide_r)`` for :func:`_choose` when every run's rules are three-point
+def select_rules(tables: RunTables) -> tuple[np.ndarray, None, int, int] | None:
+    """``(prm, None, wide_l, wide_r)`` for :func:`_choose` when every run's rules are three-point
     rules it can choose between (see above), else None."""
     s, ints, w, div = tables.shortest, tables.ints, tables.weights, tables.divisor
     if s < 4 or w.shape[2] < 3 or tables.none[1] != 1 or tables.none[2:].any():
@@ -509,10 +569,39 @@ def select_rules(tables: RunTables) -> tuple[np.ndarray, int, int] | None:
         or not (wide_r or right[:3] == (DIFF, -1, 2))
     ):
         return None
-    prm = np.zeros(_PRM, div.dtype)
-    prm[:5] = div[s, s // 2], div[s, 0], div[2, 0], div[s, s - 1], div[2, 1]
-    prm[5:8], prm[8:] = w[s, 0, :3], w[s, s - 1, :3]
-    return prm, int(wide_l), int(wide_r)
+    prm = np.zeros((_PRM, 1), div.dtype)
+    prm[:5, 0] = div[s, s // 2], div[s, 0], div[2, 0], div[s, s - 1], div[2, 1]
+    prm[5:8, 0], prm[8:11, 0] = w[s, 0, :3], w[s, s - 1, :3]
+    return prm, None, int(wide_l), int(wide_r)
+
+
+def select_coordinate_rules(rules: MaskedRules, m: int) -> tuple[np.ndarray, int, int, int] | None:
+    """:func:`select_rules` for numpy's gradient on an (uneven) coordinate: ``prm`` with
+    a column per point of the block (its ``m`` points from ``rules.start``), else None."""
+    spec = rules.stencil.spec
+    if rules.coord is None or not spec.is_numpy:
+        return None
+    coord = rules.coord
+    table = _coordinate_table(coord.tobytes(), coord.dtype.str, rules.data.str)
+    wide = int(spec.edge_order == 2)
+    return table[:, rules.start : rules.start + m], 1, wide, wide
+
+
+@lru_cache(maxsize=16)  # per block otherwise; kept per grid
+def _coordinate_table(coord: bytes, dtype: str, data: str) -> np.ndarray:
+    """Every point's ``prm`` column on a coordinate: its rules as a run's first point,
+    last point or inner point, numpy's formulas from the steps beside it (the central
+    divisor is unused: 1)."""
+    x = np.frombuffer(coord, dtype)
+    d = np.diff(x.astype(np.float64) if x.dtype.kind in "iu" else x)
+    central, first, last = numpy_coordinate_weights(d)
+    prm = np.zeros((_PRM, x.size), compute_dtype(np.dtype(data), central[0]))
+    prm[:5] = 1
+    prm[1:3, :-1] = d  # a run's first point, and a run of two's: the step after it
+    prm[3:5, 1:] = d  # its last point: the step before it
+    for k in range(3):
+        prm[5 + k, :-2], prm[8 + k, 2:], prm[11 + k, 1:-1] = first[k], last[k], central[k]
+    return prm
 
 
 #: points a piece of a single line (a 1-D block) at least: pieces for threads
@@ -525,10 +614,12 @@ def _pieces(lo: np.ndarray, x: np.ndarray, hi: np.ndarray, out: np.ndarray,
     halos the two points beside it (the block's own halos at its ends)."""
     kernel: Any = _select_lines
     calls: list[Callable[[], None]] = []
+    prm, coord = rule[:2]
     for a, b in _slabs(x.shape[1], _PIECE):
         plo = lo if a == 0 else x[:, a - 2 : a]
         phi = hi if b == x.shape[1] else x[:, b : b + 2]
-        args = (plo, x[:, a:b], phi, out[:, a:b], *rule)
+        piece = (prm if coord is None else prm[:, a:b], *rule[1:])
+        args = (plo, x[:, a:b], phi, out[:, a:b], *piece)
         calls.append(partial(kernel, *args, 0, 1))
     return calls
 
