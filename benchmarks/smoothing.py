@@ -9,8 +9,9 @@ first):
   derivatives (sigma 0.5 and 1.25: windows 5 and 11 with ``truncate=4``) by bigrad and
   by scipy (``savgol_filter``, ``gaussian_filter1d``) on the same array;
 * the gradient along both axes with ``nan="propagate"`` and ``nan="one-sided"`` on a
-  field that is 30% land (NaN in smooth blobs), as an array with steps and as a
-  DataArray through the accessor (a quarter-degree longitude, an uneven latitude).
+  field that is 30% land (NaN in smooth blobs), as an array with steps, as a
+  DataArray through the accessor (a quarter-degree longitude, an uneven latitude) and
+  as a persisted dask array (square chunks, a quarter of each axis).
 
 The floor is one read and one write per component: a ``np.copyto`` of the input into a
 preallocated array, timed in the same round (best of three).  Each of ``--repeat``
@@ -27,6 +28,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import dask
+import dask.array as dsk
 import numpy as np
 import scipy.ndimage as ndi
 import scipy.signal as sig
@@ -34,8 +37,9 @@ import xarray as xr
 
 import bigrad
 
-#: the NaN-aware gradient through the xarray accessor, plain and one-sided
+#: the NaN-aware gradient through the xarray accessor, plain and one-sided; on dask
 ACCESSOR = ("gradient 30% land, accessor, propagate", "gradient 30% land, accessor, one-sided")
+DASK = ("gradient 30% land, dask, propagate", "gradient 30% land, dask, one-sided")
 
 try:  # optional: a comparison for the Gaussian derivative
     import dask.array as da
@@ -103,6 +107,10 @@ def methods(f: np.ndarray, sea: np.ndarray) -> dict[str, tuple[int, Callable[[],
     })  # fmt: skip
     out[ACCESSOR[0]] = (2, lambda: grid.bigrad.gradient())
     out[ACCESSOR[1]] = (2, lambda: grid.bigrad.gradient(nan="one-sided"))
+    # and on dask: square chunks of a quarter of each axis, persisted (views of ``sea``)
+    chunked = dsk.from_array(sea, chunks=tuple(max(1, n // 4) for n in sea.shape)).persist()
+    out[DASK[0]] = (2, lambda: dask.compute(*bigrad.gradient(chunked)))
+    out[DASK[1]] = (2, lambda: dask.compute(*bigrad.gradient(chunked, nan="one-sided")))
     return out  # fmt: skip
 
 
@@ -118,6 +126,7 @@ def main(size_mib: float = 256.0, repeat: int = 5) -> dict[str, Any]:
     ratios: dict[str, list[float]] = {name: [] for name in table}
     nan_ratio: list[float] = []
     accessor_ratio: list[float] = []
+    dask_ratio: list[float] = []
     for _, call in table.values():  # warm-up (numba compilation)
         call()
     names = list(table)
@@ -132,12 +141,15 @@ def main(size_mib: float = 256.0, repeat: int = 5) -> dict[str, Any]:
             times["gradient 30% land, one-sided"] / times["gradient 30% land, propagate"]
         )
         accessor_ratio.append(times[ACCESSOR[1]] / times[ACCESSOR[0]])
+        dask_ratio.append(times[DASK[1]] / times[DASK[0]])
     print(f"float64 ({n}, {n}) = {f.nbytes / 2**20:.0f} MiB, {repeat} rounds; x floor:")
     for name in names:
         print(f"  {name:<36} {np.median(ratios[name]):7.2f}")
     print(f"  nan='one-sided' / plain gradient    {np.median(nan_ratio):7.2f}")
     print(f"  the same through the accessor       {np.median(accessor_ratio):7.2f}")
-    return {**ratios, "nan/plain": nan_ratio, "accessor nan/plain": accessor_ratio}
+    print(f"  the same on dask                    {np.median(dask_ratio):7.2f}")
+    return {**ratios, "nan/plain": nan_ratio, "accessor nan/plain": accessor_ratio,
+            "dask nan/plain": dask_ratio}  # fmt: skip
 
 
 if __name__ == "__main__":

@@ -41,6 +41,10 @@ def masked_block(
     :mod:`bigrad.kernels.masked_numba` where it applies (plain float32/float64 arrays
     in C order), the others here.  With ``compiled``, numpy's gradient on an axis with
     a step takes that module's one pass instead of both."""
+    if compiled and type(f) is np.ndarray and not f.flags.c_contiguous:
+        # the compiled kernels take blocks in C order (dask's blocks of a numpy array are
+        # often views, Fortran-ordered input is not): a copy costs less than the redo
+        f = np.ascontiguousarray(f)
     if not add and compiled and _compiled_applies(f, outs):
         chosen = _one_pass(f, halos, rules, axes, outs, parallel)
         if chosen:
