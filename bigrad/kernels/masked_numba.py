@@ -356,8 +356,8 @@ _PRM = 14
 @_inline
 def _choose(f0, fm, fp, fm2, fp2, prm, pos, coord, wide_l, wide_r, vals, res):  # type: ignore[no-untyped-def]
     """The run-by-run derivative at a point from its value and four neighbours, with
-    the rules of column ``pos`` of ``prm`` (``coord`` None on a step; else the central
-    rule is weighted; numba prunes the tests of it, so the step's code has none).
+    the rules of column ``pos`` of ``prm`` (``coord`` 1: the central rule is weighted,
+    on a coordinate; 0 on a step).
 
     Without a branch: the pattern of missing values is not predictable, and x86 has
     no conditional move for floats (a select of floats becomes a branch), so every
@@ -372,16 +372,12 @@ def _choose(f0, fm, fp, fm2, fp2, prm, pos, coord, wide_l, wide_r, vals, res):  
     q = (vals[2 + mp] - vals[2 - mm]) / prm[left * (2 - mp2) + right * (4 - mm2), pos]
     # the weighted forms (the ends', the central one on a coordinate), points in
     # ascending order as the plain kernels add them
-    at, w = 2 * left, 8 - 3 * left
-    if coord is not None:
-        at, w = at + center, w + 3 * center
+    at, w = 2 * left + center, 8 - 3 * left + 3 * center
     e = (prm[w, pos] * vals[at] + prm[w + 1, pos] * vals[at + 1]
          + prm[w + 2, pos] * vals[at + 2])  # fmt: skip
     res[0], res[1], res[2] = q, e, np.nan
     ok = m0 & (mm | mp)
-    weighted = (wide_l & left & mp2) | (wide_r & right & mm2)
-    if coord is not None:
-        weighted |= center
+    weighted = (wide_l & left & mp2) | (wide_r & right & mm2) | (coord & center)
     return res[2 * (ok ^ 1) + ok * weighted]
 
 
@@ -481,7 +477,7 @@ def _select_rows(lo, x, hi, out, prm, coord, wide_l, wide_r, first, stop):  # ty
                     _pick(lo, x, hi, nanrow, p, j + 2))  # fmt: skip
             o = out[p, j]
             mk = marks[b * size : (b + 1) * size]
-            if coord is not None:
+            if coord:
                 pos = j
                 _central_row(rows[1], rows[2], rows[3], o, mk, prm[11, j], prm[12, j],
                              prm[13, j])  # fmt: skip
@@ -511,8 +507,8 @@ def _end(lo, x, hi, p, c, prm, coord, wide_l, wide_r, vals, res):  # type: ignor
     """:func:`_choose` at point ``c`` of line ``p``, its neighbours from the window."""
     return _choose(_value(lo, x, hi, p, c), _value(lo, x, hi, p, c - 1),
                    _value(lo, x, hi, p, c + 1), _value(lo, x, hi, p, c - 2),
-                   _value(lo, x, hi, p, c + 2), prm, 0 if coord is None else c, coord, wide_l,
-                   wide_r, vals, res)  # fmt: skip
+                   _value(lo, x, hi, p, c + 2), prm, c * coord, coord, wide_l, wide_r, vals,
+                   res)  # fmt: skip
 
 
 @_njit
@@ -529,15 +525,13 @@ def _select_lines(lo, x, hi, out, prm, coord, wide_l, wide_r, first, stop):  # t
             # five shifted views, as _select_rows reads its rows: a loop LLVM vectorises
             rm2, rm, r0, rp, rp2 = xr[: n - 4], xr[1 : n - 3], xr[2 : n - 2], xr[3 : n - 1], xr[4:]
             o = orow[2 : n - 2]
-            if coord is not None:
+            if coord:
                 _central_line(rm, r0, rp, o, marks, prm[11, 2 : n - 2], prm[12, 2 : n - 2],
                               prm[13, 2 : n - 2])  # fmt: skip
-                _fix(rm2, rm, r0, rp, rp2, o, marks, words, prm, 2, 1, coord, wide_l, wide_r,
-                     vals, res)  # fmt: skip
             else:
                 _central(rm, r0, rp, o, marks, prm[0, 0])
-                _fix(rm2, rm, r0, rp, rp2, o, marks, words, prm, 0, 0, coord, wide_l, wide_r,
-                     vals, res)  # fmt: skip
+            _fix(rm2, rm, r0, rp, rp2, o, marks, words, prm, 2 * coord, coord, coord, wide_l,
+                 wide_r, vals, res)  # fmt: skip
         for c in range(min(2, n)):
             orow[c] = _end(lo, x, hi, p, c, prm, coord, wide_l, wide_r, vals, res)
         for c in range(max(2, n - 2), n):
@@ -545,8 +539,8 @@ def _select_lines(lo, x, hi, out, prm, coord, wide_l, wide_r, first, stop):  # t
 
 
 @lru_cache(maxsize=64)  # per block otherwise; tables are built once per axis and kept
-def select_rules(tables: RunTables) -> tuple[np.ndarray, None, int, int] | None:
-    """``(prm, None, wide_l, wide_r)`` for :func:`_choose` when every run's rules are three-point
+def select_rules(tables: RunTables) -> tuple[np.ndarray, int, int, int] | None:
+    """``(prm, 0, wide_l, wide_r)`` for :func:`_choose` when every run's rules are three-point
     rules it can choose between (see above), else None."""
     s, ints, w, div = tables.shortest, tables.ints, tables.weights, tables.divisor
     if s < 4 or w.shape[2] < 3 or tables.none[1] != 1 or tables.none[2:].any():
@@ -572,7 +566,7 @@ def select_rules(tables: RunTables) -> tuple[np.ndarray, None, int, int] | None:
     prm = np.zeros((_PRM, 1), div.dtype)
     prm[:5, 0] = div[s, s // 2], div[s, 0], div[2, 0], div[s, s - 1], div[2, 1]
     prm[5:8, 0], prm[8:11, 0] = w[s, 0, :3], w[s, s - 1, :3]
-    return prm, None, int(wide_l), int(wide_r)
+    return prm, 0, int(wide_l), int(wide_r)
 
 
 def select_coordinate_rules(rules: MaskedRules, m: int) -> tuple[np.ndarray, int, int, int] | None:
@@ -584,7 +578,8 @@ def select_coordinate_rules(rules: MaskedRules, m: int) -> tuple[np.ndarray, int
     coord = rules.coord
     table = _coordinate_table(coord.tobytes(), coord.dtype.str, rules.data.str)
     wide = int(spec.edge_order == 2)
-    return table[:, rules.start : rules.start + m], 1, wide, wide
+    # in C order, as a step's: one compiled kernel for both
+    return np.ascontiguousarray(table[:, rules.start : rules.start + m]), 1, wide, wide
 
 
 @lru_cache(maxsize=16)  # per block otherwise; kept per grid
@@ -618,7 +613,7 @@ def _pieces(lo: np.ndarray, x: np.ndarray, hi: np.ndarray, out: np.ndarray,
     for a, b in _slabs(x.shape[1], _PIECE):
         plo = lo if a == 0 else x[:, a - 2 : a]
         phi = hi if b == x.shape[1] else x[:, b : b + 2]
-        piece = (prm if coord is None else prm[:, a:b], *rule[1:])
+        piece = (np.ascontiguousarray(prm[:, a:b]) if coord else prm, *rule[1:])
         args = (plo, x[:, a:b], phi, out[:, a:b], *piece)
         calls.append(partial(kernel, *args, 0, 1))
     return calls
