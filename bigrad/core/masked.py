@@ -123,10 +123,11 @@ class NanStencil:
         plain = self.spec.rules(n, spacing, data, periodic, period, label)
         coord = np.asarray(spacing) if np.ndim(spacing) else None
         step = None if coord is not None else spacing
-        if coord is not None and not periodic and coordinate_step(coord) is not None:
+        even = coordinate_step(coord) if coord is not None and not periodic else None
+        if even is not None:
             # numpy takes an evenly spaced coordinate's step, and so does every run of
             # it: the same rules as that step's, whose tables the compiled kernels take
-            coord, step = None, coordinate_step(coord)
+            coord, step = None, even
         return MaskedRules(
             plain.n, plain.segs, plain.weights, plain.divisor, plain.varying, plain.start,
             stencil=self, step=step, coord=coord, data=np.dtype(data), label=label,

@@ -38,9 +38,9 @@ def masked_block(
     """Every component of the block into ``outs`` (their sum, with ``add``): ``derive``
     (the plain block kernel, all components in one pass), then the run-by-run points
     of masked axes: with ``compiled``, those on an axis with a step by
-    :mod:`bigrad.kernels.masked_numba` where it applies (plain float32/float64 arrays
-    in C order), the others here.  With ``compiled``, numpy's gradient on an axis with
-    a step takes that module's one pass instead of both."""
+    :mod:`bigrad.kernels.masked_numba` where it applies (plain float32/float64 arrays,
+    copied to C order), the others here.  With ``compiled``, numpy's gradient (on a
+    step or a coordinate) takes that module's one pass instead of both."""
     if compiled and type(f) is np.ndarray and not f.flags.c_contiguous:
         # the compiled kernels take blocks in C order (dask's blocks of a numpy array are
         # often views, Fortran-ordered input is not): a copy costs less than the redo
