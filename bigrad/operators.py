@@ -252,7 +252,9 @@ def derivative(
         ``"one-sided"``: every run of finite values is differentiated as this function
         differentiates the run alone, ``accuracy`` lowered (to 4, then 2) only where
         the run is too short for it; a first derivative of a run of 2 points is their
-        difference, runs too short for any stencil give NaN.
+        difference, runs too short for any stencil give NaN.  On an uneven coordinate
+        a run takes its uneven stencils even where it happens to be evenly spaced (see
+        :mod:`bigrad.core.masked`).
 
     Returns
     -------

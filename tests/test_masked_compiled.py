@@ -12,7 +12,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import bigrad
-from bigrad.core.weights import coordinate_step
+from bigrad.core.masked import nan_stencil, run_rules
+from bigrad.core.weights import StencilSpec, coordinate_step, evenly_spaced
 from tests.strategies import chunkings
 from tests.test_masked import oracle
 
@@ -226,3 +227,48 @@ def test_one_pass_beside_the_redo(monkeypatch: pytest.MonkeyPatch) -> None:
         np.testing.assert_array_equal(a, b)
     np.testing.assert_allclose(results["numba"][1], oracle(f, c, 1, edge_order=2),
                                rtol=1e-11, atol=1e-12)  # fmt: skip
+
+
+@pytest.mark.parametrize(
+    "spec",
+    [
+        StencilSpec(edge_order=1),
+        StencilSpec(edge_order=2),
+        StencilSpec(1, 4),
+        StencilSpec(1, 6),
+        StencilSpec(2, 2),
+        StencilSpec(2, 4),
+    ],
+    ids=repr,
+)
+@pytest.mark.parametrize(
+    ("coord", "data"),
+    [
+        (np.float64, np.float64),
+        (np.float64, np.float32),
+        (np.float32, np.float32),
+        (np.int64, np.float32),
+    ],
+)
+def test_run_points_are_each_runs_own_rules(spec: Any, coord: Any, data: Any) -> None:
+    # on an uneven coordinate the redo builds a group's rules for all its runs at once:
+    # bit for bit the rules of each run built alone from its own coordinates (where
+    # those are uneven: an evenly spaced run alone takes its step's, see core.masked)
+    x = np.cumsum(np.random.default_rng(7).integers(1, 1000, 40)).astype(coord)
+    rules = nan_stencil(spec, "one-sided").rules(40, x, np.dtype(data))
+    for length in range(1, rules.stencil.shortest + 1):
+        firsts = np.arange(0, 40 - length + 1, 5)
+        for loc in range(length):
+            got = rules.run_points(firsts, length, loc)
+            for j, f0 in enumerate(firsts):
+                window = x[f0 : f0 + length]
+                if length > 2 and evenly_spaced(np.diff(window.astype(np.float64))):
+                    continue
+                alone = run_rules(spec, length, window, np.dtype(data))
+                if alone is None or got is None:
+                    assert alone is None and got is None
+                    continue
+                form, off, width, weights, divisor = alone.point(loc)
+                assert got[:3] == (form, off, width)
+                np.testing.assert_array_equal(got[3][:, j], weights)
+                assert got[3].dtype == weights.dtype and got[4][j] == divisor

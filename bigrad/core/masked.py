@@ -17,10 +17,12 @@ The rule for a run of ``L`` finite points (the shortening rule):
   lowers ``edge_order`` to 1;
 * a run of one point (or, for a second derivative, a run shorter than its 4-point
   one-sided stencil) gives NaN; a missing input (NaN or infinite) gives NaN;
-* on an uneven coordinate, numpy's gradient takes the uneven formulas on every run,
-  one that happens to be evenly spaced too (``np.gradient`` of it alone would take its
-  step's formulas: the same numbers to rounding), so that a point's rule follows from
-  its four neighbours alone and a compiled kernel can choose it in one pass.
+* on an uneven coordinate every run takes the coordinate's (uneven) stencils, one
+  that happens to be evenly spaced too: alone it would take its step's (for numpy's
+  gradient the same numbers to rounding; for a wider stencil one of the same accuracy
+  on other points).  So a point's rule follows from its neighbours alone (a compiled
+  kernel chooses numpy's gradient's in one pass) and the rules of many runs are built
+  at once (:meth:`MaskedRules.run_points`).
 """
 
 from __future__ import annotations
@@ -32,12 +34,16 @@ import numpy as np
 
 from bigrad.core.errors import Arg, argument_error, literal
 from bigrad.core.weights import (
+    DIFF,
+    SUM,
     AxisRules,
     Layout,
     StencilSpec,
+    compute_dtype,
     coordinate_step,
     evenly_spaced,
-    numpy_coordinate_rules,
+    fornberg,
+    numpy_coordinate_weights,
 )
 
 __all__ = [
@@ -155,20 +161,34 @@ class MaskedRules(AxisRules):
         """These rules without the run-by-run part."""
         return AxisRules(self.n, self.segs, self.weights, self.divisor, self.varying, self.start)
 
-    def run(self, first: int, length: int) -> AxisRules | None:
-        """The rules of a run of ``length`` points from global index ``first`` (None:
-        too short, NaN)."""
-        if self.coord is None:
-            return run_rules(self.stencil.spec, length, self.step, self.data)
-        x = self.coord[first : first + length]
-        spec = self.stencil.spec
-        if spec.is_numpy and length > 1:
-            # numpy's formulas of an uneven coordinate, on a run that happens to be evenly
-            # spaced too (alone, numpy would take its step: the same up to rounding), so
-            # that a point's rule follows from its neighbours alone
-            return numpy_coordinate_rules(length, x, spec.edge_order if length > 2 else 1,
-                                          self.data)  # fmt: skip
-        return run_rules(spec, length, x, self.data, self.label)
+    def run(self, length: int) -> AxisRules | None:
+        """The rules of a run of ``length`` points on a step (None: too short, NaN)."""
+        return run_rules(self.stencil.spec, length, self.step, self.data)
+
+    def run_points(self, first: np.ndarray, length: int, loc: int) -> Point | None:
+        """On a coordinate, point ``loc`` of runs of ``length`` points from global
+        indices ``first``, all at once: ``(form, offset, width, weights, divisor)``, the
+        weights ``(width, len(first))`` and the divisors per run (None: too short, NaN).
+
+        The coordinate's own (uneven) stencils on every run, also one that happens to be
+        evenly spaced (alone, numpy would take its step's: see the module docstring).
+        """
+        spec, x = self.stencil.spec, self.coord
+        assert x is not None
+        x = x.astype(np.float64) if x.dtype.kind in "iu" else x
+        cand = _fitting(spec, length)
+        if cand is None:
+            return None
+        off, width = cand.layout(length, False, False).reads(loc)
+        at = np.asarray(first) + loc
+        if cand.is_numpy:
+            return _numpy_point(np.diff(x), at, loc, length, cand.edge_order, self.data)
+        nodes = x[at[:, None] + off + np.arange(width)] - x[at][:, None]
+        # as the plain rules do: weights on nodes scaled to unit size, then scaled back
+        scale = np.abs(nodes).max(axis=1)[:, None]
+        weights = fornberg(nodes / scale, cand.order) / scale**cand.order
+        ctype = compute_dtype(self.data, np.float64(1.0))
+        return SUM, off, width, weights.T.astype(ctype), np.ones(at.size, ctype)
 
     def tables(self) -> RunTables | None:
         """Every run's rules as tables, for an axis with a step (None on a coordinate,
@@ -230,6 +250,43 @@ class RunTables:
 
 
 _TABLES: dict[tuple[Any, ...], RunTables] = {}
+
+
+#: a point's rule, per run: ``(form, offset, width, weights, divisor)``
+Point = tuple[int, int, int, np.ndarray, np.ndarray]
+
+
+def _fitting(spec: StencilSpec, length: int) -> StencilSpec | None:
+    """The stencil a run of ``length`` points on an uneven coordinate takes (the
+    shortening rule), or None."""
+    candidates = [replace(spec, accuracy=a) for a in range(spec.accuracy, 1, -2)]
+    if spec.is_numpy or spec.order == 1:
+        candidates.append(StencilSpec(1, 2, 1))
+    for cand in candidates:
+        try:
+            cand.check_length(0, length, False, False)
+        except ValueError:
+            continue
+        return cand
+    return None
+
+
+def _numpy_point(d: np.ndarray, at: np.ndarray, loc: int, length: int, edge_order: int,
+                 data: np.dtype[Any]) -> Point:  # fmt: skip
+    """numpy's rule at global points ``at``, local point ``loc`` of their runs of
+    ``length`` points, on a coordinate of steps ``d`` (its formulas, element by element
+    as the plain rules compute them)."""
+    central, first, last = numpy_coordinate_weights(d)
+    ctype = compute_dtype(data, d[:0])
+    ones = np.ones(at.size, ctype)
+    if 0 < loc < length - 1:
+        return SUM, -1, 3, np.array([w[at - 1] for w in central], ctype), ones
+    if edge_order == 1:
+        k, off = (at, 0) if loc == 0 else (at - 1, -1)
+        return DIFF, off, 2, np.zeros((2, at.size), ctype), d[k].astype(ctype)
+    if loc == 0:
+        return SUM, 0, 3, np.array([w[at] for w in first], ctype), ones
+    return SUM, -2, 3, np.array([w[at - 2] for w in last], ctype), ones
 
 
 def run_rules(spec: StencilSpec, length: int, spacing: Any, data: np.dtype[Any],

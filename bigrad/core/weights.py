@@ -55,7 +55,6 @@ __all__ = [
     "coordinate_step",
     "evenly_spaced",
     "fornberg",
-    "numpy_coordinate_rules",
     "numpy_coordinate_weights",
 ]
 
@@ -506,14 +505,6 @@ def numpy_coordinate_weights(d: np.ndarray) -> tuple[tuple[np.ndarray, ...], ...
         (2.0 * dx2 + dx1) / (dx2 * (dx1 + dx2)),
     )
     return central, first, last
-
-
-def numpy_coordinate_rules(n: int, x: np.ndarray, edge_order: int,
-                           data: np.dtype[Any]) -> AxisRules:  # fmt: skip
-    """numpy's formulas for coordinate ``x`` of ``n`` points (at least ``edge_order +
-    1``), the uneven ones even where ``x`` is evenly spaced."""
-    return _numpy_nonuniform(n, np.diff(_as_float_coordinate(np.asarray(x))), edge_order,
-                             False, data)  # fmt: skip
 
 
 def _numpy_nonuniform(n: int, d: np.ndarray, edge_order: int, periodic: bool,

@@ -231,33 +231,34 @@ def _redo(parts: tuple[Any, Any, Any], axis: int, omoved: Any, oshape: tuple[int
     # the run's first or last ``shortest`` points: those stand for the run
     run_first = np.where(long & (k >= shortest // 2), start + length - shortest, start)
     run_len = np.where(long, shortest, length)
-    # with a step the rules depend on the run's length only, on a coordinate on its points
-    key_first = run_first + first if rules.coord is not None else np.zeros_like(run_first)
+    # grouped by the run's length and the point's place in it; on a coordinate the
+    # group's rules are built for each of its runs at once
     base = shortest + 1
-    keys = (key_first * base + run_len) * base + (pos - run_first)
+    keys = run_len * base + (pos - run_first)
     order = np.argsort(keys, kind="stable")
     ordered = keys[order]
     bounds = np.flatnonzero(np.diff(ordered)) + 1
     bounds = np.concatenate([[0], bounds, [keys.size]])
-    cache: dict[tuple[int, int], AxisRules | None] = {}
     for g in range(bounds.size - 1):
         sel = order[bounds[g] : bounds[g + 1]]
         key = int(ordered[bounds[g]])
-        kf, rl, loc = key // base // base, key // base % base, key % base
-        if (kf, rl) not in cache:
-            cache[(kf, rl)] = rules.run(kf, rl)
+        rl, loc = key // base, key % base
+        if rules.coord is None:
+            run = rules.run(rl)
+            point = None if run is None else run.point(loc)
+        else:
+            point = rules.run_points(run_first[sel] + first, rl, loc)
         ln, p = line[sel], pos[sel]
-        value = _value(parts, axis, oshape, ln, p, cache[(kf, rl)], loc)
-        omoved[_at(ln, oshape, p - n_lo)] = value
+        omoved[_at(ln, oshape, p - n_lo)] = _value(parts, axis, oshape, ln, p, point)
 
 
 def _value(parts: tuple[Any, Any, Any], axis: int, oshape: tuple[int, ...], ln: np.ndarray,
-           p: np.ndarray, run: AxisRules | None, loc: int) -> Any:  # fmt: skip
-    """The rule of local point ``loc`` of ``run`` at window points ``p`` of lines ``ln``,
-    with the plain kernels' arithmetic."""
-    if run is None:
+           p: np.ndarray, point: tuple[Any, ...] | None) -> Any:  # fmt: skip
+    """Rule ``point`` (weights and divisor shared, or one per point) at window points
+    ``p`` of lines ``ln``, with the plain kernels' arithmetic."""
+    if point is None:
         return np.nan
-    form, off, width, weights, divisor = run.point(loc)
+    form, off, width, weights, divisor = point
     terms = [_gather(parts, axis, oshape, ln, p + off + j) for j in range(width)]
     if form == DIFF:
         return (terms[-1] - terms[0]) / divisor
