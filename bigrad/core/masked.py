@@ -176,7 +176,7 @@ class MaskedRules(AxisRules):
         spec, x = self.stencil.spec, self.coord
         assert x is not None
         x = x.astype(np.float64) if x.dtype.kind in "iu" else x
-        cand = _fitting(spec, length)
+        cand = _fitting(spec, length, False)
         if cand is None:
             return None
         off, width = cand.layout(length, False, False).reads(loc)
@@ -256,15 +256,14 @@ _TABLES: dict[tuple[Any, ...], RunTables] = {}
 Point = tuple[int, int, int, np.ndarray, np.ndarray]
 
 
-def _fitting(spec: StencilSpec, length: int) -> StencilSpec | None:
-    """The stencil a run of ``length`` points on an uneven coordinate takes (the
-    shortening rule), or None."""
+def _fitting(spec: StencilSpec, length: int, uniform: bool) -> StencilSpec | None:
+    """The stencil a run of ``length`` points takes (the shortening rule), or None."""
     candidates = [replace(spec, accuracy=a) for a in range(spec.accuracy, 1, -2)]
     if spec.is_numpy or spec.order == 1:
         candidates.append(StencilSpec(1, 2, 1))
     for cand in candidates:
         try:
-            cand.check_length(0, length, False, False)
+            cand.check_length(0, length, False, uniform)
         except ValueError:
             continue
         return cand
@@ -300,17 +299,8 @@ def run_rules(spec: StencilSpec, length: int, spacing: Any, data: np.dtype[Any],
     True
     """
     d = np.diff(spacing) if np.ndim(spacing) else np.zeros(1)
-    uniform = evenly_spaced(d)
-    candidates = [replace(spec, accuracy=a) for a in range(spec.accuracy, 1, -2)]
-    if spec.is_numpy or spec.order == 1:
-        candidates.append(StencilSpec(1, 2, 1))
-    for cand in candidates:
-        try:
-            cand.check_length(0, length, False, uniform)
-        except ValueError:
-            continue
-        return cand.rules(length, spacing, data, False, None, label)
-    return None
+    cand = _fitting(spec, length, evenly_spaced(d))
+    return None if cand is None else cand.rules(length, spacing, data, False, None, label)
 
 
 def nan_stencil(spec: StencilSpec, nan: Any) -> StencilSpec | NanStencil:
