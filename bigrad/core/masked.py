@@ -42,6 +42,7 @@ from bigrad.core.weights import (
     compute_dtype,
     coordinate_step,
     evenly_spaced,
+    float_coordinate,
     fornberg,
     numpy_coordinate_weights,
 )
@@ -175,7 +176,7 @@ class MaskedRules(AxisRules):
         """
         spec, x = self.stencil.spec, self.coord
         assert x is not None
-        x = x.astype(np.float64) if x.dtype.kind in "iu" else x
+        x = float_coordinate(x)
         cand = _fitting(spec, length, False)
         if cand is None:
             return None

@@ -54,6 +54,7 @@ __all__ = [
     "compute_dtype",
     "coordinate_step",
     "evenly_spaced",
+    "float_coordinate",
     "fornberg",
     "numpy_coordinate_weights",
 ]
@@ -410,13 +411,17 @@ def coordinate_step(x: Any) -> Any:
     >>> coordinate_step(np.array([0.0, 0.25, 0.5])), coordinate_step(np.array([0.0, 1.0, 3.0]))
     (np.float64(0.25), None)
     """
-    d = np.diff(_as_float_coordinate(np.asarray(x)))
+    d = np.diff(float_coordinate(np.asarray(x)))
     return d[0] if d.size and evenly_spaced(d) else None
 
 
-def _as_float_coordinate(x: np.ndarray) -> np.ndarray:
-    # numpy converts integer coordinates to float64 before differencing to avoid
-    # modular arithmetic (unsigned decreasing coordinates, big jumps)
+def float_coordinate(x: np.ndarray) -> np.ndarray:
+    """``x`` as numpy's gradient differences it: integers converted to float64 (against
+    modular arithmetic: unsigned decreasing coordinates, big jumps), floats as they are.
+
+    >>> float_coordinate(np.array([0, 2, 5], np.uint8)).dtype
+    dtype('float64')
+    """
     if np.issubdtype(x.dtype, np.integer):
         return x.astype(np.float64)
     return x
@@ -586,7 +591,7 @@ def axis_rules(
         if spec.is_numpy:
             return _numpy_uniform(n, spacing, spec.edge_order, periodic, data)
         return _fornberg_rules(layout, spec, None, spacing, 0, data)
-    x = _as_float_coordinate(np.asarray(spacing))
+    x = float_coordinate(np.asarray(spacing))
     check_coordinate(x, label, strict=not spec.is_numpy)
     reach = 0
     if periodic:

@@ -48,7 +48,13 @@ import numba
 import numpy as np
 
 from bigrad.core.masked import MaskedRules, RunTables
-from bigrad.core.weights import DIFF, AxisRules, compute_dtype, numpy_coordinate_weights
+from bigrad.core.weights import (
+    DIFF,
+    AxisRules,
+    compute_dtype,
+    float_coordinate,
+    numpy_coordinate_weights,
+)
 from bigrad.kernels import threads
 
 __all__ = [
@@ -588,7 +594,7 @@ def _coordinate_table(coord: bytes, dtype: str, data: str) -> np.ndarray:
     last point or inner point, numpy's formulas from the steps beside it (the central
     divisor is unused: 1)."""
     x = np.frombuffer(coord, dtype)
-    d = np.diff(x.astype(np.float64) if x.dtype.kind in "iu" else x)
+    d = np.diff(float_coordinate(x))
     central, first, last = numpy_coordinate_weights(d)
     prm = np.zeros((_PRM, x.size), compute_dtype(np.dtype(data), central[0]))
     prm[:5] = 1
