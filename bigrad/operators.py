@@ -173,7 +173,9 @@ def gradient(
         ``edge_order`` 1 for a run of 2 points, NaN for a run of 1 and at missing
         values; on an uneven coordinate a run always takes its uneven formulas, which
         numpy would replace by its step's on a run that happens to be evenly spaced:
-        the same to rounding; see :mod:`bigrad.core.masked`).  Not with ``periodic``.
+        the same to rounding; see :mod:`bigrad.core.masked`).  Round a periodic axis
+        a run may cross its ends (its coordinate continued by ``period``); a line
+        without a missing value is then one run round the circle: the plain result.
 
     Returns
     -------

@@ -32,8 +32,8 @@ Longitude is periodic automatically when the grid covers the full circle (the st
 after the last point lands on the first, modulo 360); ``periodic=`` overrides it.
 
 Missing values (``nan="one-sided"``, as :func:`bigrad.gradient`'s): along latitude and
-longitude every maximal run of finite values is differentiated as that run alone, on a
-non-periodic longitude (``periodic=False``).  Vorticity and divergence then take the
+longitude every maximal run of finite values is differentiated as that run alone (on a
+periodic longitude a run may cross the ends of ``lon``: it goes on round the circle).  Vorticity and divergence then take the
 metric term apart (``- 1 / a du/dphi + u tan(phi) / a``, ``1 / a dv/dphi - v tan(phi) / a``)
 so that each derivative is a plain one that runs can shorten; the Laplacian refuses it.
 """
@@ -375,7 +375,8 @@ _COMMON = """lat, lon : 1-D array_like
 _NAN = """nan : {"propagate", "one-sided"}, optional
         ``"propagate"`` (numpy's behaviour) or ``"one-sided"``: each run of finite values
         along latitude and along longitude differentiated alone, as in
-        :func:`bigrad.gradient` (with ``periodic=False``)."""
+        :func:`bigrad.gradient` (round a periodic longitude a run may cross the ends of
+        ``lon``)."""
 
 
 def geospatial_gradient(f: Any, lat: Any, lon: Any, *, lat_axis: int = -2, lon_axis: int = -1,
@@ -409,7 +410,7 @@ def geospatial_gradient(f: Any, lat: Any, lon: Any, *, lat_axis: int = -2, lon_a
     (1.0, 0.0)
     """
     g = _grid(np.shape(f), lat, lon, lat_axis, lon_axis, radius, periodic)
-    spec = _nan_spec(g, _spec(accuracy), nan)
+    spec = nan_stencil(_spec(accuracy), nan)
     if _direct(f):
         # the metric factors applied by the engine as it writes: one pass over f
         dtype = result_dtype(f.dtype)
@@ -422,17 +423,6 @@ def geospatial_gradient(f: Any, lat: Any, lon: Any, *, lat_axis: int = -2, lon_a
     d_dx = _scale_add(dlon, g.along_lat(g.inv_cos() * (_PER_DEGREE / g.radius), dtype), dtype)
     d_dy = _scale_add(dlat, dtype.type(_PER_DEGREE / g.radius), dtype)
     return d_dx, d_dy
-
-
-def _nan_spec(g: _Grid, spec: StencilSpec, nan: Any) -> StencilSpec | NanStencil:
-    """``spec`` as ``nan`` asks, refused on a periodic longitude before any work."""
-    wrapped = nan_stencil(spec, nan)
-    if isinstance(wrapped, NanStencil) and g.periodic:
-        raise ValueError(
-            f"nan={nan!r} does not support a periodic longitude; pass periodic=False (one-sided "
-            "differences at the ends of lon) or nan='propagate'"
-        )
-    return wrapped
 
 
 def _winds(u: Any, v: Any, lat: Any, lon: Any, lat_axis: Any, lon_axis: Any, radius: Any,
@@ -450,7 +440,7 @@ def _kinematics(along_x: Any, along_y: Any, sign: float, lat: Any, lon: Any, lat
     ``sign (1 / a d(along_y)/dphi - along_y tan(phi) / a)``, plain derivatives of runs."""
     g = _winds(along_x, along_y, lat, lon, lat_axis, lon_axis, radius, periodic)
     check_spec(1, accuracy)
-    spec = _nan_spec(g, _spec(accuracy), nan)
+    spec = nan_stencil(_spec(accuracy), nan)
     if not isinstance(spec, NanStencil) and _direct(along_x, along_y):
         return _kinematics_one_call(g, along_x, along_y, sign, spec, accuracy)
     (dx,) = g.derivatives(along_x, x=spec)

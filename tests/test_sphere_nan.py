@@ -13,7 +13,7 @@ import xarray as xr
 
 import bigrad
 from tests.helpers import raise_if_dask_computes
-from tests.test_masked import oracle
+from tests.test_masked import oracle, periodic_oracle
 
 pytestmark = pytest.mark.usefixtures("engine")
 
@@ -82,6 +82,30 @@ def test_vorticity_and_divergence(chunks: Any, which: str) -> None:
     np.testing.assert_allclose(one_sided, plain, rtol=1e-9, atol=1e-20)
 
 
+@pytest.mark.parametrize("chunks", [None, (5, (1, 2, 9, 4)), (14, 3)])
+def test_global_grid(chunks: Any) -> None:
+    # the full circle: longitude periodic by default, runs cross the ends of lon
+    lon = np.arange(-180.0, 180.0, 22.5)
+    u, v = _field(6)[:, :16], _field(7)[:, :16]
+    u[3, [0, 15]] = np.nan  # land on both sides of the ends
+    v[:, 15] = v[:, 0] = v[:, 8] = np.nan  # a run of one point, and land on the ends
+    dlon = periodic_oracle(v, 22.5, 1, edge_order=2) * PER_DEGREE
+    d_dx, d_dy = bigrad.geospatial_gradient(_as(v, chunks), LAT, lon, nan="one-sided")
+    np.testing.assert_allclose(np.asarray(d_dx), dlon * _inv_cos() / A, rtol=1e-12)
+    np.testing.assert_allclose(np.asarray(d_dy), _runs(v)[1] / A, rtol=1e-12)
+    assert np.array_equal(np.isnan(np.asarray(d_dx)), np.isnan(dlon))
+    tan = np.tan(np.deg2rad(LAT))[:, None] / A
+    want = dlon * _inv_cos() / A - _runs(u)[1] / A + u * tan
+    with raise_if_dask_computes():
+        got = bigrad.vorticity(_as(u, chunks), _as(v, chunks), LAT, lon, nan="one-sided")
+    np.testing.assert_allclose(np.asarray(got), want, rtol=1e-10, atol=1e-22)
+    assert np.array_equal(np.isnan(np.asarray(got)), np.isnan(want))
+    # the same with the ends somewhere else: lon rolled, the same numbers rolled
+    lon_r = np.concatenate([lon[-5:] - 360.0, lon[:-5]])
+    rolled = bigrad.geospatial_gradient(np.roll(v, 5, 1), LAT, lon_r, nan="one-sided")
+    np.testing.assert_allclose(rolled[0], np.roll(np.asarray(d_dx), 5, 1), rtol=1e-12)
+
+
 def test_accessor() -> None:
     f, g = _field(4), _field(5)
     coords = {
@@ -102,14 +126,6 @@ def test_accessor() -> None:
 @pytest.mark.parametrize(
     ("call", "match"),
     [
-        (
-            lambda f, lon: bigrad.geospatial_gradient(f, LAT, lon, nan="one-sided"),
-            r"nan='one-sided' does not support a periodic longitude; pass periodic=False",
-        ),
-        (
-            lambda f, lon: bigrad.vorticity(f, f, LAT, lon, periodic=True, nan="one-sided"),
-            r"does not support a periodic longitude",
-        ),
         (
             lambda f, lon: bigrad.spherical_laplacian(f, LAT, lon, nan="one-sided"),
             r"nan='one-sided' is not available for spherical_laplacian",

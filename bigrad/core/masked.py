@@ -17,6 +17,9 @@ The rule for a run of ``L`` finite points (the shortening rule):
   lowers ``edge_order`` to 1;
 * a run of one point (or, for a second derivative, a run shorter than its 4-point
   one-sided stencil) gives NaN; a missing input (NaN or infinite) gives NaN;
+* on a periodic axis a run may cross its ends: its coordinate goes on round the
+  circle (continued by the period), and a line without a missing value is one run
+  with no ends, which takes the periodic stencils (the plain result);
 * on an uneven coordinate every run takes the coordinate's (uneven) stencils, one
   that happens to be evenly spaced too: alone it would take its step's (for numpy's
   gradient the same numbers to rounding; for a wider stencil one of the same accuracy
@@ -45,6 +48,7 @@ from bigrad.core.weights import (
     float_coordinate,
     fornberg,
     numpy_coordinate_weights,
+    periodic_extension,
 )
 
 __all__ = [
@@ -64,7 +68,8 @@ NAN_MODES = ("propagate", "one-sided")
 @dataclass(frozen=True)
 class ClippedLayout(Layout):
     """Every point reads ``center`` clipped to the axis: a block sees ``h`` points
-    beyond each of its faces, or up to the end of the axis.
+    beyond each of its faces, or up to the end of the axis (on a periodic axis: round
+    it, modulo ``n``).
 
     >>> lay = ClippedLayout(10, False, (-3, 7), 7)
     >>> [lay.reads(g) for g in (0, 2, 5, 9)], lay.read_range(1, 2)
@@ -72,6 +77,8 @@ class ClippedLayout(Layout):
     """
 
     def reads(self, g: int) -> tuple[int, int]:
+        if self.periodic:
+            return self.center
         off, width = self.center
         lo, hi = max(0, g + off), min(self.n, g + off + width)
         return lo - g, hi - lo
@@ -110,47 +117,50 @@ class NanStencil:
         return self.reach + self.shortest
 
     def layouts(self, n: int, periodic: bool, uniform: bool | None) -> tuple[Layout, ...]:
-        h = self.depth
+        # round a periodic axis, ``n`` points each side show both ends of every run that
+        # has one (a line without a missing value is one run round the circle: plain)
+        h = min(self.depth, n) if periodic else self.depth
         wide = ClippedLayout(n, periodic, (-h, 2 * h + 1), 2 * h + 1)
         return (*self.spec.layouts(n, periodic, uniform), wide)
 
     def check_length(self, axis: int, n: int, periodic: bool, uniform: bool | None) -> None:
-        if periodic:
-            raise argument_error(
-                ValueError,
-                "{nan} does not support periodic {where}; use {nan0} there, or drop "
-                "it from {periodic}",
-                nan=Arg("nan", "one-sided"), where=Arg("@axis", axis), nan0=Arg("nan", "propagate"),
-                periodic=Arg("periodic"),
-            )  # fmt: skip
         self.spec.check_length(axis, n, periodic, uniform)
 
     def rules(self, n: int, spacing: Any, data: np.dtype[Any], periodic: bool = False,
               period: Any = None, label: str = "coordinate") -> AxisRules:  # fmt: skip
         plain = self.spec.rules(n, spacing, data, periodic, period, label)
         coord = np.asarray(spacing) if np.ndim(spacing) else None
-        step = None if coord is not None else spacing
-        even = coordinate_step(coord) if coord is not None and not periodic else None
+        step, pad = (None if coord is not None else spacing), 0
+        if coord is not None and periodic:
+            # a run across the ends takes the coordinate continued by its period
+            coord, pad = periodic_extension(float_coordinate(coord), period, n), n
+        even = coordinate_step(coord) if coord is not None else None
         if even is not None:
             # numpy takes an evenly spaced coordinate's step, and so does every run of
             # it: the same rules as that step's, whose tables the compiled kernels take
-            coord, step = None, even
+            coord, step, pad = None, even, 0
         return MaskedRules(
             plain.n, plain.segs, plain.weights, plain.divisor, plain.varying, plain.start,
             stencil=self, step=step, coord=coord, data=np.dtype(data), label=label,
+            periodic=periodic, pad=pad,
         )  # fmt: skip
 
 
 @dataclass(frozen=True, eq=False)
 class MaskedRules(AxisRules):
     """The plain rules of an axis, and what the kernels need to redo points run by run:
-    the stencil, the step or the whole coordinate, the compute dtype."""
+    the stencil, the step or the whole coordinate, the compute dtype, whether the axis
+    is periodic (it has no ends: a run may cross them).  On a periodic axis ``coord``
+    is continued by its period ``pad`` points (the axis's length) each side: global
+    point ``g`` of a window, ``-n <= g < 2 n``, is at ``coord[g + pad]``."""
 
     stencil: NanStencil = field(default=NanStencil(StencilSpec()))
     step: Any = None
     coord: np.ndarray | None = None
     data: np.dtype[Any] = field(default=np.dtype(np.float64))
     label: str = "coordinate"
+    periodic: bool = False
+    pad: int = 0
 
     def restrict(self, start: int, stop: int) -> AxisRules:
         plain = AxisRules.restrict(self, start, stop)
@@ -181,7 +191,7 @@ class MaskedRules(AxisRules):
         if cand is None:
             return None
         off, width = cand.layout(length, False, False).reads(loc)
-        at = np.asarray(first) + loc
+        at = np.asarray(first) + loc + self.pad
         if cand.is_numpy:
             return _numpy_point(np.diff(x), at, loc, length, cand.edge_order, self.data)
         nodes = x[at[:, None] + off + np.arange(width)] - x[at][:, None]
@@ -193,7 +203,8 @@ class MaskedRules(AxisRules):
 
     def tables(self) -> RunTables | None:
         """Every run's rules as tables, for an axis with a step (None on a coordinate,
-        where a run's rules depend on its points)."""
+        where a run's rules depend on its points, and where the runs compute in
+        different dtypes: see :meth:`RunTables.build`)."""
         if self.coord is not None:
             return None
         step = np.asarray(self.step)
@@ -229,11 +240,17 @@ class RunTables:
     none: np.ndarray
 
     @classmethod
-    def build(cls, stencil: NanStencil, step: Any, data: np.dtype[Any]) -> RunTables:
+    def build(cls, stencil: NanStencil, step: Any, data: np.dtype[Any]) -> RunTables | None:
+        """The tables, or None where the runs' rules compute in different dtypes (one
+        table has one): float32 data, a derivative of order 1 whose short runs take
+        numpy's gradient, which a Python float step leaves in float32."""
         s = stencil.shortest
         runs = [run_rules(stencil.spec, n, step, data) for n in range(1, s + 1)]
         width = max((int(r.segs[:, 4].max()) for r in runs if r is not None), default=1)
-        ctype = next((r.dtype for r in runs if r is not None), np.dtype(np.float64))
+        ctypes = {r.dtype for r in runs if r is not None}
+        if len(ctypes) > 1:
+            return None
+        ctype = ctypes.pop() if ctypes else np.dtype(np.float64)
         ints = np.zeros((s + 1, s, 3), np.int64)
         weights = np.zeros((s + 1, s, width), ctype)
         divisor = np.ones((s + 1, s), ctype)
@@ -250,7 +267,7 @@ class RunTables:
         return cls(s, ints, weights, divisor, none)
 
 
-_TABLES: dict[tuple[Any, ...], RunTables] = {}
+_TABLES: dict[tuple[Any, ...], RunTables | None] = {}
 
 
 #: a point's rule, per run: ``(form, offset, width, weights, divisor)``

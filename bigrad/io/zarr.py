@@ -695,7 +695,8 @@ def gradient_zarr(
         ``Dataset.differentiate``.
     nan : {"propagate", "one-sided"}, keyword-only
         ``"one-sided"`` differentiates every run of finite values alone, as
-        :func:`bigrad.gradient` does with ``nan="one-sided"`` (not with ``periodic``).
+        :func:`bigrad.gradient` does with ``nan="one-sided"`` (round a periodic
+        dimension a run may cross its ends).
     smooth : str, keyword-only
         A smoothing derivative instead of differences: ``"savgol:WINDOW:POLYORDER"``
         (:func:`bigrad.savgol_derivative`, ``interp`` ends) or ``"gaussian:SIGMA"``

@@ -180,7 +180,10 @@ def fix_axis(f: Any, lo: Any, hi: Any, axis: int, rules: MaskedRules, out: Any,
     first = rules.start - n_lo  # the window's first point on the axis
     start, stop, line = seg["start"], seg["stop"], seg["line"]
     length = stop - start
-    known = (seg["cut_lo"] | (first == 0)) & (seg["cut_hi"] | (first + width == rules.n))
+    ends = not rules.periodic  # a periodic axis has none: its runs end at missing values
+    known = (seg["cut_lo"] | (ends & (first == 0))) & (
+        seg["cut_hi"] | (ends & (first + width == rules.n))
+    )
     short = seg["finite"] & known & (length < shortest)
     # points near a change: ``reach`` from each cut end (a short run: all of it)
     lo_end = np.where(seg["cut_lo"] | short, np.minimum(stop, start + reach), start)

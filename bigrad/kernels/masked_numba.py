@@ -334,7 +334,10 @@ def fix_block(
             else:
                 lo, hi = lo[a:b], hi[a:b]
             first = r.start + (a if ax == 0 else 0) - lo.shape[ax]
-            fix_axis_compiled(f[a:b], lo, hi, ax, t, reach, first, r.n, part[a:b], missing)
+            n_axis = r.n
+            if r.periodic:  # no ends: a window never starts or stops at one
+                first, n_axis = -1, -1
+            fix_axis_compiled(f[a:b], lo, hi, ax, t, reach, first, n_axis, part[a:b], missing)
 
     calls = [lambda a=a, b=b: slab(a, b) for a, b in _slabs(n0, rows)]
     _run(calls, threads(parallel))
@@ -585,7 +588,8 @@ def select_coordinate_rules(rules: MaskedRules, m: int) -> tuple[np.ndarray, int
     table = _coordinate_table(coord.tobytes(), coord.dtype.str, rules.data.str)
     wide = int(spec.edge_order == 2)
     # in C order, as a step's: one compiled kernel for both
-    return np.ascontiguousarray(table[:, rules.start : rules.start + m]), 1, wide, wide
+    first = rules.start + rules.pad  # a periodic coordinate is continued each side
+    return np.ascontiguousarray(table[:, first : first + m]), 1, wide, wide
 
 
 @lru_cache(maxsize=16)  # per block otherwise; kept per grid

@@ -92,7 +92,8 @@ class DataArrayAccessor:
             periodic coordinates.  Not needed without a coordinate.
         nan : {"propagate", "one-sided"}, optional
             ``"one-sided"``: each run of finite values is differentiated alone, as
-            :func:`bigrad.gradient` with ``nan="one-sided"`` (not with ``periodic``).
+            :func:`bigrad.gradient` with ``nan="one-sided"`` (round a periodic dimension a
+            run may cross its ends).
 
         Returns
         -------
