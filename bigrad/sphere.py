@@ -33,9 +33,10 @@ after the last point lands on the first, modulo 360); ``periodic=`` overrides it
 
 Missing values (``nan="one-sided"``, as :func:`bigrad.gradient`'s): along latitude and
 longitude every maximal run of finite values is differentiated as that run alone (on a
-periodic longitude a run may cross the ends of ``lon``: it goes on round the circle).  Vorticity and divergence then take the
-metric term apart (``- 1 / a du/dphi + u tan(phi) / a``, ``1 / a dv/dphi - v tan(phi) / a``)
-so that each derivative is a plain one that runs can shorten; the Laplacian refuses it.
+periodic longitude a run may cross the ends of ``lon``: it goes on round the circle).
+Vorticity and divergence then take the metric term apart (``- 1 / a du/dphi + u tan(phi) / a``, ``1 / a dv/dphi - v tan(phi) / a``)
+and the Laplacian its latitude term (``1 / a^2 (d2f/dphi2 - tan(phi) df/dphi)``), so that
+each derivative is a plain one that runs can shorten.
 """
 
 from __future__ import annotations
@@ -575,11 +576,12 @@ def spherical_laplacian(f: Any, lat: Any, lon: Any, *, lat_axis: int = -2, lon_a
     f : array_like or dask.array.Array
         The field, with latitude and longitude axes.
     {common}
-    nan : {"propagate"}, optional
-        Only ``"propagate"``: ``"one-sided"`` is refused, because the latitude term is
-        one stencil of ``d2/dphi2 - tan(phi) d/dphi`` on shared points, with no rule
-        here for shortening it on a short run (the plain second derivatives of
-        :func:`bigrad.laplacian` with ``nan="one-sided"`` have one).
+    nan : {"propagate", "one-sided"}, optional
+        ``"one-sided"``: the latitude term taken apart, ``1 / a^2 (d2f/dphi2 - tan(phi)
+        df/dphi)``, so that each of the three derivatives is a plain one of runs of
+        finite values along its axis, as :func:`bigrad.derivative` with
+        ``nan="one-sided"`` (a run too short for a second derivative gives NaN).  The
+        same operator, to the accuracy asked, with other numbers than the one stencil.
 
     Returns
     -------
@@ -600,11 +602,9 @@ def spherical_laplacian(f: Any, lat: Any, lon: Any, *, lat_axis: int = -2, lon_a
     True
     """
     g = _grid(np.shape(f), lat, lon, lat_axis, lon_axis, radius, periodic)
-    if isinstance(nan_stencil(StencilSpec(), nan), NanStencil):
-        raise ValueError(
-            f"nan={nan!r} is not available for spherical_laplacian (its latitude term is one "
-            "stencil runs cannot shorten); fill the missing values first, or use nan='propagate'"
-        )
+    second = nan_stencil(check_spec(2, accuracy), nan)
+    if isinstance(second, NanStencil):
+        return _laplacian_of_runs(g, f, second, accuracy)
     lat_stencil = LatitudeLaplacian(accuracy, g.radius)
     x_metric = (g.inv_cos() * (_PER_DEGREE / g.radius)) ** 2
     if _direct(f):
@@ -617,6 +617,19 @@ def spherical_laplacian(f: Any, lat: Any, lon: Any, *, lat_axis: int = -2, lon_a
     lon_term, lat_term = g.derivatives(f, check_spec(2, accuracy), lat_stencil)
     dtype = _out_dtype(lon_term, lat_term)
     return _scale_add(lon_term, g.along_lat(x_metric, dtype), dtype, lat_term)
+
+
+def _laplacian_of_runs(g: _Grid, f: Any, second: NanStencil, accuracy: int) -> Any:
+    """:func:`spherical_laplacian` with ``nan="one-sided"``: three derivatives of runs,
+    ``d2f/dlambda2``, ``d2f/dphi2`` and ``df/dphi``, combined with their metric factors."""
+    d2lon, d2lat = g.derivatives(f, second, second)
+    (dlat,) = g.derivatives(f, y=nan_stencil(_spec(accuracy), "one-sided"))
+    dtype = _out_dtype(d2lon, d2lat, dlat)
+    per_rad = _PER_DEGREE / g.radius
+    tan = np.where(np.abs(g.lat) == 90.0, np.nan, np.tan(np.deg2rad(g.lat)))
+    lat_term = d2lat * dtype.type(per_rad**2) - dlat * g.along_lat(tan * per_rad / g.radius, dtype)
+    x_metric = (g.inv_cos() * per_rad) ** 2
+    return _scale_add(d2lon, g.along_lat(x_metric, dtype), dtype, lat_term)
 
 
 #: the wind kinematics :func:`wind_blocks` computes

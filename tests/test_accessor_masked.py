@@ -29,7 +29,7 @@ def test_nan_one_sided_through_the_accessor() -> None:
         d = sst.bigrad.differentiate("lon", nan="one-sided")
         g = sst.bigrad.gradient(nan="one-sided")
         d2 = sst.bigrad.derivative("lat", order=2, accuracy=4, nan="one-sided")
-        # in degrees, summed as on a plane (the sphere has no nan= yet: refused, tested below)
+        # in degrees, summed as on a plane (the sphere's: below)
         lap = sst.bigrad.laplacian(nan="one-sided", geometry="cartesian")
         ds = sst.to_dataset().bigrad.gradient(["lon"], nan="one-sided")
     values = sst.values
@@ -80,6 +80,11 @@ def test_non_uniform_coordinate_is_refused() -> None:
         f.bigrad.differentiate("z", nan="drop")
 
 
-def test_nan_on_the_sphere_is_refused_not_ignored() -> None:
-    with pytest.raises(ValueError, match="nan='one-sided' is not available on the sphere"):
-        _field().bigrad.laplacian(nan="one-sided")
+def test_nan_on_the_sphere_is_taken_not_ignored() -> None:
+    sst = _field()
+    with raise_if_dask_computes():
+        lap = sst.bigrad.laplacian(nan="one-sided")
+    want = bigrad.spherical_laplacian(sst.values, sst.lat.values, sst.lon.values, nan="one-sided")
+    np.testing.assert_array_equal(lap.values, want)
+    np.testing.assert_array_equal(np.isnan(lap.values), np.isnan(sst.values))
+    assert lap.attrs["units"] == "K m-2"

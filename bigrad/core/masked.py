@@ -23,9 +23,11 @@ The rule for a run of ``L`` finite points (the shortening rule):
 * on an uneven coordinate every run takes the coordinate's (uneven) stencils, one
   that happens to be evenly spaced too: alone it would take its step's (for numpy's
   gradient the same numbers to rounding; for a wider stencil one of the same accuracy
-  on other points).  So a point's rule follows from its neighbours alone (a compiled
-  kernel chooses numpy's gradient's in one pass) and the rules of many runs are built
-  at once (:meth:`MaskedRules.run_points`).
+  on other points, and a run too short for the uneven stencils gives NaN although its
+  step's would fit: a second derivative of accuracy 2 takes 5 points on an uneven
+  coordinate, 4 on a step).  So a point's rule follows from its neighbours alone (a
+  compiled kernel chooses numpy's gradient's in one pass) and the rules of many runs
+  are built at once (:meth:`MaskedRules.run_points`).
 """
 
 from __future__ import annotations

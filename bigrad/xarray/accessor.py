@@ -254,7 +254,8 @@ class DataArrayAccessor:
         lat, lon, radius
             As in :meth:`geospatial_gradient`.
         nan : {"propagate", "one-sided"}, optional
-            As in :meth:`derivative`, along each dimension before summing.
+            As in :meth:`derivative`, along each dimension before summing (on the
+            sphere: as :func:`bigrad.spherical_laplacian`'s).
 
         Returns
         -------
@@ -272,15 +273,10 @@ class DataArrayAccessor:
         """
         da = self._obj
         g = sphere.sphere_laplacian_geometry(da, dims, geometry, lat, lon)
-        if g is not None and nan != "propagate":
-            raise ValueError(
-                f"nan={nan!r} is not available on the sphere yet; pass geometry='cartesian' "
-                "to sum the plain second derivatives, or fill the missing values first"
-            )
         if g is not None:
             wrap = periodic if periodic is None or isinstance(periodic, bool) else (
                 g.x_key in sphere.as_names(periodic) or g.x_dim in sphere.as_names(periodic))  # fmt: skip
-            return sphere.laplacian(da, g, radius, accuracy, wrap)
+            return sphere.laplacian(da, g, radius, accuracy, wrap, nan)
         spacings = resolve(da, dims, None, periodic, period)
         spec = nan_stencil(check_spec(2, accuracy), nan)
         out = variable_derivatives(da.variable, da.name, spacings, spec, add=True)

@@ -286,12 +286,12 @@ def divergence(ds: xr.Dataset, u: Hashable, v: Hashable, **kwargs: Any) -> xr.Da
 
 
 def laplacian(da: xr.DataArray, g: Geometry, radius: Any, accuracy: int,
-              periodic: Any) -> xr.DataArray:  # fmt: skip
+              periodic: Any, nan: str = "propagate") -> xr.DataArray:  # fmt: skip
     """The Laplacian on the sphere of ``da`` (``g.sphere``), labelled."""
     da, pint_units = _magnitude(da)
     var = da.variable
-    value = sphere.spherical_laplacian(var.data, **sphere_kwargs(da, g, var, radius, accuracy,
-                                                                 periodic))  # fmt: skip
+    kwargs = sphere_kwargs(da, g, var, radius, accuracy, periodic)
+    value = sphere.spherical_laplacian(var.data, **kwargs, nan=nan)
     label = _label(da.attrs, da.name)
     attrs = {k: a for k, a in da.attrs.items() if k not in ("units", "long_name", "standard_name")}
     attrs.update(_attrs(_per_metre(da.attrs.get("units"), 2),
