@@ -738,7 +738,7 @@ def _rows(values: np.ndarray, spec: Any, axis: int, ndim: int, dtype: np.dtype[A
 def gradient_blocks(shape: tuple[int, ...], dtype: Any, chunks: Sequence[Sequence[int]],
                     lat: Any, lon: Any, *, lat_axis: int = -2, lon_axis: int = -1,
                     radius: float | None = None, accuracy: int = 2,
-                    periodic: bool | None = None) -> BlockOperator:  # fmt: skip
+                    periodic: bool | None = None, nan: str = "propagate") -> BlockOperator:  # fmt: skip
     """:func:`geospatial_gradient` of an array of ``shape`` and ``dtype`` in blocks of
     ``chunks``: two outputs per block, ``d_dx`` and ``d_dy``.
 
@@ -748,7 +748,7 @@ def gradient_blocks(shape: tuple[int, ...], dtype: Any, chunks: Sequence[Sequenc
     ((2, 2), True)
     """
     g = _grid(tuple(shape), lat, lon, lat_axis, lon_axis, radius, periodic)
-    spec = _spec(accuracy)
+    spec = nan_stencil(_spec(accuracy), nan)
     compute = _GradientBlocks(g.lat_axis, g.inv_cos() * (_PER_DEGREE / g.radius),
                               _PER_DEGREE / g.radius)  # fmt: skip
     return _block_operator(g, tuple(shape), dtype, chunks, spec, spec, compute)

@@ -102,6 +102,33 @@ def test_sphere_gradient_equals_the_accessor(tmp_path: Path, grid: tuple[np.ndar
     assert set(out.data_vars) == {"dT_dx", "dT_dy", "du_dx", "du_dy"}
 
 
+@pytest.mark.usefixtures("engine")
+@pytest.mark.parametrize(("grid", "chunks"), [(GLOBAL, {"lat": 1, "lon": 1}),
+                                              (GLOBAL, {"lat": 5, "lon": 12}),
+                                              (REGIONAL, {"time": 1, "lat": 2, "lon": 3})])  # fmt: skip
+def test_sphere_gradient_with_land(tmp_path: Path, grid: tuple[np.ndarray, np.ndarray],
+                                   chunks: dict[str, int]) -> None:  # fmt: skip
+    # nan="one-sided" out of core: land across the ends of a global longitude, on
+    # chunk faces, single points; the command's --nan too
+    ds = winds(*grid)
+    land = np.zeros(ds["T"].shape[1:], bool)
+    land[2:4, -2:] = land[2:4, :2] = land[4, 4] = land[:, 5] = True
+    ds["T"] = ds["T"].where(~land)
+    src = write_store(ds, tmp_path / "in.zarr", chunks)
+    out = bigrad.gradient_zarr(src, tmp_path / "out.zarr", variables="T", geometry="sphere",
+                               nan="one-sided")  # fmt: skip
+    expected = ds["T"].bigrad.geospatial_gradient(nan="one-sided")
+    for key, value in expected.data_vars.items():
+        np.testing.assert_array_equal(out[key].values, value.values)
+        assert out[key].attrs == value.attrs
+    # NaN on land only: the coast keeps its values (no run of one point here)
+    assert np.array_equal(np.isnan(out.dT_dy.values[0]), land)
+    assert main(["gradient", str(src), str(tmp_path / "cli.zarr"), "--var", "T", "--geometry",
+                 "sphere", "--nan", "one-sided", "-q"]) == 0  # fmt: skip
+    cli = xr.open_zarr(tmp_path / "cli.zarr")
+    np.testing.assert_array_equal(cli.dT_dx.values, expected.dT_dx.values)
+
+
 def test_auto_geometry_follows_the_dims(tmp_path: Path) -> None:
     ds = winds(*REGIONAL)
     src = write_store(ds, tmp_path / "in.zarr", {"lat": 2, "lon": 4})

@@ -706,8 +706,8 @@ def gradient_zarr(
     geometry : {"cartesian", "sphere", "auto"}, keyword-only
         ``"sphere"``: the gradient in metres on a latitude/longitude grid in degrees,
         ``d{var}_dx`` (eastward) and ``d{var}_dy`` (northward) in "<units> m-1", equal
-        to ``da.bigrad.geospatial_gradient()`` (second-order ends; not with ``order``,
-        ``nan``, ``smooth``, ``period`` or ``datetime_unit``); ``"auto"``: the sphere
+        to ``da.bigrad.geospatial_gradient(nan=nan)`` (second-order ends; not with
+        ``order``, ``smooth``, ``period`` or ``datetime_unit``); ``"auto"``: the sphere
         when ``dims`` are a CF latitude and longitude; ``"cartesian"`` (default):
         along each of ``dims``.
     lat, lon : hashable, keyword-only
@@ -797,12 +797,14 @@ def gradient_zarr(
     spec = check_spec(order, accuracy, edge_order)
     g = _gradient_geometry(ds, dims, geometry, lat, lon)
     if g is not None:
-        _check_sphere_options(order=order, nan=nan, smooth=smooth, period=period,
+        _check_sphere_options(order=order, smooth=smooth, period=period,
                               datetime_unit=datetime_unit)  # fmt: skip
         wrap = _wrap(periodic, g)
-        grads, jobs, names = _sphere_gradient(opened, variables, g, radius, accuracy, wrap)
+        grads, jobs, names = _sphere_gradient(opened, variables, g, radius, accuracy, wrap, nan)
         job = _job_record(src_loc, jobs, check_spec(1, accuracy), wrap, _fingerprint(opened, names))
         job.update(geometry="sphere", radius=radius, lat=str(g.y_key), lon=str(g.x_key))
+        if nan != "propagate":
+            job["nan"] = nan  # a resume must not mix the two
         return _execute(opened, src_loc, tgt_loc, jobs, grads, job, names, mode, progress,
                         threads, memory, scheduler)  # fmt: skip
     stencil: Stencils = nan_stencil(spec, nan)
@@ -913,8 +915,7 @@ def _gradient_geometry(ds: xr.Dataset, dims: Names, geometry: Any, lat: Any,
 
 
 def _check_sphere_options(**given: Any) -> None:
-    defaults = {"order": 1, "nan": "propagate", "smooth": None, "period": None,
-                "datetime_unit": None}  # fmt: skip
+    defaults = {"order": 1, "smooth": None, "period": None, "datetime_unit": None}
     for name, value in given.items():
         if value != defaults[name]:
             raise argument_error(ValueError, "{arg} is not available on the sphere; drop it",
@@ -953,8 +954,8 @@ def _template(ds: xr.Dataset, names: Sequence[Hashable]) -> xr.Dataset:
 
 
 def _sphere_gradient(opened: _Opened, variables: Names, g: xsphere.Geometry, radius: Any,
-                     accuracy: Any,
-                     wrap: Any) -> tuple[xr.Dataset, list[_Job], list[Hashable]]:  # fmt: skip
+                     accuracy: Any, wrap: Any,
+                     nan: str) -> tuple[xr.Dataset, list[_Job], list[Hashable]]:  # fmt: skip
     """The template, jobs and variables of the gradient in metres."""
     ds = opened.ds
     if variables is None:
@@ -974,7 +975,7 @@ def _sphere_gradient(opened: _Opened, variables: Names, g: xsphere.Geometry, rad
                        f"are {tuple(map(str, ds.data_vars))}")  # fmt: skip
     lazy = _template(ds, names)
     outs = [lazy[n].bigrad.geospatial_gradient(g.y_key, g.x_key, radius, accuracy, wrap,
-                                               "sphere") for n in names]  # fmt: skip
+                                               "sphere", nan) for n in names]  # fmt: skip
     grads = xr.Dataset({k: o for out in outs for k, o in out.data_vars.items()},
                        attrs=dict(ds.attrs))  # fmt: skip
     _check_all_names(ds, grads, names)
@@ -983,7 +984,8 @@ def _sphere_gradient(opened: _Opened, variables: Names, g: xsphere.Geometry, rad
         var = opened.reader[name].variable
         unit = _write_unit(opened, name)
         kw = xsphere.sphere_kwargs(ds, g, var, radius, accuracy, wrap)
-        op = sphere.gradient_blocks(var.shape, var.dtype, _chunks(var.shape, unit), **kw)
+        op = sphere.gradient_blocks(var.shape, var.dtype, _chunks(var.shape, unit), **kw,
+                                    nan=nan)  # fmt: skip
         outputs = tuple(map(str, out.data_vars))
         jobs.append(_Job(name, outputs, op.plan, op.rules, unit, compute=op.compute))
     return grads, jobs, names
