@@ -689,6 +689,9 @@ class _WindBlocks:
     quantities: tuple[str, ...]
     lat_axis: int  # of the winds, without the stacking axis
     x_metric: np.ndarray
+    #: with nan="one-sided": ``tan(phi) / a`` per latitude and ``1 / a`` per degree, the
+    #: metric term taken apart as :func:`_kinematics` takes it
+    runs: tuple[np.ndarray, float] | None = None
 
     def __call__(self, block: Any, bundles: Any, spec: Any) -> Iterator[Any]:
         (lo_x, hi_x), (lo_y, hi_y) = halos_from_faces(block, spec.axes, spec.lo, spec.hi, bundles)
@@ -696,7 +699,8 @@ class _WindBlocks:
         otype = result_dtype(block.dtype)
         # as _kinematics_one_call: one engine call and one array per output instead of
         # four passes and two arrays, the same numbers (the array function's path)
-        in_place = type(block) is np.ndarray and np.result_type(otype, np.float32) == otype
+        in_place = (self.runs is None and type(block) is np.ndarray
+                    and np.result_type(otype, np.float32) == otype)  # fmt: skip
         for what in self.quantities:
             # vorticity: dv/dlambda - d(u cos)/dphi; divergence: du/dlambda + d(v cos)/dphi
             ix, sign = (1, -1.0) if what == "vorticity" else (0, 1.0)
@@ -714,6 +718,9 @@ class _WindBlocks:
             (dy,) = block_derivatives(block[iy], [(lo_y[iy], hi_y[iy])], [spec.rules[1]],
                                       [y_axis], parallel=False)  # fmt: skip
             dtype = _out_dtype(dx, dy)
+            if self.runs is not None:
+                tan = _rows(self.runs[0], spec, self.lat_axis + 1, block.ndim - 1, dtype, 1)
+                dy = dy * dtype.type(self.runs[1]) - block[iy] * tan
             metric = _rows(self.x_metric, spec, self.lat_axis + 1, block.ndim - 1, dtype, 1)
             yield _scale_add(dx, metric, dtype, dy, sign)
             del dx, dy
@@ -757,7 +764,7 @@ def gradient_blocks(shape: tuple[int, ...], dtype: Any, chunks: Sequence[Sequenc
 def wind_blocks(quantities: Sequence[str], shape: tuple[int, ...], dtype: Any,
                 chunks: Sequence[Sequence[int]], lat: Any, lon: Any, *, lat_axis: int = -2,
                 lon_axis: int = -1, radius: float | None = None, accuracy: int = 2,
-                periodic: bool | None = None) -> BlockOperator:  # fmt: skip
+                periodic: bool | None = None, nan: str = "propagate") -> BlockOperator:  # fmt: skip
     """:func:`vorticity` and/or :func:`divergence` (``quantities``, from :data:`WINDS`)
     of winds of ``shape`` and ``dtype`` in blocks of ``chunks``, read stacked along a
     new first axis (u then v) so that each wind is read once per block: the plan is of
@@ -773,9 +780,15 @@ def wind_blocks(quantities: Sequence[str], shape: tuple[int, ...], dtype: Any,
         raise ValueError(f"quantities must be one or both of {WINDS}, got {list(quantities)!r}")
     g = _grid(tuple(shape), lat, lon, lat_axis, lon_axis, radius, periodic, "u")
     check_spec(1, accuracy)
-    compute = _WindBlocks(tuple(quantities), g.lat_axis, g.inv_cos() * (_PER_DEGREE / g.radius))
+    x_metric = g.inv_cos() * (_PER_DEGREE / g.radius)
+    spec = nan_stencil(_spec(accuracy), nan)
     stacked = (2, *shape)
-    return _block_operator(g, stacked, dtype, ((2,), *chunks), _spec(accuracy),
+    if isinstance(spec, NanStencil):
+        runs = (np.tan(np.deg2rad(g.lat)) / g.radius, _PER_DEGREE / g.radius)
+        compute = _WindBlocks(tuple(quantities), g.lat_axis, x_metric, runs)
+        return _block_operator(g, stacked, dtype, ((2,), *chunks), spec, spec, compute, shift=1)
+    compute = _WindBlocks(tuple(quantities), g.lat_axis, x_metric)
+    return _block_operator(g, stacked, dtype, ((2,), *chunks), spec,
                            CosineDerivative(accuracy, g.radius), compute, shift=1)  # fmt: skip
 
 

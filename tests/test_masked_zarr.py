@@ -35,6 +35,23 @@ def test_gradient_zarr_one_sided(tmp_path: Path) -> None:
         np.testing.assert_array_equal(np.isnan(out[f"dT_d{dim}"].values), np.isnan(t))
 
 
+def test_gradient_zarr_one_sided_periodic(tmp_path: Path) -> None:
+    ds = sample_dataset()
+    t = ds.T.values.copy()
+    t[:, 3:6, 4:8] = np.nan
+    t[:, 1, -1] = np.nan  # land on the last longitude: runs round the ends of lon
+    ds["T"] = ds.T.copy(data=t)
+    source = write_store(ds, tmp_path / "in.zarr", {"time": 2, "lat": 2, "lon": 5})
+    out = bigrad.gradient_zarr(source, tmp_path / "out.zarr", variables="T", dims="lon",
+                               periodic="lon", nan="one-sided")  # fmt: skip
+    lon = ds.lon.values
+    want = bigrad.gradient(t, lon, axis=2, periodic=True, period=360.0, nan="one-sided")
+    np.testing.assert_array_equal(out.dT_dlon.values, want)
+    np.testing.assert_array_equal(np.isnan(want), np.isnan(t))
+    ends = bigrad.gradient(t, lon, axis=2, nan="one-sided")  # one-sided at the ends
+    assert not np.array_equal(want[..., [0, -1]], ends[..., [0, -1]], equal_nan=True)
+
+
 def test_cli_nan_one_sided(tmp_path: Path) -> None:
     source, t = _with_land(tmp_path)
     target = tmp_path / "cli.zarr"

@@ -129,6 +129,31 @@ def test_sphere_gradient_with_land(tmp_path: Path, grid: tuple[np.ndarray, np.nd
     np.testing.assert_array_equal(cli.dT_dx.values, expected.dT_dx.values)
 
 
+@pytest.mark.usefixtures("engine")
+@pytest.mark.parametrize(("grid", "chunks"), [(GLOBAL, {"lat": 1, "lon": 1}),
+                                              (GLOBAL, {"time": 2, "lat": 5, "lon": 12}),
+                                              (REGIONAL, {"lat": 3, "lon": 2})])  # fmt: skip
+def test_kinematics_with_land(tmp_path: Path, grid: tuple[np.ndarray, np.ndarray],
+                              chunks: dict[str, int]) -> None:  # fmt: skip
+    ds = winds(*grid, dtype="f8")
+    land = np.zeros(ds["u"].shape[1:], bool)
+    land[2:4, -2:] = land[2:4, :2] = land[4, 4] = land[:, 5] = True
+    ds = ds.where(~land)
+    src = write_store(ds, tmp_path / "in.zarr", chunks)
+    out = bigrad.kinematics_zarr(src, tmp_path / "out.zarr", ["vorticity", "divergence"],
+                                 nan="one-sided")  # fmt: skip
+    for what in ("vorticity", "divergence"):
+        expected = getattr(ds.bigrad, what)("u", "v", nan="one-sided")
+        np.testing.assert_array_equal(out[what].values, expected.values)
+        assert out[what].attrs == expected.attrs
+    poles = np.abs(grid[0]) == 90.0
+    assert np.array_equal(np.isnan(out.vorticity.values[0]), land | poles[:, None])
+    assert main(["divergence", str(src), str(tmp_path / "cli.zarr"), "--nan", "one-sided",
+                 "-q"]) == 0  # fmt: skip
+    cli = xr.open_zarr(tmp_path / "cli.zarr")
+    np.testing.assert_array_equal(cli.divergence.values, out.divergence.values)
+
+
 def test_auto_geometry_follows_the_dims(tmp_path: Path) -> None:
     ds = winds(*REGIONAL)
     src = write_store(ds, tmp_path / "in.zarr", {"lat": 2, "lon": 4})

@@ -180,10 +180,19 @@ def _parser() -> argparse.ArgumentParser:
             "--periodic", choices=("auto", "yes", "no"), default="auto",
             help="whether longitude wraps round (default: auto, when it covers the circle)",
         )  # fmt: skip
+        _nan_option(w)
         _sphere_options(w)
         _run_options(w)
     _demo_parser(sub)
     return parser
+
+
+def _nan_option(g: argparse.ArgumentParser) -> None:
+    g.add_argument(
+        "--nan", choices=("propagate", "one-sided"), default="propagate",
+        help="one-sided: differentiate each run of finite values alone, one-sided next "
+        "to missing values such as land (default: propagate, numpy's)",
+    )  # fmt: skip
 
 
 def _sphere_options(g: argparse.ArgumentParser) -> None:
@@ -224,11 +233,7 @@ def _stencil_options(g: argparse.ArgumentParser) -> None:
         "--accuracy", type=int, choices=(2, 4, 6), default=2,
         help="order of accuracy of the stencils, the ends included (default: 2, numpy's)",
     )  # fmt: skip
-    g.add_argument(
-        "--nan", choices=("propagate", "one-sided"), default="propagate",
-        help="one-sided: differentiate each run of finite values alone, one-sided next "
-        "to missing values such as land (default: propagate, numpy's)",
-    )  # fmt: skip
+    _nan_option(g)
     g.add_argument(
         "--smooth", metavar="SPEC",
         help="a smoothing derivative instead of differences: savgol:WINDOW:POLYORDER "
@@ -377,6 +382,7 @@ def _winds(args: argparse.Namespace, show: bool, notes: _Notes) -> int:
         radius=args.radius,
         accuracy=args.accuracy,
         periodic={"auto": None, "yes": True, "no": False}[args.periodic],
+        nan=args.nan,
         mode=args.mode,
         progress=show,
         threads=args.threads,

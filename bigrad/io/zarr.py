@@ -1005,6 +1005,7 @@ def kinematics_zarr(
     radius: float | None = None,
     accuracy: int = 2,
     periodic: bool | Hashable | None = None,
+    nan: str = "propagate",
     threads: int | None = None,
     memory: int = 512 * 2**20,
     scheduler: Any = None,
@@ -1037,6 +1038,9 @@ def kinematics_zarr(
         Order of accuracy of the stencils.
     periodic : bool or hashable, keyword-only
         Whether longitude wraps round (or its name); by default when it covers the circle.
+    nan : {"propagate", "one-sided"}, keyword-only
+        ``"one-sided"``: each run of finite values along latitude and longitude
+        differentiated alone, as :func:`bigrad.vorticity` with ``nan="one-sided"``.
 
     Returns
     -------
@@ -1068,7 +1072,8 @@ def kinematics_zarr(
     wrap = _wrap(periodic, g)
     lazy = _template(ds, [n for n in (u, v) if n in ds.data_vars])
     kw: dict[str, Any] = {"lat": g.y_key, "lon": g.x_key, "radius": radius,
-                          "accuracy": accuracy, "periodic": wrap, "geometry": "sphere"}  # fmt: skip
+                          "accuracy": accuracy, "periodic": wrap, "geometry": "sphere",
+                          "nan": nan}  # fmt: skip
     outs = [getattr(lazy.bigrad, q)(u, v, **kw) for q in qs]
     grads = xr.Dataset({o.name: o for o in outs}, attrs=dict(ds.attrs))
     names = [u, v]
@@ -1084,11 +1089,14 @@ def kinematics_zarr(
     unit = _write_unit(opened, u)
     dtype = np.result_type(var_u.dtype, var_v.dtype)
     wind_kw = xsphere.sphere_kwargs(ds, g, var_u, radius, accuracy, wrap)
-    op = sphere.wind_blocks(qs, var_u.shape, dtype, _chunks(var_u.shape, unit), **wind_kw)
+    op = sphere.wind_blocks(qs, var_u.shape, dtype, _chunks(var_u.shape, unit), **wind_kw,
+                            nan=nan)  # fmt: skip
     jobs = [_Job(u, qs, op.plan, op.rules, unit, inputs=(u, v), compute=op.compute)]
     job = _job_record(src_loc, jobs, check_spec(1, accuracy), wrap, _fingerprint(opened, names))
     job.update(geometry="sphere", winds=[str(u), str(v)], radius=radius, lat=str(g.y_key),
                lon=str(g.x_key))  # fmt: skip
+    if nan != "propagate":
+        job["nan"] = nan  # a resume must not mix the two
     return _execute(opened, src_loc, tgt_loc, jobs, grads, job, names, mode, progress, threads,
                     memory, scheduler)  # fmt: skip
 
