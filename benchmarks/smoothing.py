@@ -10,8 +10,9 @@ first):
   by scipy (``savgol_filter``, ``gaussian_filter1d``) on the same array;
 * the gradient along both axes with ``nan="propagate"`` and ``nan="one-sided"`` on a
   field that is 30% land (NaN in smooth blobs), as an array with steps, as a
-  DataArray through the accessor (a quarter-degree longitude, an uneven latitude) and
-  as a persisted dask array (square chunks, a quarter of each axis).
+  DataArray through the accessor (a quarter-degree longitude, an uneven latitude), as
+  a persisted dask array (square chunks, a quarter of each axis) and with both axes
+  periodic (runs cross the ends).
 
 The floor is one read and one write per component: a ``np.copyto`` of the input into a
 preallocated array, timed in the same round (best of three).  Each of ``--repeat``
@@ -37,9 +38,16 @@ import xarray as xr
 
 import bigrad
 
-#: the NaN-aware gradient through the xarray accessor, plain and one-sided; on dask
-ACCESSOR = ("gradient 30% land, accessor, propagate", "gradient 30% land, accessor, one-sided")
-DASK = ("gradient 30% land, dask, propagate", "gradient 30% land, dask, one-sided")
+#: the NaN-aware gradient as an array, through the xarray accessor, on dask and round
+#: periodic axes: ``(label of the ratio, plain method, one-sided method)``
+PAIRS = [
+    (label, f"gradient 30% land, {how}propagate", f"gradient 30% land, {how}one-sided")
+    for label, how in (("nan='one-sided' / plain gradient", ""),
+                       ("the same through the accessor", "accessor, "),
+                       ("the same on dask", "dask, "),
+                       ("the same, periodic axes", "periodic, "))
+]  # fmt: skip
+ACCESSOR, DASK = PAIRS[1][1:], PAIRS[2][1:]
 
 try:  # optional: a comparison for the Gaussian derivative
     import dask.array as da
@@ -111,12 +119,16 @@ def methods(f: np.ndarray, sea: np.ndarray) -> dict[str, tuple[int, Callable[[],
     chunked = dsk.from_array(sea, chunks=tuple(max(1, n // 4) for n in sea.shape)).persist()
     out[DASK[0]] = (2, lambda: dask.compute(*bigrad.gradient(chunked)))
     out[DASK[1]] = (2, lambda: dask.compute(*bigrad.gradient(chunked, nan="one-sided")))
+    plain, one_sided = PAIRS[3][1:]
+    out[plain] = (2, lambda: bigrad.gradient(sea, periodic=True))
+    out[one_sided] = (2, lambda: bigrad.gradient(sea, periodic=True, nan="one-sided"))
     return out  # fmt: skip
 
 
 def main(size_mib: float = 256.0, repeat: int = 5) -> dict[str, Any]:
     """Run the rounds, print the table, return ``{name: [ratio per round]}`` and the
-    NaN-aware/plain ratios under ``"nan/plain"``."""
+    NaN-aware/plain ratios under ``"nan/plain"`` (array), ``"accessor nan/plain"``,
+    ``"dask nan/plain"`` and ``"periodic nan/plain"``."""
     n = max(16, int(np.sqrt(size_mib * 2**20 / 8)))
     f = np.random.default_rng(1).standard_normal((n, n))
     sea = f.copy()
@@ -124,9 +136,7 @@ def main(size_mib: float = 256.0, repeat: int = 5) -> dict[str, Any]:
     table = methods(f, sea)
     dst = np.empty_like(f)
     ratios: dict[str, list[float]] = {name: [] for name in table}
-    nan_ratio: list[float] = []
-    accessor_ratio: list[float] = []
-    dask_ratio: list[float] = []
+    pair_ratios: list[list[float]] = [[] for _ in PAIRS]
     for _, call in table.values():  # warm-up (numba compilation)
         call()
     names = list(table)
@@ -137,19 +147,15 @@ def main(size_mib: float = 256.0, repeat: int = 5) -> dict[str, Any]:
             comps, call = table[name]
             times[name] = _time(call)
             ratios[name].append(times[name] / (comps * floor))
-        nan_ratio.append(
-            times["gradient 30% land, one-sided"] / times["gradient 30% land, propagate"]
-        )
-        accessor_ratio.append(times[ACCESSOR[1]] / times[ACCESSOR[0]])
-        dask_ratio.append(times[DASK[1]] / times[DASK[0]])
+        for (_, plain, one_sided), out in zip(PAIRS, pair_ratios, strict=True):
+            out.append(times[one_sided] / times[plain])
     print(f"float64 ({n}, {n}) = {f.nbytes / 2**20:.0f} MiB, {repeat} rounds; x floor:")
     for name in names:
         print(f"  {name:<36} {np.median(ratios[name]):7.2f}")
-    print(f"  nan='one-sided' / plain gradient    {np.median(nan_ratio):7.2f}")
-    print(f"  the same through the accessor       {np.median(accessor_ratio):7.2f}")
-    print(f"  the same on dask                    {np.median(dask_ratio):7.2f}")
-    return {**ratios, "nan/plain": nan_ratio, "accessor nan/plain": accessor_ratio,
-            "dask nan/plain": dask_ratio}  # fmt: skip
+    for (label, _, _), out in zip(PAIRS, pair_ratios, strict=True):
+        print(f"  {label:<36} {np.median(out):7.2f}")
+    keys = ("nan/plain", "accessor nan/plain", "dask nan/plain", "periodic nan/plain")
+    return {**ratios, **dict(zip(keys, pair_ratios, strict=True))}
 
 
 if __name__ == "__main__":

@@ -34,9 +34,10 @@ after the last point lands on the first, modulo 360); ``periodic=`` overrides it
 Missing values (``nan="one-sided"``, as :func:`bigrad.gradient`'s): along latitude and
 longitude every maximal run of finite values is differentiated as that run alone (on a
 periodic longitude a run may cross the ends of ``lon``: it goes on round the circle).
-Vorticity and divergence then take the metric term apart (``- 1 / a du/dphi + u tan(phi) / a``, ``1 / a dv/dphi - v tan(phi) / a``)
-and the Laplacian its latitude term (``1 / a^2 (d2f/dphi2 - tan(phi) df/dphi)``), so that
-each derivative is a plain one that runs can shorten.
+Vorticity and divergence then take the metric term apart (``- 1 / a du/dphi + u
+tan(phi) / a``, ``1 / a dv/dphi - v tan(phi) / a``) and the Laplacian its latitude term
+(``1 / a^2 (d2f/dphi2 - tan(phi) df/dphi)``), so that each derivative is a plain one that
+runs can shorten.
 """
 
 from __future__ import annotations
