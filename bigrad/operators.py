@@ -256,7 +256,7 @@ def derivative(
         the run is too short for it; a first derivative of a run of 2 points is their
         difference, runs too short for any stencil give NaN.  On an uneven coordinate
         a run takes its uneven stencils even where it happens to be evenly spaced (see
-        :mod:`bigrad.core.masked`).
+        :mod:`bigrad.core.masked`); round a periodic axis a run may cross its ends.
 
     Returns
     -------

@@ -76,8 +76,9 @@ _njit = numba.njit(cache=True, nogil=True, error_model="numpy")
 #: it (a stencil's depth on each side) add little, small enough to stay in cache
 SLAB_BYTES = 4 << 20
 #: the same for the one-pass three-point kernels: a slab read from memory for its first
-#: axis, from cache for the others
-SELECT_SLAB_BYTES = 1 << 20
+#: axis, from cache for the others; each slab's first-axis rows also read the two rows
+#: before and after it, and each is a call handed to a thread: fewer, larger slabs
+SELECT_SLAB_BYTES = 4 << 20
 _ONES = np.uint64(0x0101010101010101)
 
 
