@@ -68,8 +68,7 @@ _GROUP = 16384
 
 
 @_inline
-def _plane(xs, hbuf, comp, seg, weights, divisor, outs, sc, group, i0, wide):  # type: ignore[no-untyped-def]
-    acc = np.empty(_BLOCK, dtype=weights.dtype)
+def _plane(xs, hbuf, comp, seg, weights, divisor, outs, sc, group, i0, wide, acc):  # type: ignore[no-untyped-def]
     r = xs[0].shape[1]
     for f0 in range(0, r, group):
         f1 = min(r, f0 + group)
@@ -91,6 +90,8 @@ def _planes(xs, hbuf, comp, seg, weights, divisor, outs, sc, group, i_first, i_s
     compiles faster).  ``fused`` is None, or what :func:`_fused_plane` takes for the
     planes inside its box.  ``sc`` holds the scaled components' factors, one per line
     along the last axis (see :func:`_scale`)."""
+    # once per call, not per plane: many small planes (short trailing axes) are common
+    acc = np.empty(_BLOCK, dtype=weights.dtype)
     for i0 in range(i_first, i_stop):
         inside = False
         if fused is not None:  # noqa: SIM102 (alone, so that numba prunes it)
@@ -98,7 +99,7 @@ def _planes(xs, hbuf, comp, seg, weights, divisor, outs, sc, group, i_first, i_s
                 _fused_plane(xs[0], hbuf, comp, seg, weights, divisor, outs, i0, fused, wide)
                 inside = True
         if not inside:
-            _plane(xs, hbuf, comp, seg, weights, divisor, outs, sc, group, i0, wide)
+            _plane(xs, hbuf, comp, seg, weights, divisor, outs, sc, group, i0, wide, acc)
 
 
 @_njit
