@@ -51,6 +51,30 @@ def test_layouts_and_dtypes(f: np.ndarray, edge_order: int, monkeypatch: Any) ->
         assert all(g.flags.f_contiguous for g in got)
 
 
+@pytest.mark.parametrize("threads", ["1", "2"])
+@pytest.mark.parametrize("shape", [(100003, 3), (40001, 3, 5), (7, 30011, 3)])
+def test_short_trailing_axes(shape: tuple[int, ...], threads: str, monkeypatch: Any) -> None:
+    # planes of a few points are taken many at a time: spans, a shorter last one, on one
+    # thread or handed out in runs; components written alone, summed, and scaled
+    monkeypatch.setenv("BIGRAD_ENGINE", "numba")
+    monkeypatch.setenv("BIGRAD_THREADS", threads)
+    f = cube(shape)
+    spacing = [coordinate(n) if k == 1 else 0.5 for k, n in enumerate(shape)]
+    assert_matches_numpy(bigrad.gradient(f, *spacing, edge_order=2), np.gradient(f, *spacing,
+                                                                                edge_order=2))  # fmt: skip
+    long = tuple(a for a, n in enumerate(shape) if n >= 7)  # summed: (7, 30011, 3)
+    lap = bigrad.laplacian(f, axis=long, accuracy=4)
+    monkeypatch.setenv("BIGRAD_ENGINE", "numpy")
+    np.testing.assert_array_equal(lap, bigrad.laplacian(f, axis=long, accuracy=4))
+    if len(shape) == 3:  # a metric per latitude (axis 1), written as the output is
+        lat, lon = np.linspace(-60.0, 60.0, shape[1]), np.arange(shape[2]) * 7.5
+        want = bigrad.geospatial_gradient(f, lat, lon, periodic=False)
+        monkeypatch.setenv("BIGRAD_ENGINE", "numba")
+        got = bigrad.geospatial_gradient(f, lat, lon, periodic=False)
+        for g, w in zip(got, want, strict=True):
+            np.testing.assert_array_equal(g, w)
+
+
 def test_read_only_input_and_periodic_axis(monkeypatch: Any) -> None:
     monkeypatch.setenv("BIGRAD_ENGINE", "numba")
     f = cube((6, 7, 8))

@@ -3,11 +3,13 @@ in one pass over the block.
 
 One design for every stencil: the block is seen as 2-D ``(n0, R)``, C-contiguous, and
 taken one plane ``i0`` of its first axis at a time (runs of planes on a pool of threads
-for in-memory arrays; the kernel releases the GIL).  For each plane every component is
-computed while the plane is in cache: along the first axis from whole neighbouring
-planes, along any other axis ``a`` with the plane seen as ``(P, n_a, Q)``.  Rows of ``Q`` points (or, along the last
-axis, runs of points) are combined with the rules' weights in plain loops that LLVM
-vectorises; points whose stencil reaches past the block read the halo planes instead.
+for in-memory arrays; the kernel releases the GIL), or several consecutive planes as
+one where planes are small (a short trailing axis: ``(n, 3)`` positions).  For each
+plane every component is computed while the plane is in cache: along the first axis
+from whole neighbouring planes, along any other axis ``a`` with the plane seen as ``(P,
+n_a, Q)``.  Rows of ``Q`` points (or, along the last axis, runs of points) are combined
+with the rules' weights in plain loops that LLVM vectorises; points whose stencil
+reaches past the block read the halo planes instead.
 
 A call may take two inputs of one shape (each component reads one: a vorticity's two
 winds) and scale a component's output by a factor per line along the last axis (a
@@ -65,26 +67,32 @@ _WIDE = 11
 #: points of a plane every component takes in turn where one output is scaled or
 #: added to, so that it is still in cache for the next
 _GROUP = 16384
+#: points at least that a step of the kernel takes: planes smaller than this (a short
+#: trailing axis) are taken several at a time, as one, instead of a few calls each
+_SPAN = 16384
 
 
 @_inline
-def _plane(xs, hbuf, comp, seg, weights, divisor, outs, sc, group, i0, wide, acc):  # type: ignore[no-untyped-def]
-    r = xs[0].shape[1]
+def _plane(xs, hbuf, comp, seg, weights, divisor, outs, sc, group, i0, i1, wide, acc):  # type: ignore[no-untyped-def]
+    """Planes ``[i0, i1)``, ``group`` points at a time, each group by every component."""
+    r = xs[0].shape[1] * (i1 - i0)
     for f0 in range(0, r, group):
         f1 = min(r, f0 + group)
         for c in range(comp.shape[0]):
             cm = comp[c]
             _component(xs[cm[_SRC]], hbuf, cm, seg, weights[c], divisor[c], outs[cm[_OUT]],
-                       sc, i0, f0, f1, acc, wide)  # fmt: skip
+                       sc, i0, i1, f0, f1, acc, wide)  # fmt: skip
 
 
 @_njit
-def _planes(xs, hbuf, comp, seg, weights, divisor, outs, sc, group, i_first, i_stop, wide, fused):  # type: ignore[no-untyped-def]
+def _planes(  # type: ignore[no-untyped-def]
+    xs, hbuf, comp, seg, weights, divisor, outs, sc, group, span, i_first, i_stop, wide, fused
+):
     """Planes ``[i_first, i_stop)`` of every component: the kernel's entry point.
 
-    Component ``c`` reads input ``xs[comp[c, _SRC]]``.  Each plane is taken ``group``
-    points at a time (a whole number of every component's rows), each group by every
-    component in turn.  ``wide`` is None, or a tuple as long as the stencils that take
+    Component ``c`` reads input ``xs[comp[c, _SRC]]``.  The planes are taken ``span``
+    at a time (1 with ``fused``), each span ``group`` points at a time (a whole number
+    of every component's rows), each group by every component in turn.  ``wide`` is None, or a tuple as long as the stencils that take
     :func:`_sum_line`'s one pass: one width per call (its widest run's), since numba
     compiles the kernel once per width (and drops the sums for None: a gradient
     compiles faster).  ``fused`` is None, or what :func:`_fused_plane` takes for the
@@ -92,14 +100,15 @@ def _planes(xs, hbuf, comp, seg, weights, divisor, outs, sc, group, i_first, i_s
     along the last axis (see :func:`_scale`)."""
     # once per call, not per plane: many small planes (short trailing axes) are common
     acc = np.empty(_BLOCK, dtype=weights.dtype)
-    for i0 in range(i_first, i_stop):
+    for i0 in range(i_first, i_stop, span):
         inside = False
         if fused is not None:  # noqa: SIM102 (alone, so that numba prunes it)
             if fused[0][0, 0] <= i0 < fused[0][0, 1]:
                 _fused_plane(xs[0], hbuf, comp, seg, weights, divisor, outs, i0, fused, wide)
                 inside = True
         if not inside:
-            _plane(xs, hbuf, comp, seg, weights, divisor, outs, sc, group, i0, wide, acc)
+            i1 = min(i_stop, i0 + span)
+            _plane(xs, hbuf, comp, seg, weights, divisor, outs, sc, group, i0, i1, wide, acc)
 
 
 @_njit
@@ -274,14 +283,14 @@ def _source(x, hbuf, cm, i0, r0, idx, j, m):  # type: ignore[no-untyped-def]
 
 
 @_inline
-def _component(x, hbuf, cm, seg, w, d, out, sc, i0, f0, f1, acc, wide):  # type: ignore[no-untyped-def]
-    """Points ``[f0, f1)`` of plane ``i0`` (the whole plane along the first axis; else
-    whole rows of the component's)."""
+def _component(x, hbuf, cm, seg, w, d, out, sc, i0, i1, f0, f1, acc, wide):  # type: ignore[no-untyped-def]
+    """Points ``[f0, f1)`` of planes ``[i0, i1)`` seen as one (all of them along the
+    first axis; else whole rows of the component's)."""
     n0, r = x.shape
     p_, n, q_, nl, nh = cm[_P], cm[_N], cm[_Q], cm[_L], cm[_H]
     add, var, s0 = cm[_ADD] != 0, cm[_VAR] != 0, cm[_SEG0]
     if cm[_AXIS0]:
-        # along the first axis: only point i0, from whole planes
+        # along the first axis: points i0 .. i1 - 1, from whole planes
         xv = x.reshape((1, n0, r))
         lo = hbuf[cm[_LO] : cm[_LO] + nl * r].reshape((1, nl, r))
         hi = hbuf[cm[_HI] : cm[_HI] + nh * r].reshape((1, nh, r))
@@ -289,24 +298,28 @@ def _component(x, hbuf, cm, seg, w, d, out, sc, i0, f0, f1, acc, wide):  # type:
         # slab 0 as an int64 variable, not a literal 0: _rows then compiles once, not twice
         p0 = cm[_AXIS0] - 1
         for s in range(cm[_SEG0], cm[_SEG1]):
-            if seg[s, 0] <= i0 < seg[s, 1]:
-                _rows(xv, lo, hi, p0, i0, i0 + 1, seg[s], s - s0, var, w, d, acc, ov[p0], add, wide)
+            a, b = max(seg[s, 0], i0), min(seg[s, 1], i1)
+            if a < b:
+                _rows(xv, lo, hi, p0, a, b, seg[s], s - s0, var, w, d, acc, ov[p0], add, wide)
     else:
+        # the planes' lines (or rows) follow one another, in the block and in its halos
         size_lo, size_hi = p_ * nl * q_, p_ * nh * q_
-        lo_flat = hbuf[cm[_LO] + i0 * size_lo : cm[_LO] + (i0 + 1) * size_lo]
-        hi_flat = hbuf[cm[_HI] + i0 * size_hi : cm[_HI] + (i0 + 1) * size_hi]
+        lo_flat = hbuf[cm[_LO] + i0 * size_lo : cm[_LO] + i1 * size_lo]
+        hi_flat = hbuf[cm[_HI] + i0 * size_hi : cm[_HI] + i1 * size_hi]
+        xg, og = x.reshape(-1)[i0 * r : i1 * r], out.reshape(-1)[i0 * r : i1 * r]
         if q_ == 1:
             g0, g1 = f0 // n, f1 // n  # lines
-            xl = x[i0, f0:f1].reshape((g1 - g0, n))
-            ol = out[i0, f0:f1].reshape((g1 - g0, n))
+            xl = xg[f0:f1].reshape((g1 - g0, n))
+            ol = og[f0:f1].reshape((g1 - g0, n))
             lol = lo_flat[g0 * nl : g1 * nl].reshape((g1 - g0, nl))
             hil = hi_flat[g0 * nh : g1 * nh].reshape((g1 - g0, nh))
             for s in range(cm[_SEG0], cm[_SEG1]):
                 _lines(xl, lol, hil, seg[s], s - s0, var, w, d, acc, ol, add, wide)
         else:
-            xv = x[i0].reshape((p_, n, q_))
-            lo, hi = lo_flat.reshape((p_, nl, q_)), hi_flat.reshape((p_, nh, q_))
-            ov = out[i0].reshape((p_, n, q_))
+            ps = p_ * (i1 - i0)
+            xv = xg.reshape((ps, n, q_))
+            lo, hi = lo_flat.reshape((ps, nl, q_)), hi_flat.reshape((ps, nh, q_))
+            ov = og.reshape((ps, n, q_))
             k, k1 = f0 // q_, f1 // q_  # rows p * n + i
             while k < k1:
                 p, i_a = k // n, k % n
@@ -318,7 +331,8 @@ def _component(x, hbuf, cm, seg, w, d, out, sc, i0, f0, f1, acc, wide):  # type:
                               wide)  # fmt: skip
                 k += i_b - i_a
     if cm[_SC] >= 0:
-        _scale(out[i0, f0:f1], sc[cm[_SC]], (i0 * r + f0) // cm[_NLAST], cm[_NLAST])
+        _scale(out.reshape(-1)[i0 * r + f0 : i0 * r + f1], sc[cm[_SC]], (i0 * r + f0) // cm[_NLAST],
+               cm[_NLAST])  # fmt: skip
 
 
 @_njit
@@ -693,8 +707,10 @@ def apply_block(
     if len(o2) < _OUTS:
         # the tuple's length is part of the kernel's type: one length, one compile
         o2 += (o2[0],) * (_OUTS - len(o2))
-    args = (xs, hbuf, comp, seg, weights, divisor, o2, sc, _group(comp, x2.shape[1]))
     fused = _fusion(f.shape, comp, seg, weights, f.dtype) if f.size >= _WIDE_MIN else None
+    r = x2.shape[1]
+    span = 1 if fused is not None else max(1, _SPAN // max(r, 1))
+    args = (xs, hbuf, comp, seg, weights, divisor, o2, sc, _group(comp, r, span), span)
     if not _compile(_planes, (*args, 0, 0, wide, fused), wait):
         return False
     n0 = x2.shape[0]
@@ -711,14 +727,14 @@ def apply_block(
     return True
 
 
-def _group(comp: np.ndarray, r: int) -> int:
-    """Points of a plane each component takes in turn: about :data:`_GROUP` (a whole
-    number of every component's rows) where an output is scaled or written by one
-    component and added to by another, so that it is still in cache; else the plane,
-    as it is along the first axis."""
+def _group(comp: np.ndarray, r: int, span: int) -> int:
+    """Points of a span of planes each component takes in turn: about :data:`_GROUP` (a
+    whole number of every component's rows) where an output is scaled or written by one
+    component and added to by another, so that it is still in cache; else the span, as
+    it is along the first axis."""
     shared = len(set(comp[:, _OUT].tolist())) < len(comp)
     if comp[:, _AXIS0].any() or not (shared or (comp[:, _SC] >= 0).any()):
-        return max(r, 1)
+        return max(r * span, 1)
     unit = int(max(c[_N] if c[_Q] == 1 else c[_Q] for c in comp))
     return max(unit, _GROUP // unit * unit)
 
