@@ -23,6 +23,11 @@ def load(name: str) -> ModuleType:
     return module
 
 
+def test_short_axes() -> None:
+    rows = load("short_axes").main(size_mib=0.05, repeat=1)
+    assert len(rows) == 4 and all(r["bigrad"] > 0 and r["speed-up"] > 0 for r in rows.values())
+
+
 def test_graph_size() -> None:
     rows = load("graph_size").main((16, 16, 16), 4)
     assert rows["bigrad.gradient"] <= 8 < rows["dask.array.gradient"]

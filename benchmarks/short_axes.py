@@ -1,0 +1,62 @@
+"""Speed of the gradient on arrays with a short trailing axis, against numpy.
+
+    python benchmarks/short_axes.py --size-mib 256 --repeat 5
+
+Positions over time ``(n, 3)`` along the first axis, and arrays ``(n, 20)``, ``(n, 80)``
+and ``(n, 100, 20)`` along every axis (float64, about ``--size-mib`` each): planes of a
+few points, which bigrad's kernel takes many at a time.  Each of ``--repeat`` rounds
+runs ``bigrad.gradient`` and ``np.gradient`` once each, alternately; the table shows
+the medians and numpy's time over bigrad's (the speed-up).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from typing import Any
+
+import numpy as np
+
+import bigrad
+
+#: (name, trailing shape, gradient axis: None for all)
+CASES = [
+    ("(n, 3) along axis 0", (3,), 0),
+    ("(n, 20) all axes", (20,), None),
+    ("(n, 80) all axes", (80,), None),
+    ("(n, 100, 20) all axes", (100, 20), None),
+]
+
+
+def _time(fn: Any) -> float:
+    t0 = time.perf_counter()
+    fn()
+    return time.perf_counter() - t0
+
+
+def main(size_mib: float = 256.0, repeat: int = 5) -> dict[str, dict[str, float]]:
+    """Run the rounds, print the table, return per case the median seconds of bigrad
+    and numpy and the speed-up."""
+    rows: dict[str, dict[str, float]] = {}
+    print(f"float64, about {size_mib:g} MiB each, {repeat} rounds (median seconds):")
+    for name, trailing, axis in CASES:
+        n = max(8, int(size_mib * 2**20 / 8 / np.prod(trailing)))
+        f = np.random.default_rng(0).standard_normal((n, *trailing))
+        ours, theirs = [], []
+        bigrad.gradient(f, axis=axis)  # warm-up: compiling, the first touch of memory
+        np.gradient(f, axis=axis)
+        for _ in range(repeat):
+            ours.append(_time(lambda f=f, a=axis: bigrad.gradient(f, axis=a)))
+            theirs.append(_time(lambda f=f, a=axis: np.gradient(f, axis=a)))
+        b, t = float(np.median(ours)), float(np.median(theirs))
+        rows[name] = {"bigrad": b, "numpy": t, "speed-up": t / b}
+        print(f"  {name:<24} bigrad {b:8.4f}  numpy {t:8.4f}  x{t / b:6.2f}")
+    return rows
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--size-mib", type=float, default=256.0)
+    parser.add_argument("--repeat", type=int, default=5)
+    args = parser.parse_args()
+    main(args.size_mib, args.repeat)
