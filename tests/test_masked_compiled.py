@@ -188,6 +188,26 @@ def test_one_pass_is_the_reference(monkeypatch: pytest.MonkeyPatch, data: Any,
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_one_pass_long_rows(monkeypatch: pytest.MonkeyPatch, dtype: Any) -> None:
+    # long rows along axis 0 (8500 columns: a plane of 5 x 1700), slabs of one row, NaN
+    # and inf in runs across the rows' middle, a step and an uneven coordinate
+    rng = np.random.default_rng(4)
+    f = rng.standard_normal((7, 5, 1700)).astype(dtype)
+    f[rng.random(f.shape) < 0.1] = np.nan
+    flat = f.reshape(7, -1)
+    flat[2:4, 4094:4099] = np.nan
+    flat[5, 8190:8194] = np.inf
+    lat = np.cumsum(rng.random(7) + 0.2)
+    results = {}
+    for engine in ("numpy", "numba"):
+        monkeypatch.setenv("BIGRAD_ENGINE", engine)
+        results[engine] = [bigrad.gradient(f, step, axis=0, edge_order=e, nan="one-sided")
+                           for step in (0.5, lat) for e in (1, 2)]  # fmt: skip
+    for a, b in zip(results["numpy"], results["numba"], strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("cut", [1, 3])
 @pytest.mark.parametrize("uneven", [False, True])
 def test_one_pass_slabs_and_pieces(monkeypatch: pytest.MonkeyPatch, dtype: Any, cut: int,
