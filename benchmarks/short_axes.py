@@ -58,5 +58,4 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--size-mib", type=float, default=256.0)
     parser.add_argument("--repeat", type=int, default=5)
-    args = parser.parse_args()
-    main(args.size_mib, args.repeat)
+    main(**vars(parser.parse_args()))
