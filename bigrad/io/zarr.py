@@ -374,8 +374,9 @@ def _job_record(
     spec: StencilSpec,
     periodic: Any,
     fingerprint: str,
+    nan: str = "propagate",
 ) -> dict[str, Any]:
-    return {
+    record = {
         "source": str(src),
         "outputs": {str(j.variable): list(j.outputs) for j in jobs},
         "edge_order": spec.edge_order,
@@ -388,6 +389,9 @@ def _job_record(
         else [periodic],
         "source_metadata_sha256": fingerprint,
     }
+    if nan != "propagate":  # a resume must not mix the two; other records stay as they were
+        record["nan"] = nan
+    return record
 
 
 @dataclass
@@ -801,10 +805,9 @@ def gradient_zarr(
                               datetime_unit=datetime_unit)  # fmt: skip
         wrap = _wrap(periodic, g)
         grads, jobs, names = _sphere_gradient(opened, variables, g, radius, accuracy, wrap, nan)
-        job = _job_record(src_loc, jobs, check_spec(1, accuracy), wrap, _fingerprint(opened, names))
+        job = _job_record(src_loc, jobs, check_spec(1, accuracy), wrap, _fingerprint(opened, names),
+                          nan)  # fmt: skip
         job.update(geometry="sphere", radius=radius, lat=str(g.y_key), lon=str(g.x_key))
-        if nan != "propagate":
-            job["nan"] = nan  # a resume must not mix the two
         return _execute(opened, src_loc, tgt_loc, jobs, grads, job, names, mode, progress,
                         threads, memory, scheduler)  # fmt: skip
     stencil: Stencils = nan_stencil(spec, nan)
@@ -822,10 +825,8 @@ def gradient_zarr(
         _plan_variable(reader[name].variable, name, spacings, stencil, _write_unit(opened, name))
         for name in names
     ]
-    job = _job_record(src_loc, jobs, spec, periodic, _fingerprint(opened, names))
+    job = _job_record(src_loc, jobs, spec, periodic, _fingerprint(opened, names), nan)
     job.update(period=_jsonable(period), datetime_unit=datetime_unit)
-    if nan != "propagate":
-        job["nan"] = nan  # a resume must not mix the two
     if smooth is not None:
         job["smooth"] = smooth
     return _execute(opened, src_loc, tgt_loc, jobs, grads, job, names, mode, progress, threads,
@@ -1092,11 +1093,10 @@ def kinematics_zarr(
     op = sphere.wind_blocks(qs, var_u.shape, dtype, _chunks(var_u.shape, unit), **wind_kw,
                             nan=nan)  # fmt: skip
     jobs = [_Job(u, qs, op.plan, op.rules, unit, inputs=(u, v), compute=op.compute)]
-    job = _job_record(src_loc, jobs, check_spec(1, accuracy), wrap, _fingerprint(opened, names))
+    job = _job_record(src_loc, jobs, check_spec(1, accuracy), wrap, _fingerprint(opened, names),
+                      nan)  # fmt: skip
     job.update(geometry="sphere", winds=[str(u), str(v)], radius=radius, lat=str(g.y_key),
                lon=str(g.x_key))  # fmt: skip
-    if nan != "propagate":
-        job["nan"] = nan  # a resume must not mix the two
     return _execute(opened, src_loc, tgt_loc, jobs, grads, job, names, mode, progress, threads,
                     memory, scheduler)  # fmt: skip
 
