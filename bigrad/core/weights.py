@@ -482,12 +482,14 @@ def _numpy_uniform(n: int, dx: Any, edge_order: int, periodic: bool,
     return b.rules()
 
 
-def numpy_coordinate_weights(d: np.ndarray) -> tuple[tuple[np.ndarray, ...], ...]:
+def numpy_coordinate_weights(d: np.ndarray,
+                             ends: bool = True) -> tuple[tuple[np.ndarray, ...], ...]:  # fmt: skip
     """numpy's three-point weights on a coordinate of steps ``d``, wherever each applies:
     ``(central, first, last)``, each three arrays of ``len(d) - 1``; element ``k`` is
     computed from steps ``d[k]`` and ``d[k + 1]``: the central rule of point ``k + 1``,
     the second-order one-sided rule of point ``k`` as an axis's (or a run's) first
-    point, and of point ``k + 2`` as its last.
+    point, and of point ``k + 2`` as its last.  Without ``ends``, ``first`` and ``last``
+    are left empty (an axis needs them at two points: ``d[:2]``'s and ``d[-2:]``'s).
 
     >>> central, first, last = numpy_coordinate_weights(np.diff([0.0, 1.0, 3.0]))
     >>> [float(w[0]) for w in central], [float(w[0]) for w in first]
@@ -499,6 +501,8 @@ def numpy_coordinate_weights(d: np.ndarray) -> tuple[tuple[np.ndarray, ...], ...
         (dx2 - dx1) / (dx1 * dx2),
         dx1 / (dx2 * (dx1 + dx2)),
     )
+    if not ends:
+        return central, (), ()
     first = (
         -(2.0 * dx1 + dx2) / (dx1 * (dx1 + dx2)),
         (dx1 + dx2) / (dx1 * dx2),
@@ -515,7 +519,7 @@ def numpy_coordinate_weights(d: np.ndarray) -> tuple[tuple[np.ndarray, ...], ...
 def _numpy_nonuniform(n: int, d: np.ndarray, edge_order: int, periodic: bool,
                       data: np.dtype[Any]) -> AxisRules:  # fmt: skip
     """numpy's formulas for coordinate steps ``d`` (``n + 1`` of them when periodic)."""
-    central, first, last = numpy_coordinate_weights(d)
+    central = numpy_coordinate_weights(d, ends=False)[0]
     b = _Builder(n, 3, compute_dtype(data, central[0]), varying=True)
     if periodic:
         b.add(0, n, SUM, -1, 3, weights=central)
@@ -525,6 +529,7 @@ def _numpy_nonuniform(n: int, d: np.ndarray, edge_order: int, periodic: bool,
         b.add(0, 1, DIFF, 0, 2, divisor=d[0])
         b.add(n - 1, n, DIFF, -1, 2, divisor=d[-1])
         return b.rules()
+    first, last = numpy_coordinate_weights(d[:2])[1], numpy_coordinate_weights(d[-2:])[2]
     b.add(0, 1, SUM, 0, 3, weights=tuple(w[0] for w in first))
     b.add(n - 1, n, SUM, -2, 3, weights=tuple(w[-1] for w in last))
     return b.rules()
