@@ -94,7 +94,8 @@ def _planes(  # type: ignore[no-untyped-def]
 
     Component ``c`` reads input ``xs[comp[c, _SRC]]``.  The planes are taken ``span``
     at a time (1 with ``fused``), each span ``group`` points at a time (a whole number
-    of every component's rows), each group by every component in turn.  ``wide`` is None, or a tuple as long as the stencils that take
+    of every component's rows), each group by every component in turn.  ``wide`` is
+    None, or a tuple as long as the stencils that take
     :func:`_sum_line`'s one pass: one width per call (its widest run's), since numba
     compiles the kernel once per width (and drops the sums for None: a gradient
     compiles faster).  ``fused`` is None, or what :func:`_fused_plane` takes for the
