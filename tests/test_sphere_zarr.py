@@ -8,6 +8,7 @@ import subprocess
 import sys
 import textwrap
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -152,6 +153,36 @@ def test_kinematics_with_land(tmp_path: Path, grid: tuple[np.ndarray, np.ndarray
                  "-q"]) == 0  # fmt: skip
     cli = xr.open_zarr(tmp_path / "cli.zarr")
     np.testing.assert_array_equal(cli.divergence.values, out.divergence.values)
+
+
+@pytest.mark.parametrize("which", ["gradient", "winds"])
+def test_resume_keeps_nan(tmp_path: Path, which: str) -> None:
+    # a run stopped half way resumes only with the nan it started with
+    ds = winds(*GLOBAL, nt=2, dtype="f8")
+    ds = ds.where(ds.lat < 60.0)  # land: the northern rows
+    src = write_store(ds, tmp_path / "in.zarr", {"time": 1, "lat": 3})
+    target = tmp_path / "out.zarr"
+
+    def run(**kw: Any) -> xr.Dataset:
+        if which == "gradient":
+            return bigrad.gradient_zarr(src, target, "T", geometry="sphere", **kw)
+        return bigrad.kinematics_zarr(src, target, "divergence", **kw)
+
+    def stop_halfway(done: int, total: int) -> None:
+        if done == total // 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        run(nan="one-sided", progress=stop_halfway, threads=1)
+    with pytest.raises(ValueError, match=r"different job \(differs in nan\)"):
+        run(mode="resume")
+    out = run(mode="resume", nan="one-sided")
+    if which == "gradient":
+        want = ds["T"].bigrad.geospatial_gradient(nan="one-sided")["dT_dx"]
+        np.testing.assert_array_equal(out.dT_dx.values, want.values)
+    else:
+        want = ds.bigrad.divergence("u", "v", nan="one-sided")
+        np.testing.assert_array_equal(out.divergence.values, want.values)
 
 
 def test_auto_geometry_follows_the_dims(tmp_path: Path) -> None:
