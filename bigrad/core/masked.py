@@ -195,7 +195,7 @@ class MaskedRules(AxisRules):
         off, width = cand.layout(length, False, False).reads(loc)
         at = np.asarray(first) + loc + self.pad
         if cand.is_numpy:
-            return _numpy_point(np.diff(x), at, loc, length, cand.edge_order, self.data)
+            return _numpy_point(x, at, loc, length, cand.edge_order, self.data)
         nodes = x[at[:, None] + off + np.arange(width)] - x[at][:, None]
         # as the plain rules do: weights on nodes scaled to unit size, then scaled back
         scale = np.abs(nodes).max(axis=1)[:, None]
@@ -290,22 +290,27 @@ def _fitting(spec: StencilSpec, length: int, uniform: bool) -> StencilSpec | Non
     return None
 
 
-def _numpy_point(d: np.ndarray, at: np.ndarray, loc: int, length: int, edge_order: int,
+def _numpy_point(x: np.ndarray, at: np.ndarray, loc: int, length: int, edge_order: int,
                  data: np.dtype[Any]) -> Point:  # fmt: skip
-    """numpy's rule at global points ``at``, local point ``loc`` of their runs of
-    ``length`` points, on a coordinate of steps ``d`` (its formulas, element by element
-    as the plain rules compute them)."""
-    central, first, last = numpy_coordinate_weights(d)
-    ctype = compute_dtype(data, d[:0])
+    """numpy's rule at indices ``at`` of float coordinate ``x``, local point ``loc`` of
+    their runs of ``length`` points (its formulas, element by element as the plain rules
+    compute them, from the steps beside those points only: not the whole coordinate's
+    for each group of points)."""
+
+    def weights(k: np.ndarray) -> tuple[tuple[np.ndarray, ...], ...]:
+        # element k of numpy_coordinate_weights(np.diff(x)), for each k given
+        return numpy_coordinate_weights(np.stack([x[k + 1] - x[k], x[k + 2] - x[k + 1]]))
+
+    ctype = compute_dtype(data, x[:0])
     ones = np.ones(at.size, ctype)
     if 0 < loc < length - 1:
-        return SUM, -1, 3, np.array([w[at - 1] for w in central], ctype), ones
+        return SUM, -1, 3, np.array([w[0] for w in weights(at - 1)[0]], ctype), ones
     if edge_order == 1:
         k, off = (at, 0) if loc == 0 else (at - 1, -1)
-        return DIFF, off, 2, np.zeros((2, at.size), ctype), d[k].astype(ctype)
+        return DIFF, off, 2, np.zeros((2, at.size), ctype), (x[k + 1] - x[k]).astype(ctype)
     if loc == 0:
-        return SUM, 0, 3, np.array([w[at] for w in first], ctype), ones
-    return SUM, -2, 3, np.array([w[at - 2] for w in last], ctype), ones
+        return SUM, 0, 3, np.array([w[0] for w in weights(at)[1]], ctype), ones
+    return SUM, -2, 3, np.array([w[0] for w in weights(at - 2)[2]], ctype), ones
 
 
 def run_rules(spec: StencilSpec, length: int, spacing: Any, data: np.dtype[Any],
