@@ -426,6 +426,32 @@ def _central_row(rm, r0, rp, o, marks, w0, w1, w2):  # type: ignore[no-untyped-d
 
 
 @_inline
+def _end_row(r0, r1, r2, o, marks, prm, pos, left, wide):  # type: ignore[no-untyped-def]
+    """The first (``left`` 1) or last row of an axis: the rule of a long run's end, as
+    :func:`_choose` computes it, from the row ``r0`` and the next two inward (``r1``,
+    ``r2``); ``marks`` 1 where it is wrong (also where ``r2`` is missing: a run of two,
+    whose divisor may differ).  Every point of such a row is at an end: chosen one by
+    one they would cost many times the row's vector loop."""
+    m = o.shape[0]
+    if wide:
+        w = 5 if left else 8
+        wa, wb, wc = prm[w, pos], prm[w + 1, pos], prm[w + 2, pos]
+        for c in range(m):
+            # in ascending order of the points, as _choose adds them
+            v = wa * r0[c] + wb * r1[c] + wc * r2[c] if left else wa * r2[c] + wb * r1[c] + wc * r0[c]
+            o[c] = v
+            marks[c] = _wrong(r0[c], v)
+    else:
+        dv = prm[1 if left else 3, pos]
+        for c in range(m):
+            v = (r1[c] - r0[c]) / dv if left else (r0[c] - r1[c]) / dv
+            o[c] = v
+            marks[c] = _wrong(r0[c], v) | (np.uint8(r0[c] - r0[c] == 0) & np.uint8(r2[c] - r2[c] != 0))
+    for c in range(m, marks.shape[0]):
+        marks[c] = 0
+
+
+@_inline
 def _central_line(rm, r0, rp, o, marks, w0, w1, w2):  # type: ignore[no-untyped-def]
     """:func:`_central_row` with weights per point, along a line."""
     m = o.shape[0]
@@ -468,12 +494,18 @@ def _select_rows(lo, x, hi, out, prm, coord, wide_l, wide_r, first, stop):  # ty
     each from the rows two before and after it along the axis (from the halos, or
     missing beyond them)."""
     n, q_ = x.shape[1], x.shape[2]
-    nanrow = np.full(q_, np.nan, x.dtype)
+    # a row of NaN stands for the rows beyond the halos (the axis's ends), made only
+    # where a row reaches them: the rows of axis 0 are whole planes, one or two a call
+    ends = False
+    for k in range(first, stop):
+        ends |= k % n - 2 < -lo.shape[1] or k % n + 2 >= n + hi.shape[1]
+    nanrow = np.full(q_ if ends else 0, np.nan, x.dtype)
     vals, res = np.empty(5, x.dtype), np.empty(3, prm.dtype)
     size = -(-q_ // 8) * 8
-    # two rows of marks: a row's points are fixed after the next row's central pass,
-    # which brings the row two ahead (read by the ends' rules) into cache
-    marks = np.zeros(2 * size, np.uint8)
+    # two rows of marks (each written whole by its central pass before it is read): a
+    # row's points are fixed after the next row's central pass, which brings the row
+    # two ahead (read by the ends' rules) into cache
+    marks = np.empty(2 * size, np.uint8)
     words = marks.view(np.uint64)
     rows = prev = (nanrow, nanrow, nanrow, nanrow, nanrow)
     o = oprev = out[first // n, first % n]
@@ -487,8 +519,13 @@ def _select_rows(lo, x, hi, out, prm, coord, wide_l, wide_r, first, stop):  # ty
                     _pick(lo, x, hi, nanrow, p, j + 2))  # fmt: skip
             o = out[p, j]
             mk = marks[b * size : (b + 1) * size]
-            if coord:
-                pos = j
+            pos = j * coord
+            beyond_lo, beyond_hi = j - 1 < -lo.shape[1], j + 1 >= n + hi.shape[1]
+            if beyond_lo and not beyond_hi:  # the axis's first row: a run's left end
+                _end_row(rows[2], rows[3], rows[4], o, mk, prm, pos, 1, wide_l)
+            elif beyond_hi and not beyond_lo:
+                _end_row(rows[2], rows[1], rows[0], o, mk, prm, pos, 0, wide_r)
+            elif coord:
                 _central_row(rows[1], rows[2], rows[3], o, mk, prm[11, j], prm[12, j],
                              prm[13, j])  # fmt: skip
             else:
