@@ -579,10 +579,41 @@ def _select_lines(lo, x, hi, out, prm, coord, wide_l, wide_r, first, stop):  # t
                 _central(rm, r0, rp, o, marks, prm[0, 0])
             _fix(rm2, rm, r0, rp, rp2, o, marks, words, prm, 2 * coord, coord, coord, wide_l,
                  wide_r, vals, res)  # fmt: skip
-        for c in range(min(2, n)):
-            orow[c] = _end(lo, x, hi, p, c, prm, coord, wide_l, wide_r, vals, res)
-        for c in range(max(2, n - 2), n):
-            orow[c] = _end(lo, x, hi, p, c, prm, coord, wide_l, wide_r, vals, res)
+        if n < 4:  # else _line_ends
+            for c in range(n):
+                orow[c] = _end(lo, x, hi, p, c, prm, coord, wide_l, wide_r, vals, res)
+
+
+def _line_ends(lo: np.ndarray, x: np.ndarray, hi: np.ndarray, out: np.ndarray, prm: np.ndarray,
+               coord: int, wide_l: int, wide_r: int, first: int, stop: int) -> None:  # fmt: skip
+    """The two points at each end of lines ``[first, stop)`` of at least 4 points, as
+    :func:`_select_rows` takes an axis's rows: each end's four points of every line, and
+    its halo, turned into rows of a ``(1, 4, lines)`` block, so that the ends' rules are
+    vector loops over the lines (chosen point by point they cost as much as the vector
+    loop over the rest of a long line).  Called from Python, not from the compiled
+    :func:`_select_lines`: numba optimises a callee's code again with each caller's,
+    and the nested kernels compiled several times as slowly."""
+    n, lines = x.shape[1], stop - first
+    if n < 4:
+        return
+    none = np.empty((1, 0, lines), x.dtype)
+    for a, j0 in ((0, 0), (n - 4, 2)):
+        xe = np.ascontiguousarray(x[first:stop, a : a + 4].T)[None]
+        le = np.ascontiguousarray(lo[first:stop].T)[None] if j0 == 0 else none
+        he = none if j0 == 0 else np.ascontiguousarray(hi[first:stop].T)[None]
+        oe = np.empty(xe.shape, out.dtype)
+        pe = np.ascontiguousarray(prm[:, a : a + 4]) if coord else prm
+        _select_rows(le, xe, he, oe, pe, coord, wide_l, wide_r, j0, j0 + 2)
+        out[first:stop, a + j0 : a + j0 + 2] = oe[0, j0 : j0 + 2].T
+
+
+def _lines_and_ends(*args: Any) -> None:
+    """Lines ``[args[-2], args[-1])`` along the last axis: :func:`_select_lines`, then
+    :func:`_line_ends`."""
+    _select_lines(*args)
+    _line_ends(*args)
+
+
 
 
 @lru_cache(maxsize=64)  # per block otherwise; tables are built once per axis and kept
@@ -655,7 +686,7 @@ def _pieces(lo: np.ndarray, x: np.ndarray, hi: np.ndarray, out: np.ndarray,
             rule: tuple[Any, ...]) -> list[Callable[[], None]]:  # fmt: skip
     """Calls computing the one line of ``x`` (``(1, n)``) piece by piece, each piece's
     halos the two points beside it (the block's own halos at its ends)."""
-    kernel: Any = _select_lines
+    kernel: Any = _lines_and_ends
     calls: list[Callable[[], None]] = []
     prm, coord = rule[:2]
     for a, b in _slabs(x.shape[1], _PIECE):
@@ -694,7 +725,7 @@ def select_block(f: np.ndarray, halos: Sequence[tuple[np.ndarray, np.ndarray]],
         if q_ == 1 and axis == 0:  # one line (the other axes have one point)
             whole += _pieces(vlo, vf, vhi, vout, rule)
         elif q_ == 1:
-            jobs.append((_select_lines, args, p_ // n0))  # lines per row of axis 0
+            jobs.append((_lines_and_ends, args, p_ // n0))  # lines per row of axis 0
         else:
             jobs.append((_select_rows, args, p_ * f.shape[axis] // n0))
 
