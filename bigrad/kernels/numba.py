@@ -880,7 +880,7 @@ def _compile(kernel: Any, args: tuple[Any, ...], wait: bool = True) -> bool:
 def _load(kernel: Any, sig: tuple[Any, ...], kind: Any, name: str, wait: bool,
           known: threading.Event) -> None:  # fmt: skip
     meanwhile = "" if wait else "; numpy's kernels meanwhile"
-    message = f"bigrad: compiling kernels for {name} (first use, about 5 s, once{meanwhile})\n"
+    message = f"bigrad: compiling kernels for {name} (first use, about 10 s, once{meanwhile})\n"
     # numba's compile event fires only when the cache misses: loading cached code
     # (however long it takes on a busy machine) says nothing
     notice = _Notice("" if name in _announced else message, known)
