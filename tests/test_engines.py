@@ -444,3 +444,28 @@ def test_fused_laplacian_matches_the_reference_kernel(
     fused.clear()
     bigrad.laplacian(f.astype("f4"), *spacing, accuracy=accuracy)
     assert fused == [False]
+
+
+def test_nan_aware_compile_says_so_once(tmp_path: Any) -> None:
+    # nan="one-sided" waits for its kernels on a first call: said once per dtype, and
+    # not at all when the next process loads them from numba's cache
+    import os
+    import subprocess
+    import sys
+
+    from tests.zarr_helpers import ROOT
+
+    code = (
+        "import numpy as np, bigrad\n"
+        "f = np.random.default_rng(0).random((300, 301)); f[100:150, 40:90] = np.nan\n"
+        "for _ in range(2):\n"
+        "    bigrad.gradient(f, nan='one-sided')\n"
+    )
+    env = {**os.environ, "PYTHONPATH": str(ROOT), "NUMBA_CACHE_DIR": str(tmp_path),
+           "BIGRAD_ENGINE": "auto"}  # fmt: skip
+    said = "bigrad: compiling NaN-aware kernels for float64 data (first use"
+    for count in (1, 0):
+        run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                             env=env, timeout=240)  # fmt: skip
+        assert run.returncode == 0, run.stderr
+        assert run.stderr.count(said) == count, run.stderr

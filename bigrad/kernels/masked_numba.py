@@ -56,6 +56,7 @@ from bigrad.core.weights import (
     numpy_coordinate_weights,
 )
 from bigrad.kernels import threads
+from bigrad.kernels.notice import announce
 
 __all__ = [
     "SELECT_SLAB_BYTES",
@@ -341,7 +342,8 @@ def fix_block(
             fix_axis_compiled(f[a:b], lo, hi, ax, t, reach, first, n_axis, part[a:b], missing)
 
     calls = [lambda a=a, b=b: slab(a, b) for a, b in _slabs(n0, rows)]
-    _run(calls, threads(parallel))
+    with _announce(f.dtype):
+        _run(calls, threads(parallel))
 
 
 # --- three-point rules in one pass ---------------------------------------------------
@@ -438,7 +440,11 @@ def _end_row(r0, r1, r2, o, marks, prm, pos, left, wide):  # type: ignore[no-unt
         wa, wb, wc = prm[w, pos], prm[w + 1, pos], prm[w + 2, pos]
         for c in range(m):
             # in ascending order of the points, as _choose adds them
-            v = wa * r0[c] + wb * r1[c] + wc * r2[c] if left else wa * r2[c] + wb * r1[c] + wc * r0[c]
+            v = (
+                wa * r0[c] + wb * r1[c] + wc * r2[c]
+                if left
+                else wa * r2[c] + wb * r1[c] + wc * r0[c]
+            )
             o[c] = v
             marks[c] = _wrong(r0[c], v)
     else:
@@ -446,7 +452,9 @@ def _end_row(r0, r1, r2, o, marks, prm, pos, left, wide):  # type: ignore[no-unt
         for c in range(m):
             v = (r1[c] - r0[c]) / dv if left else (r0[c] - r1[c]) / dv
             o[c] = v
-            marks[c] = _wrong(r0[c], v) | (np.uint8(r0[c] - r0[c] == 0) & np.uint8(r2[c] - r2[c] != 0))
+            marks[c] = _wrong(r0[c], v) | (
+                np.uint8(r0[c] - r0[c] == 0) & np.uint8(r2[c] - r2[c] != 0)
+            )
     for c in range(m, marks.shape[0]):
         marks[c] = 0
 
@@ -614,8 +622,6 @@ def _lines_and_ends(*args: Any) -> None:
     _line_ends(*args)
 
 
-
-
 @lru_cache(maxsize=64)  # per block otherwise; tables are built once per axis and kept
 def select_rules(tables: RunTables) -> tuple[np.ndarray, int, int, int] | None:
     """``(prm, 0, wide_l, wide_r)`` for :func:`_choose` when every run's rules are three-point
@@ -734,4 +740,12 @@ def select_block(f: np.ndarray, halos: Sequence[tuple[np.ndarray, np.ndarray]],
             kernel(*args, a * per, b * per)
 
     slabs: list[Callable[[], None]] = [partial(slab, a, b) for a, b in _slabs(n0, rows)]
-    _run(whole + (slabs if jobs else []), threads)
+    with _announce(f.dtype):
+        _run(whole + (slabs if jobs else []), threads)
+
+
+def _announce(dtype: np.dtype[Any]) -> Any:
+    """Say on stderr, once per dtype, that these kernels compile (a first call waits
+    for them)."""
+    name = f"NaN-aware kernels for {dtype} data"
+    return announce(name, f"bigrad: compiling {name} (first use, several seconds, once)\n")

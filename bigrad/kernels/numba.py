@@ -27,7 +27,6 @@ Compilation is lazy, per dtype and number of outputs, and cached on disk.
 from __future__ import annotations
 
 import atexit
-import sys
 import threading
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -39,6 +38,7 @@ from numba.cpython.unsafe.tuple import tuple_setitem
 
 from bigrad.core.weights import DIFF, AxisRules
 from bigrad.kernels import threads as kernel_threads
+from bigrad.kernels.notice import announce
 
 __all__ = ["INPUTS", "SUPPORTED", "apply_block"]
 
@@ -622,7 +622,6 @@ def _fast_line(xr, a, b, sl, var, form, off, width, w, d, out):  # type: ignore[
                 out[j] = out[j] + c * src[j]
 
 
-_announced: set[str] = set()
 _lock = threading.Lock()
 _pools: dict[int, ThreadPoolExecutor] = {}
 
@@ -881,14 +880,9 @@ def _load(kernel: Any, sig: tuple[Any, ...], kind: Any, name: str, wait: bool,
           known: threading.Event) -> None:  # fmt: skip
     meanwhile = "" if wait else "; numpy's kernels meanwhile"
     message = f"bigrad: compiling kernels for {name} (first use, about 10 s, once{meanwhile})\n"
-    # numba's compile event fires only when the cache misses: loading cached code
-    # (however long it takes on a busy machine) says nothing
-    notice = _Notice("" if name in _announced else message, known)
     try:
-        with _compiling, numba.core.event.install_listener("numba:compile", notice):
+        with _compiling, announce(name, message, known):
             kernel.compile(sig)
-        if notice.said:
-            _announced.add(name)
         _loaded.add(kind)
     except Exception:
         if wait:
@@ -905,21 +899,3 @@ def _finish() -> None:
     """Let compiles under way end (and numba cache them) before the interpreter does."""
     for thread, _ in list(_pending.values()):
         thread.join()
-
-
-class _Notice(numba.core.event.Listener):
-    def __init__(self, message: str, started: threading.Event) -> None:
-        self.message = message
-        self.started = started
-        self.said = False
-
-    def on_start(self, event: Any) -> None:
-        if not self.said:
-            self.said = True
-            self.started.set()
-            if self.message:
-                sys.stderr.write(self.message)
-                sys.stderr.flush()
-
-    def on_end(self, event: Any) -> None:
-        pass
