@@ -11,8 +11,9 @@ first):
 * the gradient along both axes with ``nan="propagate"`` and ``nan="one-sided"`` on a
   field that is 30% land (NaN in smooth blobs), as an array with steps, as a
   DataArray through the accessor (a quarter-degree longitude, an uneven latitude), as
-  a persisted dask array (square chunks, a quarter of each axis) and with both axes
-  periodic (runs cross the ends).
+  a persisted dask array (square chunks, a quarter of each axis), with both axes
+  periodic (runs cross the ends), and along the three axes of a float32 field of the
+  same bytes, 8 time steps of half the side, land the same at every step.
 
 The floor is one read and one write per component: a ``np.copyto`` of the input into a
 preallocated array, timed in the same round (best of three).  Each of ``--repeat``
@@ -45,7 +46,8 @@ PAIRS = [
     for label, how in (("nan='one-sided' / plain gradient", ""),
                        ("the same through the accessor", "accessor, "),
                        ("the same on dask", "dask, "),
-                       ("the same, periodic axes", "periodic, "))
+                       ("the same, periodic axes", "periodic, "),
+                       ("the same, 3-D float32 (time, lat, lon)", "3-D float32, "))
 ]  # fmt: skip
 ACCESSOR, DASK = PAIRS[1][1:], PAIRS[2][1:]
 
@@ -122,13 +124,20 @@ def methods(f: np.ndarray, sea: np.ndarray) -> dict[str, tuple[int, Callable[[],
     plain, one_sided = PAIRS[3][1:]
     out[plain] = (2, lambda: bigrad.gradient(sea, periodic=True))
     out[one_sided] = (2, lambda: bigrad.gradient(sea, periodic=True, nan="one-sided"))
+    # an ocean through time: (8, n/2, n/2) float32, the bytes of ``sea``
+    half = sea[::2, ::2]
+    ocean = np.repeat(half[None], 8, axis=0).astype(np.float32)
+    ocean += np.random.default_rng(2).standard_normal(ocean.shape, dtype=np.float32)
+    plain, one_sided = PAIRS[4][1:]
+    out[plain] = (3, lambda: bigrad.gradient(ocean))
+    out[one_sided] = (3, lambda: bigrad.gradient(ocean, nan="one-sided"))
     return out  # fmt: skip
 
 
 def main(size_mib: float = 256.0, repeat: int = 5) -> dict[str, Any]:
     """Run the rounds, print the table, return ``{name: [ratio per round]}`` and the
     NaN-aware/plain ratios under ``"nan/plain"`` (array), ``"accessor nan/plain"``,
-    ``"dask nan/plain"`` and ``"periodic nan/plain"``."""
+    ``"dask nan/plain"``, ``"periodic nan/plain"`` and ``"3-D nan/plain"``."""
     n = max(16, int(np.sqrt(size_mib * 2**20 / 8)))
     f = np.random.default_rng(1).standard_normal((n, n))
     sea = f.copy()
@@ -154,7 +163,8 @@ def main(size_mib: float = 256.0, repeat: int = 5) -> dict[str, Any]:
         print(f"  {name:<36} {np.median(ratios[name]):7.2f}")
     for (label, _, _), out in zip(PAIRS, pair_ratios, strict=True):
         print(f"  {label:<36} {np.median(out):7.2f}")
-    keys = ("nan/plain", "accessor nan/plain", "dask nan/plain", "periodic nan/plain")
+    keys = ("nan/plain", "accessor nan/plain", "dask nan/plain", "periodic nan/plain",
+            "3-D nan/plain")  # fmt: skip
     return {**ratios, **dict(zip(keys, pair_ratios, strict=True))}
 
 

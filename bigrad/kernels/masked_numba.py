@@ -716,7 +716,7 @@ def select_block(f: np.ndarray, halos: Sequence[tuple[np.ndarray, np.ndarray]],
     n0 = f.shape[0]
     rows = max(1, SELECT_SLAB_BYTES // max(1, f[0].nbytes))
     jobs: list[tuple[Any, tuple[Any, ...], int]] = []
-    whole: list[Callable[[], None]] = []
+    whole: list[Callable[[], None]] = []  # calls of their own: 1-D pieces, lines' ends
     for (lo, hi), axis, rule, out in zip(halos, axes, rules, outs, strict=True):
         p_ = int(np.prod(f.shape[:axis]))
         q_ = int(np.prod(f.shape[axis + 1 :]))
@@ -731,7 +731,10 @@ def select_block(f: np.ndarray, halos: Sequence[tuple[np.ndarray, np.ndarray]],
         if q_ == 1 and axis == 0:  # one line (the other axes have one point)
             whole += _pieces(vlo, vf, vhi, vout, rule)
         elif q_ == 1:
-            jobs.append((_lines_and_ends, args, p_ // n0))  # lines per row of axis 0
+            jobs.append((_select_lines, args, p_ // n0))  # lines per row of axis 0
+            # the ends of all the lines at once: per slab, their few points would cost
+            # more in Python than they save
+            whole.append(partial(_line_ends, *args, 0, p_))
         else:
             jobs.append((_select_rows, args, p_ * f.shape[axis] // n0))
 
