@@ -80,6 +80,18 @@ def test_first_order_accuracy_two_is_numpys_edge_order_two(dtype: str, data: Any
     np.testing.assert_array_equal(got, expected)
 
 
+@pytest.mark.parametrize("accuracy", [4, 6])
+def test_long_coordinate_exact_for_polynomials(accuracy: int) -> None:
+    # a coordinate longer than the blocks of stencils whose weights are computed at a
+    # time (40,000 points): every point, the blocks' edges among them, its own weights
+    # (first derivatives: a second's rounding grows as the square of points per unit)
+    x = np.cumsum(0.5 + np.random.default_rng(3).random(40_000)) / 40_000
+    p = np.polynomial.Polynomial(np.random.default_rng(accuracy).standard_normal(1 + accuracy))
+    got = bigrad.derivative(p(x), x, accuracy=accuracy)
+    exact = p.deriv()(x)
+    np.testing.assert_allclose(got, exact, rtol=0, atol=1e-8 * np.max(np.abs(exact)))
+
+
 @pytest.mark.parametrize(("order", "accuracy"), SPECS)
 @settings(max_examples=15)
 @given(data=st.data())

@@ -311,6 +311,10 @@ def compute_dtype(data: np.dtype[Any], scalar: Any) -> np.dtype[Any]:
     return np.result_type(data, scalar)
 
 
+#: stencils :func:`fornberg` takes at a time: its temporaries stay in cache
+_STENCILS = 16384
+
+
 def fornberg(nodes: np.ndarray, order: int) -> np.ndarray:
     """Weights of the ``order``-th derivative at 0 from values at ``nodes`` (last axis;
     leading axes are independent stencils), by Fornberg's recursion (Math. Comp. 1988).
@@ -320,25 +324,38 @@ def fornberg(nodes: np.ndarray, order: int) -> np.ndarray:
     """
     x = np.asarray(nodes, dtype=np.float64)
     w = x.shape[-1]
-    c = np.zeros((*x.shape[:-1], w, order + 1))
-    c[..., 0, 0] = 1.0
-    c1 = np.ones(x.shape[:-1])
-    c4 = x[..., 0]
+    flat = x.reshape(-1, w)
+    out = np.empty((w, flat.shape[0]))
+    # the recursion is element-wise across stencils: each node's values for a block of
+    # stencils contiguous (not a stride of w), a block at a time
+    for a in range(0, flat.shape[0], _STENCILS):
+        block = np.ascontiguousarray(flat[a : a + _STENCILS].T)
+        out[:, a : a + _STENCILS] = _fornberg_block(block, order)
+    return out.T.reshape(x.shape)
+
+
+def _fornberg_block(x: np.ndarray, order: int) -> np.ndarray:
+    """:func:`fornberg` of ``x[:, s]``'s nodes for every stencil ``s``: ``(w, m)``."""
+    w, m = x.shape
+    c = np.zeros((w, order + 1, m))
+    c[0, 0] = 1.0
+    c1 = np.ones(m)
+    c4 = x[0]
     for i in range(1, w):
-        c2 = np.ones(x.shape[:-1])
-        c5, c4 = c4, x[..., i]
+        c2 = np.ones(m)
+        c5, c4 = c4, x[i]
         for j in range(i):
-            c3 = x[..., i] - x[..., j]
+            c3 = x[i] - x[j]
             c2 = c2 * c3
             if j == i - 1:
                 for k in range(min(i, order), 0, -1):
-                    c[..., i, k] = c1 * (k * c[..., i - 1, k - 1] - c5 * c[..., i - 1, k]) / c2
-                c[..., i, 0] = -c1 * c5 * c[..., i - 1, 0] / c2
+                    c[i, k] = c1 * (k * c[i - 1, k - 1] - c5 * c[i - 1, k]) / c2
+                c[i, 0] = -c1 * c5 * c[i - 1, 0] / c2
             for k in range(min(i, order), 0, -1):
-                c[..., j, k] = (c4 * c[..., j, k] - k * c[..., j, k - 1]) / c3
-            c[..., j, 0] = c4 * c[..., j, 0] / c3
+                c[j, k] = (c4 * c[j, k] - k * c[j, k - 1]) / c3
+            c[j, 0] = c4 * c[j, 0] / c3
         c1 = c2
-    return c[..., order]
+    return c[:, order]
 
 
 def check_coordinate(x: np.ndarray, label: str, strict: bool = False) -> None:
@@ -450,6 +467,11 @@ class _Builder:
         else:
             self.runs.append((weights, divisor))
 
+    def columns(self, first: int, stop: int, form: int, offset: int, width: int) -> np.ndarray:
+        """As :meth:`add` with weights per point: the table's columns to fill."""
+        self.segs.append((first, stop, form, offset, width))
+        return self.weights[:width, first:stop]
+
     def rules(self) -> AxisRules:
         order = np.argsort([s[0] for s in self.segs], kind="stable")
         segs = np.array([self.segs[i] for i in order], dtype=np.int64).reshape(-1, 5)
@@ -546,12 +568,15 @@ def _fornberg_rules(layout: Layout, spec: StencilSpec, x: np.ndarray | None, h: 
             unit = fornberg(np.arange(off, off + w, dtype=np.float64), spec.order)
             b.add(first, stop, SUM, off, w, weights=unit / float(h) ** spec.order)
             continue
-        g = np.arange(first, stop) + reach
-        nodes = x[g[:, None] + off + np.arange(w)] - x[g][:, None]
-        # weights on nodes scaled to unit size, for conditioning, then scaled back
-        scale = np.abs(nodes).max(axis=1)
-        weights = fornberg(nodes / scale[:, None], spec.order) / scale[:, None] ** spec.order
-        b.add(first, stop, SUM, off, w, weights=weights.T)
+        table = b.columns(first, stop, SUM, off, w)
+        for a in range(first, stop, _STENCILS):  # a block of points at a time: in cache
+            g = np.arange(a, min(stop, a + _STENCILS)) + reach
+            # node k of every point's stencil in row k
+            nodes = x[g + off + np.arange(w)[:, None]] - x[g]
+            # weights on nodes scaled to unit size, for conditioning, then scaled back
+            scale = np.abs(nodes).max(axis=0)
+            block = _fornberg_block(nodes / scale, spec.order) / scale**spec.order
+            table[:, a - first : a - first + g.size] = block
     return b.rules()
 
 
