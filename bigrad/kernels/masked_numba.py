@@ -734,7 +734,8 @@ def select_block(f: np.ndarray, halos: Sequence[tuple[np.ndarray, np.ndarray]],
             jobs.append((_select_lines, args, p_ // n0))  # lines per row of axis 0
             # the ends of all the lines at once: per slab, their few points would cost
             # more in Python than they save
-            whole.append(partial(_line_ends, *args, 0, p_))
+            prm, coord, wide_l, wide_r = rule
+            whole.append(partial(_line_ends, vlo, vf, vhi, vout, prm, coord, wide_l, wide_r, 0, p_))
         else:
             jobs.append((_select_rows, args, p_ * f.shape[axis] // n0))
 
