@@ -88,3 +88,25 @@ def test_period_implied_by_scalar_spacing() -> None:
     a = bigrad.gradient(f, 30.0, periodic=True)
     b = bigrad.gradient(f, 30.0, periodic=True, period=360.0)
     np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("n", [4, 5, 8])
+def test_coordinate_uneven_only_round_the_ends(n: int) -> None:
+    # evenly spaced inside, not across the ends: the rules are the uneven stencils (a
+    # second derivative's: 4 points) on the coordinate continued by the period, and the
+    # halos as deep (they were planned for 3 points: the last point read past its halo,
+    # and the numpy engine raised IndexError); 3 points are too few, as for any uneven
+    # periodic coordinate
+    with pytest.raises(ValueError, match="has 3 point"):
+        bigrad.derivative(np.zeros(3), np.arange(3.0), order=2, periodic=True, period=3.5)
+    from bigrad.core.weights import StencilSpec, fornberg
+
+    x, period = np.arange(float(n)), n + 0.5
+    f = np.random.default_rng(n).standard_normal(n)
+    off, width = StencilSpec(order=2).layout(n, True, False).center
+    xe, fe = np.concatenate([x - period, x, x + period]), np.tile(f, 3)
+    want = [fornberg(xe[i + n + off + np.arange(width)] - x[i], 2)
+            @ fe[i + n + off + np.arange(width)] for i in range(n)]  # fmt: skip
+    for v in (f, da.from_array(f, chunks=1)):
+        got = bigrad.derivative(v, x, order=2, periodic=True, period=period)
+        np.testing.assert_allclose(np.asarray(got), want, rtol=1e-12, atol=1e-12)

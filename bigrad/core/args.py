@@ -21,7 +21,15 @@ import numpy as np
 from numpy.lib.array_utils import normalize_axis_index, normalize_axis_tuple
 
 from bigrad.core.errors import Arg, argument_error
-from bigrad.core.weights import ACCURACIES, ORDERS, Stencil, StencilSpec, evenly_spaced
+from bigrad.core.weights import (
+    ACCURACIES,
+    ORDERS,
+    Stencil,
+    StencilSpec,
+    continued_coordinate,
+    evenly_spaced,
+    float_coordinate,
+)
 
 __all__ = ["GradientArgs", "check_spec", "is_dask", "parse_args"]
 
@@ -53,6 +61,15 @@ class GradientArgs:
             return None
         if np.ndim(dx) == 0:
             return True
+        if self.axes[i] in self.periodic:
+            # the rules decide on the coordinate continued by the period: its step round
+            # the ends may differ (then so do the stencils, and the halos they need)
+            spec = getattr(self.stencils[i], "spec", self.stencils[i])
+            if not isinstance(spec, StencilSpec):
+                return None  # both layouts' halos
+            x = float_coordinate(np.asarray(dx))
+            x, _ = continued_coordinate(x, spec, self.periods[self.axes[i]])
+            return evenly_spaced(np.diff(x))
         # one point has no step: even, and then too short (check_length's message, not
         # numpy's IndexError)
         return evenly_spaced(np.diff(np.asarray(dx)))

@@ -411,6 +411,15 @@ def periodic_extension(x: np.ndarray, period: Any, reach: int = 1) -> np.ndarray
     return np.concatenate([before, x, after])
 
 
+def continued_coordinate(x: np.ndarray, spec: StencilSpec, period: Any) -> tuple[np.ndarray, int]:
+    """A periodic axis's (float) coordinate continued by ``period`` as far as ``spec``'s
+    stencils reach on either side, and that reach: what its rules are built on (whether
+    it is evenly spaced included)."""
+    layouts = spec.layouts(x.size, True, None)
+    reach = max(max(-lay.center[0], sum(lay.center) - 1) for lay in layouts)
+    return periodic_extension(x, period, reach), reach
+
+
 def evenly_spaced(steps: np.ndarray) -> bool:
     """Whether a coordinate with these ``np.diff`` steps is evenly spaced (numpy's test:
     every step equal to the first, exactly; no step at all counts as even).
@@ -469,7 +478,8 @@ class _Builder:
 
     def columns(self, first: int, stop: int, form: int, offset: int, width: int) -> np.ndarray:
         """As :meth:`add` with weights per point: the table's columns to fill."""
-        self.segs.append((first, stop, form, offset, width))
+        if first < stop:
+            self.segs.append((first, stop, form, offset, width))
         return self.weights[:width, first:stop]
 
     def rules(self) -> AxisRules:
@@ -575,7 +585,8 @@ def _fornberg_rules(layout: Layout, spec: StencilSpec, x: np.ndarray | None, h: 
             nodes = x[g + off + np.arange(w)[:, None]] - x[g]
             # weights on nodes scaled to unit size, for conditioning, then scaled back
             scale = np.abs(nodes).max(axis=0)
-            block = _fornberg_block(nodes / scale, spec.order) / scale**spec.order
+            unit = np.asarray(nodes / scale, dtype=np.float64)  # as fornberg takes them
+            block = _fornberg_block(unit, spec.order) / scale**spec.order
             table[:, a - first : a - first + g.size] = block
     return b.rules()
 
@@ -625,8 +636,7 @@ def axis_rules(
     check_coordinate(x, label, strict=not spec.is_numpy)
     reach = 0
     if periodic:
-        reach = max(max(-lay.center[0], sum(lay.center) - 1) for lay in spec.layouts(n, True, None))
-        x = periodic_extension(x, period, reach)
+        x, reach = continued_coordinate(x, spec, period)
         check_coordinate(x, f"{label} extended by period={period!r}", not spec.is_numpy)
     d = np.diff(x)
     if evenly_spaced(d):
