@@ -46,9 +46,9 @@ from bigrad.core.weights import (
     StencilSpec,
     compute_dtype,
     coordinate_step,
+    coordinate_weights,
     evenly_spaced,
     float_coordinate,
-    fornberg,
     numpy_coordinate_weights,
     periodic_extension,
 )
@@ -196,12 +196,9 @@ class MaskedRules(AxisRules):
         at = np.asarray(first) + loc + self.pad
         if cand.is_numpy:
             return _numpy_point(x, at, loc, length, cand.edge_order, self.data)
-        nodes = x[at[:, None] + off + np.arange(width)] - x[at][:, None]
-        # as the plain rules do: weights on nodes scaled to unit size, then scaled back
-        scale = np.abs(nodes).max(axis=1)[:, None]
-        weights = fornberg(nodes / scale, cand.order) / scale**cand.order
+        weights = coordinate_weights(x, at, off, width, cand.order)  # as the plain rules'
         ctype = compute_dtype(self.data, np.float64(1.0))
-        return SUM, off, width, weights.T.astype(ctype), np.ones(at.size, ctype)
+        return SUM, off, width, weights.astype(ctype), np.ones(at.size, ctype)
 
     def tables(self) -> RunTables | None:
         """Every run's rules as tables, for an axis with a step (None on a coordinate,

@@ -52,7 +52,9 @@ __all__ = [
     "axis_rules",
     "check_coordinate",
     "compute_dtype",
+    "continued_coordinate",
     "coordinate_step",
+    "coordinate_weights",
     "evenly_spaced",
     "float_coordinate",
     "fornberg",
@@ -578,17 +580,31 @@ def _fornberg_rules(layout: Layout, spec: StencilSpec, x: np.ndarray | None, h: 
             unit = fornberg(np.arange(off, off + w, dtype=np.float64), spec.order)
             b.add(first, stop, SUM, off, w, weights=unit / float(h) ** spec.order)
             continue
-        table = b.columns(first, stop, SUM, off, w)
-        for a in range(first, stop, _STENCILS):  # a block of points at a time: in cache
-            g = np.arange(a, min(stop, a + _STENCILS)) + reach
-            # node k of every point's stencil in row k
-            nodes = x[g + off + np.arange(w)[:, None]] - x[g]
-            # weights on nodes scaled to unit size, for conditioning, then scaled back
-            scale = np.abs(nodes).max(axis=0)
-            unit = np.asarray(nodes / scale, dtype=np.float64)  # as fornberg takes them
-            block = _fornberg_block(unit, spec.order) / scale**spec.order
-            table[:, a - first : a - first + g.size] = block
+        points = np.arange(first, stop) + reach
+        coordinate_weights(x, points, off, w, spec.order, out=b.columns(first, stop, SUM, off, w))
     return b.rules()
+
+
+def coordinate_weights(x: np.ndarray, points: np.ndarray, off: int, width: int, order: int,
+                       out: np.ndarray | None = None) -> np.ndarray:  # fmt: skip
+    """Fornberg weights of the ``order``-th derivative at indices ``points`` of the
+    coordinate ``x``, each from the ``width`` points from ``point + off``: ``(width,
+    len(points))`` (into ``out`` if given).  The nodes are scaled to unit size for
+    conditioning and the weights scaled back; a block of points at a time, in cache.
+
+    >>> coordinate_weights(np.array([0.0, 1.0, 3.0]), np.array([1]), -1, 3, 1)[:, 0]
+    array([-0.66666667,  0.5       ,  0.16666667])
+    """
+    if out is None:
+        out = np.empty((width, points.size))
+    for a in range(0, points.size, _STENCILS):
+        g = points[a : a + _STENCILS]
+        # node k of every point's stencil in row k
+        nodes = x[g + off + np.arange(width)[:, None]] - x[g]
+        scale = np.abs(nodes).max(axis=0)
+        unit = np.asarray(nodes / scale, dtype=np.float64)  # as fornberg takes them
+        out[:, a : a + g.size] = _fornberg_block(unit, order) / scale**order
+    return out
 
 
 def axis_rules(
