@@ -38,6 +38,7 @@ dtype, and cached on disk.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -46,6 +47,7 @@ from typing import Any
 
 import numba
 import numpy as np
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 from bigrad.core.masked import MaskedRules, RunTables
 from bigrad.core.weights import (
@@ -81,6 +83,8 @@ SLAB_BYTES = 4 << 20
 #: before and after it, and each is a call handed to a thread: fewer, larger slabs
 SELECT_SLAB_BYTES = 4 << 20
 _ONES = np.uint64(0x0101010101010101)
+#: where a word of marks holds its first byte (numba freezes it at compile)
+_BIG_ENDIAN = sys.byteorder == "big"
 
 
 # small helpers inlined: a call passing arrays costs more (their reference counts) than
@@ -472,16 +476,19 @@ def _central_line(rm, r0, rp, o, marks, w0, w1, w2):  # type: ignore[no-untyped-
 
 
 @_inline
-def _fix(rm2, rm, r0, rp, rp2, o, marks, words, prm, p0, dp, coord, wide_l, wide_r, vals, res):  # type: ignore[no-untyped-def]
-    """The points :func:`_central` marked chosen again, found 8 marks at a time (point
-    ``c`` with the rules of column ``p0 + c * dp``)."""
+def _fix(rm2, rm, r0, rp, rp2, o, words, prm, p0, dp, coord, wide_l, wide_r, vals, res):  # type: ignore[no-untyped-def]
+    """The points :func:`_central` marked chosen again (point ``c`` with the rules of
+    column ``p0 + c * dp``), found 8 marks at a time and, in a word of marks, from its
+    set bits: testing its 8 bytes in turn mispredicts a branch at most of them (marks
+    past ``o``'s end are 0)."""
     for w in range(words.shape[0]):
-        if words[w] == 0:
-            continue
-        for c in range(8 * w, min(8 * w + 8, o.shape[0])):
-            if marks[c]:
-                o[c] = _choose(r0[c], rm[c], rp[c], rm2[c], rp2[c], prm, p0 + c * dp, coord,
-                               wide_l, wide_r, vals, res)  # fmt: skip
+        bits = words[w]
+        while bits != 0:
+            k = np.int64(trailing_zeros(bits)) >> 3
+            c = 8 * w + (7 - k if _BIG_ENDIAN else k)
+            bits &= bits - np.uint64(1)
+            o[c] = _choose(r0[c], rm[c], rp[c], rm2[c], rp2[c], prm, p0 + c * dp, coord,
+                           wide_l, wide_r, vals, res)  # fmt: skip
 
 
 @_inline
@@ -540,9 +547,9 @@ def _select_rows(lo, x, hi, out, prm, coord, wide_l, wide_r, first, stop):  # ty
                 _central(rows[1], rows[2], rows[3], o, mk, prm[0, 0])
         if k > first:  # the previous row's fixes, its row two ahead just read
             rm2, rm, r0, rp, rp2 = prev
-            _fix(rm2, rm, r0, rp, rp2, oprev, marks[(1 - b) * size : (2 - b) * size],
-                 words[(1 - b) * size // 8 : (2 - b) * size // 8], prm, pprev, 0, coord,
-                 wide_l, wide_r, vals, res)  # fmt: skip
+            ws = words[(1 - b) * size // 8 : (2 - b) * size // 8]
+            _fix(rm2, rm, r0, rp, rp2, oprev, ws, prm, pprev, 0, coord, wide_l, wide_r, vals,
+                 res)  # fmt: skip
         prev, oprev, pprev = rows, o, pos
 
 
@@ -585,7 +592,7 @@ def _select_lines(lo, x, hi, out, prm, coord, wide_l, wide_r, first, stop):  # t
                               prm[13, 2 : n - 2])  # fmt: skip
             else:
                 _central(rm, r0, rp, o, marks, prm[0, 0])
-            _fix(rm2, rm, r0, rp, rp2, o, marks, words, prm, 2 * coord, coord, coord, wide_l,
+            _fix(rm2, rm, r0, rp, rp2, o, words, prm, 2 * coord, coord, coord, wide_l,
                  wide_r, vals, res)  # fmt: skip
         if n < 4:  # else _line_ends
             for c in range(n):
