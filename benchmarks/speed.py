@@ -348,9 +348,10 @@ def memory_child(cases: list[str], size_mib: float, chunk_mib: float) -> dict[st
     for name in cases:
         inp = _make_inputs(CASES[name], size_mib, chunk_mib)
         runners = _runners(inp)
-        # load numba's caches and lazily imported modules before measuring
-        for warm in _runners(_make_inputs(CASES[name], 0.05, 0.01, seed=1)).values():
-            warm()
+        # load numba's caches and lazily imported modules before measuring, with the
+        # kernels compiled (a call whose kernel compiles takes numpy's kernels and their
+        # temporaries) on blocks large enough to take the same kernels as the case
+        _compiled(list(_runners(_make_inputs(CASES[name], 1, 0.25, seed=1)).values()))
         for method, fn in runners.items():
             if method == REFERENCE:  # its first call compiles: not a library's memory
                 continue

@@ -478,9 +478,9 @@ def _central_line(rm, r0, rp, o, marks, w0, w1, w2):  # type: ignore[no-untyped-
 @_inline
 def _fix(rm2, rm, r0, rp, rp2, o, words, prm, p0, dp, coord, wide_l, wide_r, vals, res):  # type: ignore[no-untyped-def]
     """The points :func:`_central` marked chosen again (point ``c`` with the rules of
-    column ``p0 + c * dp``), found 8 marks at a time and, in a word of marks, from its
-    set bits: testing its 8 bytes in turn mispredicts a branch at most of them (marks
-    past ``o``'s end are 0)."""
+    column ``p0 + c * dp``), found 8 marks at a time, and within a word of marks from
+    its set bits: testing its bytes in turn, a branch each, mispredicts often (which
+    points are marked follows no pattern).  Marks past ``o``'s end are 0."""
     for w in range(words.shape[0]):
         bits = words[w]
         while bits != 0:
