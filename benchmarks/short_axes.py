@@ -4,9 +4,11 @@
 
 Positions over time ``(n, 3)`` along the first axis (unit steps, and uneven times: a
 coordinate; on those also ``bigrad.derivative`` to accuracy 4, numpy's gradient being
-of accuracy 2: every point's weights from its own times), and arrays ``(n, 20)``, ``(n, 80)``
-and ``(n, 100, 20)`` along every axis (float64, about ``--size-mib`` each): planes of a
-few points, which bigrad's kernel takes many at a time.  Each of ``--repeat`` rounds
+of accuracy 2: every point's weights from its own times), ``(n, 500, 128)`` along an
+uneven axis 1 (a regional grid's latitudes: rows of 128 points, each row with its own
+weights), and arrays ``(n, 20)``, ``(n, 80)`` and ``(n, 100, 20)`` along every axis
+(float64, about ``--size-mib`` each): planes of a few points, which bigrad's kernel
+takes many at a time.  Each of ``--repeat`` rounds
 runs ``bigrad.gradient`` and ``np.gradient`` once each, alternately; the table shows
 the medians and numpy's time over bigrad's (the speed-up).
 """
@@ -21,12 +23,13 @@ import numpy as np
 
 import bigrad
 
-#: (name, trailing shape, gradient axis: None for all, uneven times along axis 0,
-#: bigrad's accuracy)
+#: (name, trailing shape, gradient axis: None for all, an uneven coordinate along that
+#: axis, bigrad's accuracy)
 CASES = [
     ("(n, 3) along axis 0", (3,), 0, False, 2),
     ("(n, 3), uneven times", (3,), 0, True, 2),
     ("(n, 3), uneven, accuracy 4", (3,), 0, True, 4),
+    ("(n, 500, 128), uneven y", (500, 128), 1, True, 2),
     ("(n, 20) all axes", (20,), None, False, 2),
     ("(n, 80) all axes", (80,), None, False, 2),
     ("(n, 100, 20) all axes", (100, 20), None, False, 2),
@@ -53,7 +56,7 @@ def main(size_mib: float = 256.0, repeat: int = 5) -> dict[str, dict[str, float]
     for name, trailing, axis, uneven, acc in CASES:
         n = max(8, int(size_mib * 2**20 / 8 / np.prod(trailing)))
         f = np.random.default_rng(0).standard_normal((n, *trailing))
-        t = np.cumsum(np.random.default_rng(1).uniform(0.5, 1.5, n)) if uneven else 1.0
+        t = np.cumsum(np.random.default_rng(1).uniform(0.5, 1.5, f.shape[axis])) if uneven else 1.0
         args = (f, t) if uneven else (f,)
         ours, theirs = [], []
         _ours(args, axis, acc)  # warm-up: compiling, the first touch of memory

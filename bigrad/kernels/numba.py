@@ -56,8 +56,6 @@ _inline = numba.njit(cache=True, nogil=True, inline="always")
 _BLOCK = 1024
 #: runs along a line shorter than this are computed point by point
 _SHORT = 8
-#: rows of at most this many points are read from the flat block, not through views
-_SHORT_ROW = 64
 #: outputs a kernel call takes (more compile a kernel of their own); spare ones unused
 _OUTS = 4
 #: inputs a kernel call takes, likewise
@@ -376,16 +374,17 @@ def _rows(xv, lo, hi, p, i_first, i_stop, sg, sl, var, w, d, acc, ov, add, wide)
             for j in range(m):
                 ob[j] = (last[j] - first[j]) / div
             return
-    if form != DIFF and width == 3 and not add and q_ <= _SHORT_ROW:  # noqa: SIM102
+    if form != DIFF and width == 3 and not add:  # noqa: SIM102
         if i_first + off >= 0 and i_stop + off + 2 <= xv.shape[1]:
-            # numpy's three-point sums (a coordinate: weights per row) on short rows inside
-            # the block, from the flat block: a view per row costs more than its points
-            xp, op = xv[p].reshape(-1), ov.reshape(-1)
+            # numpy's three-point sums (a coordinate: weights per row) on rows inside the
+            # block, indexed in the slab's 2-D view: a view per row costs more than the
+            # points of a short row
+            xs = xv[p]
             for i in range(i_first, i_stop):
                 col = i if var else sl
-                w0, w1, w2, k, o = w[0, col], w[1, col], w[2, col], (i + off) * q_, i * q_
+                w0, w1, w2, r = w[0, col], w[1, col], w[2, col], i + off
                 for q in range(q_):
-                    op[o + q] = w0 * xp[k + q] + w1 * xp[k + q_ + q] + w2 * xp[k + 2 * q_ + q]
+                    ov[i, q] = w0 * xs[r, q] + w1 * xs[r + 1, q] + w2 * xs[r + 2, q]
             return
     for i in range(i_first, i_stop):
         orow = ov[i]
