@@ -458,43 +458,39 @@ def _lines(x2, lo2, hi2, sg, sl, var, w, d, acc, o2, add, wide):  # type: ignore
             # the weights of [a, b) from index 0: indices LLVM knows are not negative
             # (numba wraps negative ones), so that the one-pass sums over them vectorise
             wa = np.ascontiguousarray(w[:, a:b])
+    # numpy's two stencils from the flat block at unsigned indices (numba wraps signed
+    # ones, a test per load that keeps LLVM from vectorising): views of every line
+    # would cost more than a short line's points
+    xf, of = x2.reshape(-1), o2.reshape(-1)
     for p in range(x2.shape[0]):
-        xr, orow = x2[p], o2[p]
         one_pass = False
         if wide is not None:  # noqa: SIM102 (alone, so that numba prunes it)
             if form != DIFF and width == len(wide):
-                src = xr[a + off : b + off + width - 1]
+                src, ob = x2[p, a + off : b + off + width - 1], o2[p, a:b]
                 if var:
-                    _sum_line_var(src, wa, wide, orow[a:b], add)
+                    _sum_line_var(src, wa, wide, ob, add)
                 else:
-                    _sum_line(src, _weights(wide, w[:, sl]), orow[a:b], add)
+                    _sum_line(src, _weights(wide, w[:, sl]), ob, add)
                 one_pass = True
         if one_pass:
             pass
         elif form == DIFF and not add and not var:
-            hi_, lo_, ob = (
-                xr[a + off + width - 1 : b + off + width - 1],
-                xr[a + off : b + off],
-                orow[a:b],
-            )
-            dv = d[sl]
-            for j in range(m):
-                ob[j] = (hi_[j] - lo_[j]) / dv
+            dv, uo, u0 = d[sl], np.uint64(p * n + a), np.uint64(p * n + a + off)
+            u1 = u0 + np.uint64(width - 1)
+            for j in range(np.uint64(m)):
+                of[uo + j] = (xf[u1 + j] - xf[u0 + j]) / dv
         elif form != DIFF and width == 3 and var and not add:
             # numpy's non-uniform three-point stencil in one pass, same order of operations
-            s0, s1, s2 = (
-                xr[a + off : b + off],
-                xr[a + off + 1 : b + off + 1],
-                xr[a + off + 2 : b + off + 2],
-            )
-            w0, w1, w2, ob = w[0, a:b], w[1, a:b], w[2, a:b], orow[a:b]
-            for j in range(m):
-                ob[j] = w0[j] * s0[j] + w1[j] * s1[j] + w2[j] * s2[j]
+            ua, uo, u0 = np.uint64(a), np.uint64(p * n + a), np.uint64(p * n + a + off)
+            u1, u2 = u0 + np.uint64(1), u0 + np.uint64(2)
+            for j in range(np.uint64(m)):
+                of[uo + j] = (w[0, ua + j] * xf[u0 + j] + w[1, ua + j] * xf[u1 + j]
+                              + w[2, ua + j] * xf[u2 + j])  # fmt: skip
         else:
             for j0 in range(a, b, _BLOCK):
                 j1 = min(b, j0 + _BLOCK)
-                _fast_line(xr, j0, j1, sl, var, form, off, width, w, d, acc[: j1 - j0])
-                _put(orow[j0:j1], acc[: j1 - j0], add)
+                _fast_line(x2[p], j0, j1, sl, var, form, off, width, w, d, acc[: j1 - j0])
+                _put(o2[p, j0:j1], acc[: j1 - j0], add)
     _beside(x2, lo2, hi2, first, a, b, stop, sl, var, form, off, width, w, d, o2, add)
 
 
