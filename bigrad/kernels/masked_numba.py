@@ -83,8 +83,11 @@ SLAB_BYTES = 4 << 20
 #: before and after it, and each is a call handed to a thread: fewer, larger slabs
 SELECT_SLAB_BYTES = 4 << 20
 _ONES = np.uint64(0x0101010101010101)
-#: where a word of marks holds its first byte (numba freezes it at compile)
-_BIG_ENDIAN = sys.byteorder == "big"
+#: a word of marks' byte ``k`` is mark ``k ^ _BYTE_ORDER`` (numba freezes it at compile)
+_BYTE_ORDER = 7 if sys.byteorder == "big" else 0
+#: numba's intrinsic (a word's trailing zero bits), typed loosely: its stub's call
+#: signature is the typing context's, not the kernel's
+_trailing_zeros: Any = trailing_zeros
 
 
 # small helpers inlined: a call passing arrays costs more (their reference counts) than
@@ -484,8 +487,7 @@ def _fix(rm2, rm, r0, rp, rp2, o, words, prm, p0, dp, coord, wide_l, wide_r, val
     for w in range(words.shape[0]):
         bits = words[w]
         while bits != 0:
-            k = np.int64(trailing_zeros(bits)) >> 3
-            c = 8 * w + (7 - k if _BIG_ENDIAN else k)
+            c = 8 * w + ((np.int64(_trailing_zeros(bits)) >> 3) ^ _BYTE_ORDER)
             bits &= bits - np.uint64(1)
             o[c] = _choose(r0[c], rm[c], rp[c], rm2[c], rp2[c], prm, p0 + c * dp, coord,
                            wide_l, wide_r, vals, res)  # fmt: skip
