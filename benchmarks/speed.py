@@ -14,9 +14,10 @@ matters: by default jemalloc gives blocks over 8 MiB back at once, whatever the 
 One process times every method on every case: bigrad on numpy input, bigrad on a dask
 array persisted in memory (results persisted, i.e. left in memory chunk by chunk),
 ``np.gradient``, ``dask.array.gradient`` (same input, same persisting) and xarray's
-``differentiate`` (one call per axis), and for gradients a plain fused numba loop over
-the interior (:func:`reference_gradient`: what a naive kernel with ordinary stores
-reaches on the machine, the yardstick the issue sets beside bigrad's).  After one
+``differentiate`` (one call per axis), and a plain numba loop over the interior
+(:func:`reference_gradient`, fused over the three axes: what a naive kernel with
+ordinary stores reaches on the machine, the yardstick the issue sets beside bigrad's;
+:func:`reference_derivative` and, on steps, :func:`reference_laplacian` likewise).  After one
 warm-up round, each of ``--repeat`` rounds runs a copy and then every method once (the
 order rotating from round to round); a method's ratio to the floor is taken within its
 round and the table shows the median of those ratios.
@@ -61,6 +62,7 @@ from dask.highlevelgraph import HighLevelGraph
 from numba import prange
 
 import bigrad
+from bigrad.core.weights import coordinate_weights, fornberg
 from bigrad.kernels import AUTO_MIN_POINTS, result_dtype
 
 
@@ -105,7 +107,7 @@ METHODS = (
     "dask.array.gradient (persisted)",
     "xarray differentiate x3",
 )
-#: the plain fused numba loop beside bigrad's kernel (gradients only)
+#: the plain numba loop beside bigrad's kernel (the Laplacian: accuracy 2 on steps)
 REFERENCE = "plain fused loop, interior only"
 
 
@@ -194,6 +196,74 @@ def reference_gradient(x: np.ndarray, *spacings: Any) -> list[np.ndarray]:
     return outs
 
 
+@numba.njit(parallel=True, cache=True)
+def _reference_line(x, w, out):  # type: ignore[no-untyped-def]
+    n0, n1, n2 = x.shape
+    r = w.shape[0] // 2
+    for i in prange(n0):
+        for j in range(n1):
+            for k in range(r, n2 - r):
+                v = w[0, k] * x[i, j, k - r]
+                for t in range(1, w.shape[0]):
+                    v = v + w[t, k] * x[i, j, k - r + t]
+                out[i, j, k] = v
+
+
+def reference_derivative(x: np.ndarray, spacing: Any, accuracy: int) -> np.ndarray:
+    """A plain loop beside bigrad's derivative along the last axis: each interior
+    point's central stencil of ``accuracy + 1`` points, its weights (one column per
+    point, float64, as bigrad computes) read from a table, one ``prange`` over the first
+    axis, the output allocated on every call; the ends left unset.
+
+    >>> x = np.random.default_rng(0).random((3, 4, 40)).astype(np.float32)
+    >>> c = np.cumsum(np.linspace(0.5, 1.5, 40))
+    >>> ref = bigrad.derivative(x, c, axis=-1, accuracy=6)
+    >>> bool(np.allclose(reference_derivative(x, c, 6)[..., 3:-3], ref[..., 3:-3], rtol=1e-5))
+    True
+    """
+    n, r = x.shape[-1], accuracy // 2
+    w = np.zeros((2 * r + 1, n))
+    if np.ndim(spacing) == 0:
+        w[:, r : n - r] = fornberg(np.arange(-r, r + 1.0), 1)[:, None] / float(spacing)
+    else:
+        coord = np.asarray(spacing, dtype=np.float64)
+        w[:, r : n - r] = coordinate_weights(coord, np.arange(r, n - r), -r, 2 * r + 1, 1)
+    out = np.empty_like(x)
+    _reference_line(x, w, out)
+    return out
+
+
+@numba.njit(parallel=True, cache=True)
+def _reference_laplacian(x, a, b, c, out):  # type: ignore[no-untyped-def]
+    n0, n1, n2 = x.shape
+    for i in prange(1, n0 - 1):
+        for j in range(1, n1 - 1):
+            for k in range(1, n2 - 1):
+                out[i, j, k] = (
+                    (a * x[i - 1, j, k] - 2 * a * x[i, j, k] + a * x[i + 1, j, k])
+                    + (b * x[i, j - 1, k] - 2 * b * x[i, j, k] + b * x[i, j + 1, k])
+                    + (c * x[i, j, k - 1] - 2 * c * x[i, j, k] + c * x[i, j, k + 1])
+                )
+
+
+def reference_laplacian(x: np.ndarray, *steps: float) -> np.ndarray:
+    """A plain loop beside bigrad's Laplacian of accuracy 2 on steps: the three central
+    second differences of every interior point, written out with their weights as
+    constants (each stencil's two outer weights one value, the middle point read once),
+    one ``prange`` over the first axis, the output allocated on every call.
+
+    >>> x = np.random.default_rng(0).random((5, 6, 7))
+    >>> ref = bigrad.laplacian(x, 0.5, 0.25, 2.0)
+    >>> bool(np.allclose(reference_laplacian(x, 0.5, 0.25, 2.0)[1:-1, 1:-1, 1:-1],
+    ...                  ref[1:-1, 1:-1, 1:-1]))
+    True
+    """
+    a, b, c = (1.0 / float(h) ** 2 for h in steps)
+    out = np.empty_like(x)
+    _reference_laplacian(x, a, b, c, out)
+    return out
+
+
 def _runners(inp: Inputs) -> dict[str, Callable[[], Any]]:
     x, xd, sp, case = inp.x, inp.xd, inp.spacings, inp.case
     eo = case.edge_order
@@ -230,6 +300,10 @@ def _operator_runners(inp: Inputs) -> dict[str, Callable[[], Any]]:
         BIGRAD[0]: lambda: ours(x),
         BIGRAD[1]: lambda: dask.persist(ours(xd)),
     }
+    if x.size >= AUTO_MIN_POINTS and case.op == "derivative":
+        out[REFERENCE] = lambda: reference_derivative(x, sp[2], acc)
+    elif x.size >= AUTO_MIN_POINTS and case.uniform and acc == 2:
+        out[REFERENCE] = lambda: reference_laplacian(x, *sp)
     try:
         import findiff
     except ImportError:

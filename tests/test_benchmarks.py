@@ -11,6 +11,8 @@ from types import ModuleType
 import numpy as np
 import pytest
 
+import bigrad
+
 BENCHMARKS = Path(__file__).parents[1] / "benchmarks"
 
 
@@ -74,6 +76,25 @@ def test_speed_reference_loop_is_the_gradients_interior() -> None:
         for ours, ref in zip(ours_all, refs, strict=True):
             assert ours.dtype == x.dtype
             np.testing.assert_allclose(ours[inner], ref[inner], rtol=1e-5)
+
+
+def test_speed_reference_loops_are_the_operators_interior() -> None:
+    speed = load("speed")
+    rng = np.random.default_rng(1)
+    coordinate = np.cumsum(0.5 + rng.random(20))
+    for dtype in ("f4", "f8"):
+        x = rng.random((3, 4, 20)).astype(dtype)
+        for spacing in (0.5, coordinate):
+            for accuracy in (4, 6):
+                r = accuracy // 2
+                ours = speed.reference_derivative(x, spacing, accuracy)
+                ref = bigrad.derivative(x, spacing, axis=-1, accuracy=accuracy)
+                assert ours.dtype == x.dtype
+                np.testing.assert_allclose(ours[..., r:-r], ref[..., r:-r], rtol=1e-5)
+    x = rng.random((5, 6, 7))
+    inner = (slice(1, -1),) * 3
+    ours, ref = speed.reference_laplacian(x, 0.5, 0.25, 2.0), bigrad.laplacian(x, 0.5, 0.25, 2.0)
+    np.testing.assert_allclose(ours[inner], ref[inner], rtol=1e-12)
 
 
 # a process compiling with an empty numba cache: with -m slow
