@@ -17,10 +17,10 @@ array persisted in memory (results persisted, i.e. left in memory chunk by chunk
 ``differentiate`` (one call per axis), and a plain numba loop over the interior
 (:func:`reference_gradient`, fused over the three axes: what a naive kernel with
 ordinary stores reaches on the machine, the yardstick the issue sets beside bigrad's;
-:func:`reference_derivative` and, on steps, :func:`reference_laplacian` likewise).  After one
-warm-up round, each of ``--repeat`` rounds runs a copy and then every method once (the
-order rotating from round to round); a method's ratio to the floor is taken within its
-round and the table shows the median of those ratios.
+:func:`reference_derivative` and, on steps, :func:`reference_laplacian` likewise).
+After one warm-up round, each of ``--repeat`` rounds runs a copy and then every method
+once (the order rotating from round to round); a method's ratio to the floor is taken
+within its round and the table shows the median of those ratios.
 
 * floor: (input bytes + output bytes) / copy bandwidth, the bandwidth measured by
   ``np.copyto`` of an array of the input's size into a preallocated one in the same
