@@ -3,9 +3,9 @@ reference, which they must match number for number).
 
 numpy's gradient (three-point rules, on a step or a coordinate: a point's rule follows
 from which of its four nearest neighbours are finite) takes one pass,
-:func:`select_block`, instead of the plain kernel and a redo: each row's central rule,
-the points where it is wrong marked as it is computed, and those chosen again (see the
-section "three-point rules in one pass" below).  Every other stencil takes the redo:
+:func:`select_block`, instead of the plain kernel and a redo: every point's rule chosen
+by selects in a vector loop (see the section "three-point rules in one pass" below).
+Every other stencil takes the redo:
 
 After the plain kernel, the block is cut into slabs along its first axis and one thread
 takes a slab from start to finish: a mask of its missing values (one byte a point), then
@@ -38,7 +38,6 @@ dtype, and cached on disk.
 
 from __future__ import annotations
 
-import sys
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -47,7 +46,6 @@ from typing import Any
 
 import numba
 import numpy as np
-from numba.cpython.unsafe.numbers import trailing_zeros
 
 from bigrad.core.masked import MaskedRules, RunTables
 from bigrad.core.weights import (
@@ -83,11 +81,6 @@ SLAB_BYTES = 4 << 20
 #: before and after it, and each is a call handed to a thread: fewer, larger slabs
 SELECT_SLAB_BYTES = 4 << 20
 _ONES = np.uint64(0x0101010101010101)
-#: a word of marks' byte ``k`` is mark ``k ^ _BYTE_ORDER`` (numba freezes it at compile)
-_BYTE_ORDER = 7 if sys.byteorder == "big" else 0
-#: numba's intrinsic (a word's trailing zero bits), typed loosely: its stub's call
-#: signature is the typing context's, not the kernel's
-_trailing_zeros: Any = trailing_zeros
 
 
 # small helpers inlined: a call passing arrays costs more (their reference counts) than
@@ -359,138 +352,83 @@ def fix_block(
 # edge_order 1 or 2, on a step or a coordinate), a point's rule follows from which of
 # its four neighbours are finite: the central rule between two finite neighbours, a
 # one-sided rule at a run's end (a run of two points: the difference), NaN for a lone or
-# missing point.  A row takes the central rule everywhere (a loop LLVM vectorises),
-# marking where it is wrong as it goes; the marked points, found 8 marks at a time, then
-# take their rule.  This replaces the plain kernel, the mask and the sweep for changes
-# of missingness for such an axis.
+# missing point.  Every point takes its rule in one loop over a row that LLVM
+# vectorises: each candidate's operands, divisor and weights are chosen by selects (a
+# vector blend), never by a branch, since where the coasts fall follows no pattern.
+# This replaces the plain kernel, the mask and the sweep for changes of missingness for
+# such an axis.
 
-#: rows of ``prm`` (compute dtype): the divisors of the central difference, of a long
-#: run's left end and of a run of two's, the same at the right end, then the weights of
-#: the ends' 3-point rules (left, right) and of the central one on a coordinate.  One
-#: column on a step; on a coordinate one per point of the block along the axis (the
-#: rules of a run's end there follow from the coordinate at that point)
-_PRM = 14
-
-
-@_inline
-def _choose(f0, fm, fp, fm2, fp2, prm, pos, coord, wide_l, wide_r, vals, res):  # type: ignore[no-untyped-def]
-    """The run-by-run derivative at a point from its value and four neighbours, with
-    the rules of column ``pos`` of ``prm`` (``coord`` 1: the central rule is weighted,
-    on a coordinate; 0 on a step).
-
-    Without a branch: the pattern of missing values is not predictable, and x86 has
-    no conditional move for floats (a select of floats becomes a branch), so every
-    choice is an integer index into ``vals`` (the five values, data dtype), ``prm``
-    (divisors and weights) or ``res`` (the candidates, compute dtype)."""
-    m0, mm, mp = np.int64(f0 - f0 == 0), np.int64(fm - fm == 0), np.int64(fp - fp == 0)
-    mm2, mp2 = np.int64(fm2 - fm2 == 0), np.int64(fp2 - fp2 == 0)
-    left, right, center = mp & (mm ^ 1), mm & (mp ^ 1), mm & mp
-    vals[0], vals[1], vals[2], vals[3], vals[4] = fm2, fm, f0, fp, fp2
-    # the difference forms: central (divisor 0), a run's left end (1; 2 for a run of
-    # two) or right end (3; 4)
-    q = (vals[2 + mp] - vals[2 - mm]) / prm[left * (2 - mp2) + right * (4 - mm2), pos]
-    # the weighted forms (the ends', the central one on a coordinate), points in
-    # ascending order as the plain kernels add them
-    at, w = 2 * left + center, 8 - 3 * left + 3 * center
-    e = (prm[w, pos] * vals[at] + prm[w + 1, pos] * vals[at + 1]
-         + prm[w + 2, pos] * vals[at + 2])  # fmt: skip
-    res[0], res[1], res[2] = q, e, np.nan
-    ok = m0 & (mm | mp)
-    weighted = (wide_l & left & mp2) | (wide_r & right & mm2) | (coord & center)
-    return res[2 * (ok ^ 1) + ok * weighted]
+#: rows of ``prm`` (compute dtype): the divisors of the central difference and of the
+#: differences at a run's left and right ends, then the weights of the ends' 3-point
+#: rules (left, right) and of the central one on a coordinate.  One column on a step; on
+#: a coordinate one per point of the block along the axis (the rules of a run's end
+#: there follow from the coordinate at that point)
+_PRM = 12
 
 
 @_inline
-def _central(rm, r0, rp, o, marks, dc):  # type: ignore[no-untyped-def]
-    """``o`` = the central difference of ``rm`` and ``rp``; ``marks`` 1 where it is
-    wrong: at a finite point with a missing neighbour (it is then infinite or NaN) and
-    at a missing point where it is not NaN (both neighbours finite, or one infinite)."""
-    m = o.shape[0]
-    for c in range(m):
-        v = (rp[c] - rm[c]) / dc
-        o[c] = v
-        marks[c] = _wrong(r0[c], v)
-    for c in range(m, marks.shape[0]):
-        marks[c] = 0
+def _difference(fm, f0, fp, w):  # type: ignore[no-untyped-def]
+    """The difference rule of a point from its value and two neighbours (``w``: a column
+    of ``prm``): central between two finite neighbours, else the difference with the
+    finite one; meaningless where the point or both neighbours are missing
+    (:func:`_rule` gives NaN there)."""
+    mm, mp = fm - fm == 0, fp - fp == 0
+    hi = fp if mp else f0
+    lo = fm if mm else f0
+    return (hi - lo) / (w[0] if mm & mp else (w[1] if mp else w[2]))
 
 
 @_inline
-def _wrong(f0, v):  # type: ignore[no-untyped-def]
-    """1 where central rule ``v`` at a point of value ``f0`` is wrong, branch-free (the
-    finite/missing pattern is not predictable)."""
-    fin = np.uint8(f0 - f0 == 0)
-    return (fin & np.uint8(v - v != 0)) | ((fin ^ 1) & np.uint8(v == v))
+def _rule(fm2, fm, f0, fp, fp2, w, form, coord, wide_l, wide_r, nan):  # type: ignore[no-untyped-def]
+    """The run-by-run derivative at a point (as numpy's gradient of its run alone):
+    :func:`_difference`, or its 3-point rule where that is weighted, points in ascending
+    order as the plain kernels add them; NaN at a missing or lone point.  ``form`` (a
+    constant where inlined, see :func:`_row`): 0 differences only, 1 the central rule
+    weighted (on a coordinate), 2 any rule weighted (edge_order 2's ends)."""
+    mm, mp = fm - fm == 0, fp - fp == 0
+    v = _difference(fm, f0, fp, w)
+    if form == 1:
+        v = w[9] * fm + w[10] * f0 + w[11] * fp if mm & mp else v
+    elif form == 2:
+        left, center, right = mp & (not mm), mm & mp, mm & (not mp)
+        a = f0 if left else (fm if center else fm2)
+        b = fp if left else (f0 if center else fm)
+        c = fp2 if left else (fp if center else f0)
+        wa = w[3] if left else (w[9] if center else w[6])
+        wb = w[4] if left else (w[10] if center else w[7])
+        wc = w[5] if left else (w[11] if center else w[8])
+        e = wa * a + wb * b + wc * c
+        pick = ((wide_l & left & (fp2 - fp2 == 0)) | (wide_r & right & (fm2 - fm2 == 0))
+                | (coord & center))  # fmt: skip
+        v = e if pick else v
+    return v if (f0 - f0 == 0) & (mm | mp) else nan
 
 
 @_inline
-def _central_row(rm, r0, rp, o, marks, w0, w1, w2):  # type: ignore[no-untyped-def]
-    """:func:`_central` of numpy's weighted rule on a coordinate, one weight per row."""
-    m = o.shape[0]
-    for c in range(m):
-        v = w0 * rm[c] + w1 * r0[c] + w2 * rp[c]
-        o[c] = v
-        marks[c] = _wrong(r0[c], v)
-    for c in range(m, marks.shape[0]):
-        marks[c] = 0
+def _column(prm, pos):  # type: ignore[no-untyped-def]
+    """Column ``pos`` of ``prm``, as a tuple (held in registers through a row's loop)."""
+    return (prm[0, pos], prm[1, pos], prm[2, pos], prm[3, pos], prm[4, pos], prm[5, pos],
+            prm[6, pos], prm[7, pos], prm[8, pos], prm[9, pos], prm[10, pos],
+            prm[11, pos])  # fmt: skip
 
 
 @_inline
-def _end_row(r0, r1, r2, o, marks, prm, pos, left, wide):  # type: ignore[no-untyped-def]
-    """The first (``left`` 1) or last row of an axis: the rule of a long run's end, as
-    :func:`_choose` computes it, from the row ``r0`` and the next two inward (``r1``,
-    ``r2``); ``marks`` 1 where it is wrong (also where ``r2`` is missing: a run of two,
-    whose divisor may differ).  Every point of such a row is at an end: chosen one by
-    one they would cost many times the row's vector loop."""
-    m = o.shape[0]
-    if wide:
-        w = 5 if left else 8
-        wa, wb, wc = prm[w, pos], prm[w + 1, pos], prm[w + 2, pos]
-        for c in range(m):
-            # in ascending order of the points, as _choose adds them
-            v = (
-                wa * r0[c] + wb * r1[c] + wc * r2[c]
-                if left
-                else wa * r2[c] + wb * r1[c] + wc * r0[c]
-            )
-            o[c] = v
-            marks[c] = _wrong(r0[c], v)
+def _row(rm2, rm, r0, rp, rp2, o, prm, pos, coord, wide_l, wide_r, nan):  # type: ignore[no-untyped-def]
+    """``o`` = :func:`_rule` of the five rows (or shifted lines) with the rules of column
+    ``pos`` of ``prm``; ``coord`` 1 (a coordinate's central rule, weighted); ``nan`` NaN
+    of the compute dtype (a float64 NaN would widen a float32 loop)."""
+    w = _column(prm, pos)
+    cd, wl, wr = coord != 0, wide_l != 0, wide_r != 0
+    # a loop per form, each with only the selects its rules need
+    if wl | wr:
+        for c in range(o.shape[0]):
+            o[c] = _rule(rm2[c], rm[c], r0[c], rp[c], rp2[c], w, 2, cd, wl, wr, nan)
+    elif cd:
+        for c in range(o.shape[0]):
+            o[c] = _rule(rm2[c], rm[c], r0[c], rp[c], rp2[c], w, 1, cd, wl, wr, nan)
     else:
-        dv = prm[1 if left else 3, pos]
-        for c in range(m):
-            v = (r1[c] - r0[c]) / dv if left else (r0[c] - r1[c]) / dv
-            o[c] = v
-            marks[c] = _wrong(r0[c], v) | (
-                np.uint8(r0[c] - r0[c] == 0) & np.uint8(r2[c] - r2[c] != 0)
-            )
-    for c in range(m, marks.shape[0]):
-        marks[c] = 0
-
-
-@_inline
-def _central_line(rm, r0, rp, o, marks, w0, w1, w2):  # type: ignore[no-untyped-def]
-    """:func:`_central_row` with weights per point, along a line."""
-    m = o.shape[0]
-    for c in range(m):
-        v = w0[c] * rm[c] + w1[c] * r0[c] + w2[c] * rp[c]
-        o[c] = v
-        marks[c] = _wrong(r0[c], v)
-    for c in range(m, marks.shape[0]):
-        marks[c] = 0
-
-
-@_inline
-def _fix(rm2, rm, r0, rp, rp2, o, words, prm, p0, dp, coord, wide_l, wide_r, vals, res):  # type: ignore[no-untyped-def]
-    """The points :func:`_central` marked chosen again (point ``c`` with the rules of
-    column ``p0 + c * dp``), found 8 marks at a time, and within a word of marks from
-    its set bits: testing its bytes in turn, a branch each, mispredicts often (which
-    points are marked follows no pattern).  Marks past ``o``'s end are 0."""
-    for w in range(words.shape[0]):
-        bits = words[w]
-        while bits != 0:
-            c = 8 * w + ((np.int64(_trailing_zeros(bits)) >> 3) ^ _BYTE_ORDER)
-            bits &= bits - np.uint64(1)
-            o[c] = _choose(r0[c], rm[c], rp[c], rm2[c], rp2[c], prm, p0 + c * dp, coord,
-                           wide_l, wide_r, vals, res)  # fmt: skip
+        for c in range(o.shape[0]):
+            o[c] = _rule(rm2[c], rm[c], r0[c], rp[c], rp2[c], w, 0, cd, wl, wr, nan)
 
 
 @_inline
@@ -517,62 +455,24 @@ def _select_rows(lo, x, hi, out, prm, coord, wide_l, wide_r, first, stop):  # ty
     for k in range(first, stop):
         ends |= k % n - 2 < -lo.shape[1] or k % n + 2 >= n + hi.shape[1]
     nanrow = np.full(q_ if ends else 0, np.nan, x.dtype)
-    vals, res = np.empty(5, x.dtype), np.empty(3, prm.dtype)
-    size = -(-q_ // 8) * 8
-    # two rows of marks (each written whole by its central pass before it is read): a
-    # row's points are fixed after the next row's central pass, which brings the row
-    # two ahead (read by the ends' rules) into cache
-    marks = np.empty(2 * size, np.uint8)
-    words = marks.view(np.uint64)
-    rows = prev = (nanrow, nanrow, nanrow, nanrow, nanrow)
-    o = oprev = out[first // n, first % n]
-    pos = pprev = 0
-    for k in range(first, stop + 1):
-        b = (k - first) % 2
-        if k < stop:
-            p, j = k // n, k % n
-            rows = (_pick(lo, x, hi, nanrow, p, j - 2), _pick(lo, x, hi, nanrow, p, j - 1),
-                    x[p, j], _pick(lo, x, hi, nanrow, p, j + 1),
-                    _pick(lo, x, hi, nanrow, p, j + 2))  # fmt: skip
-            o = out[p, j]
-            mk = marks[b * size : (b + 1) * size]
-            pos = j * coord
-            beyond_lo, beyond_hi = j - 1 < -lo.shape[1], j + 1 >= n + hi.shape[1]
-            if beyond_lo and not beyond_hi:  # the axis's first row: a run's left end
-                _end_row(rows[2], rows[3], rows[4], o, mk, prm, pos, 1, wide_l)
-            elif beyond_hi and not beyond_lo:
-                _end_row(rows[2], rows[1], rows[0], o, mk, prm, pos, 0, wide_r)
-            elif coord:
-                _central_row(rows[1], rows[2], rows[3], o, mk, prm[11, j], prm[12, j],
-                             prm[13, j])  # fmt: skip
-            else:
-                _central(rows[1], rows[2], rows[3], o, mk, prm[0, 0])
-        if k > first:  # the previous row's fixes, its row two ahead just read
-            rm2, rm, r0, rp, rp2 = prev
-            ws = words[(1 - b) * size // 8 : (2 - b) * size // 8]
-            _fix(rm2, rm, r0, rp, rp2, oprev, ws, prm, pprev, 0, coord, wide_l, wide_r, vals,
-                 res)  # fmt: skip
-        prev, oprev, pprev = rows, o, pos
+    nan = np.full(1, np.nan, prm.dtype)[0]
+    for k in range(first, stop):
+        p, j = k // n, k % n
+        _row(_pick(lo, x, hi, nanrow, p, j - 2), _pick(lo, x, hi, nanrow, p, j - 1), x[p, j],
+             _pick(lo, x, hi, nanrow, p, j + 1), _pick(lo, x, hi, nanrow, p, j + 2), out[p, j],
+             prm, j * coord, coord, wide_l, wide_r, nan)  # fmt: skip
 
 
 @_inline
-def _value(lo, x, hi, p, i):  # type: ignore[no-untyped-def]
-    """Point ``i`` of the window of line ``p`` along the last axis, NaN beyond it."""
+def _value(lo, x, hi, p, i, xnan):  # type: ignore[no-untyped-def]
+    """Point ``i`` of the window of line ``p`` along the last axis, ``xnan`` (NaN of the
+    data dtype: the rules subtract in it) beyond it."""
     nl, n = lo.shape[1], x.shape[1]
     if i < 0:
-        return lo[p, nl + i] if i >= -nl else x[p, 0] * np.nan
+        return lo[p, nl + i] if i >= -nl else xnan
     if i < n:
         return x[p, i]
-    return hi[p, i - n] if i - n < hi.shape[1] else x[p, 0] * np.nan
-
-
-@_inline
-def _end(lo, x, hi, p, c, prm, coord, wide_l, wide_r, vals, res):  # type: ignore[no-untyped-def]
-    """:func:`_choose` at point ``c`` of line ``p``, its neighbours from the window."""
-    return _choose(_value(lo, x, hi, p, c), _value(lo, x, hi, p, c - 1),
-                   _value(lo, x, hi, p, c + 1), _value(lo, x, hi, p, c - 2),
-                   _value(lo, x, hi, p, c + 2), prm, c * coord, coord, wide_l, wide_r, vals,
-                   res)  # fmt: skip
+    return hi[p, i - n] if i - n < hi.shape[1] else xnan
 
 
 @_njit
@@ -580,25 +480,28 @@ def _select_lines(lo, x, hi, out, prm, coord, wide_l, wide_r, first, stop):  # t
     """Lines ``[first, stop)`` along the last axis (the ``(P, n)`` view): the points two
     from each end with the halos, the rest straight from the line."""
     n = x.shape[1]
-    vals, res = np.empty(5, x.dtype), np.empty(3, prm.dtype)
-    marks = np.zeros(-(-n // 8) * 8, np.uint8)
-    words = marks.view(np.uint64)
+    cd, wl, wr = coord != 0, wide_l != 0, wide_r != 0
+    nan, xnan = np.full(1, np.nan, prm.dtype)[0], np.full(1, np.nan, x.dtype)[0]
     for p in range(first, stop):
         xr, orow = x[p], out[p]
-        if n > 4:
-            # five shifted views, as _select_rows reads its rows: a loop LLVM vectorises
-            rm2, rm, r0, rp, rp2 = xr[: n - 4], xr[1 : n - 3], xr[2 : n - 2], xr[3 : n - 1], xr[4:]
-            o = orow[2 : n - 2]
-            if coord:
-                _central_line(rm, r0, rp, o, marks, prm[11, 2 : n - 2], prm[12, 2 : n - 2],
-                              prm[13, 2 : n - 2])  # fmt: skip
-            else:
-                _central(rm, r0, rp, o, marks, prm[0, 0])
-            _fix(rm2, rm, r0, rp, rp2, o, words, prm, 2 * coord, coord, coord, wide_l,
-                 wide_r, vals, res)  # fmt: skip
+        if n > 4 and not cd:  # five shifted views, as _select_rows reads its rows
+            _row(xr[: n - 4], xr[1 : n - 3], xr[2 : n - 2], xr[3 : n - 1], xr[4:],
+                 orow[2 : n - 2], prm, 0, coord, wide_l, wide_r, nan)  # fmt: skip
+        elif n > 4 and (wl | wr):  # on a coordinate, each point its own column of prm
+            for c in range(2, n - 2):
+                orow[c] = _rule(xr[c - 2], xr[c - 1], xr[c], xr[c + 1], xr[c + 2],
+                                _column(prm, c), 2, cd, wl, wr, nan)  # fmt: skip
+        elif n > 4:
+            for c in range(2, n - 2):
+                orow[c] = _rule(xr[c - 2], xr[c - 1], xr[c], xr[c + 1], xr[c + 2],
+                                _column(prm, c), 1, cd, wl, wr, nan)  # fmt: skip
         if n < 4:  # else _line_ends
             for c in range(n):
-                orow[c] = _end(lo, x, hi, p, c, prm, coord, wide_l, wide_r, vals, res)
+                orow[c] = _rule(_value(lo, x, hi, p, c - 2, xnan),
+                                _value(lo, x, hi, p, c - 1, xnan), x[p, c],
+                                _value(lo, x, hi, p, c + 1, xnan),
+                                _value(lo, x, hi, p, c + 2, xnan), _column(prm, c * coord),
+                                2, cd, wl, wr, nan)  # fmt: skip
 
 
 def _line_ends(lo: np.ndarray, x: np.ndarray, hi: np.ndarray, out: np.ndarray, prm: np.ndarray,
@@ -633,7 +536,7 @@ def _lines_and_ends(*args: Any) -> None:
 
 @lru_cache(maxsize=64)  # per block otherwise; tables are built once per axis and kept
 def select_rules(tables: RunTables) -> tuple[np.ndarray, int, int, int] | None:
-    """``(prm, 0, wide_l, wide_r)`` for :func:`_choose` when every run's rules are three-point
+    """``(prm, 0, wide_l, wide_r)`` for :func:`_rule` when every run's rules are three-point
     rules it can choose between (see above), else None."""
     s, ints, w, div = tables.shortest, tables.ints, tables.weights, tables.divisor
     if s < 4 or w.shape[2] < 3 or tables.none[1] != 1 or tables.none[2:].any():
@@ -656,9 +559,13 @@ def select_rules(tables: RunTables) -> tuple[np.ndarray, int, int, int] | None:
         or not (wide_r or right[:3] == (DIFF, -1, 2))
     ):
         return None
+    # one divisor for every difference at a run's end: a run of two's, which is a long
+    # run's too where that end is a difference
+    if not (wide_l or div[s, 0] == div[2, 0]) or not (wide_r or div[s, s - 1] == div[2, 1]):
+        return None
     prm = np.zeros((_PRM, 1), div.dtype)
-    prm[:5, 0] = div[s, s // 2], div[s, 0], div[2, 0], div[s, s - 1], div[2, 1]
-    prm[5:8, 0], prm[8:11, 0] = w[s, 0, :3], w[s, s - 1, :3]
+    prm[:3, 0] = div[s, s // 2], div[2, 0], div[2, 1]
+    prm[3:6, 0], prm[6:9, 0] = w[s, 0, :3], w[s, s - 1, :3]
     return prm, 0, int(wide_l), int(wide_r)
 
 
@@ -685,11 +592,11 @@ def _coordinate_table(coord: bytes, dtype: str, data: str) -> np.ndarray:
     d = np.diff(float_coordinate(x))
     central, first, last = numpy_coordinate_weights(d)
     prm = np.zeros((_PRM, x.size), compute_dtype(np.dtype(data), central[0]))
-    prm[:5] = 1
-    prm[1:3, :-1] = d  # a run's first point, and a run of two's: the step after it
-    prm[3:5, 1:] = d  # its last point: the step before it
+    prm[:3] = 1
+    prm[1, :-1] = d  # a run's first point: the step after it
+    prm[2, 1:] = d  # its last point: the step before it
     for k in range(3):
-        prm[5 + k, :-2], prm[8 + k, 2:], prm[11 + k, 1:-1] = first[k], last[k], central[k]
+        prm[3 + k, :-2], prm[6 + k, 2:], prm[9 + k, 1:-1] = first[k], last[k], central[k]
     return prm
 
 
