@@ -211,12 +211,14 @@ def test_one_pass_long_rows(monkeypatch: pytest.MonkeyPatch, dtype: Any) -> None
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("cut", [1, 3])
 @pytest.mark.parametrize("uneven", [False, True])
+@pytest.mark.parametrize("unit", ["plane", "row"])
 def test_one_pass_slabs_and_pieces(monkeypatch: pytest.MonkeyPatch, dtype: Any, cut: int,
-                                   uneven: bool) -> None:  # fmt: skip
+                                   uneven: bool, unit: str) -> None:  # fmt: skip
     # the one pass cuts a block into slabs of rows along axis 0 (a 1-D block into pieces
-    # of a line, their halos the points beside them): cuts of 1 and 3 rows (pieces of
-    # 2 and 6 points), NaN and inf on and next to every cut, runs across them; a step,
-    # or uneven coordinates (each point its own rules)
+    # of a line, their halos the points beside them): cuts of 1 and 3 rows (pieces of 2
+    # and 6 points), or slabs smaller than a row (one row each), NaN and inf on and next
+    # to every cut, runs across them; a step, or uneven coordinates (each point its own
+    # rules); numpy input and dask's blocks with halos
     from bigrad.kernels import masked_numba
 
     rng = np.random.default_rng(3)
@@ -226,9 +228,10 @@ def test_one_pass_slabs_and_pieces(monkeypatch: pytest.MonkeyPatch, dtype: Any, 
     f[12, :, 3] = np.inf
     line = f[:, 2, 4].copy()
     line[[5, 6, 11]] = [np.nan, np.inf, np.nan]
-    monkeypatch.setattr(masked_numba, "SELECT_SLAB_BYTES", cut * f[0].nbytes)
+    monkeypatch.setattr(masked_numba, "SELECT_SLAB_BYTES",
+                        cut * (f[0].nbytes if unit == "plane" else f[0, 0].nbytes))  # fmt: skip
     monkeypatch.setattr(masked_numba, "_PIECE", 2 * cut)
-    for x in (f, f[:, 1], line):
+    for x in (f, f[:, 1], line, da.from_array(f, chunks=((9, 14), (2, 3), (19,)))):
         for edge_order in (1, 2):
             results = {}
             for engine in ("numpy", "numba"):
