@@ -389,18 +389,13 @@ def _rule(fm2, fm, f0, fp, fp2, w, form, coord, wide_l, wide_r, nan):  # type: i
     v = _difference(fm, f0, fp, w)
     if form == 1:
         v = w[9] * fm + w[10] * f0 + w[11] * fp if mm & mp else v
-    elif form == 2:
-        left, center, right = mp & (not mm), mm & mp, mm & (not mp)
-        a = f0 if left else (fm if center else fm2)
-        b = fp if left else (f0 if center else fm)
-        c = fp2 if left else (fp if center else f0)
-        wa = w[3] if left else (w[9] if center else w[6])
-        wb = w[4] if left else (w[10] if center else w[7])
-        wc = w[5] if left else (w[11] if center else w[8])
-        e = wa * a + wb * b + wc * c
-        pick = ((wide_l & left & (fp2 - fp2 == 0)) | (wide_r & right & (fm2 - fm2 == 0))
-                | (coord & center))  # fmt: skip
-        v = e if pick else v
+    elif form == 2:  # each weighted candidate computed, then chosen (two selects)
+        left = wide_l & mp & (not mm) & (fp2 - fp2 == 0)
+        right = wide_r & mm & (not mp) & (fm2 - fm2 == 0)
+        if coord:
+            v = w[9] * fm + w[10] * f0 + w[11] * fp if mm & mp else v
+        v = w[3] * f0 + w[4] * fp + w[5] * fp2 if left else v
+        v = w[6] * fm2 + w[7] * fm + w[8] * f0 if right else v
     return v if (f0 - f0 == 0) & (mm | mp) else nan
 
 
@@ -429,6 +424,33 @@ def _row(rm2, rm, r0, rp, rp2, o, prm, pos, coord, wide_l, wide_r, nan):  # type
     else:
         for c in range(o.shape[0]):
             o[c] = _rule(rm2[c], rm[c], r0[c], rp[c], rp2[c], w, 0, cd, wl, wr, nan)
+
+
+@_inline
+def _points(rm2, rm, r0, rp, rp2, o, prm, a, wide_l, wide_r, nan):  # type: ignore[no-untyped-def]
+    """:func:`_row` on a coordinate along a line, each point its own column of ``prm``
+    (from column ``a``): contiguous rows of weights.  With weighted ends, the ends in
+    loops of their own after the rest: LLVM vectorises a loop only while it can check
+    that its output overlaps none of its inputs in a few comparisons (eight)."""
+    m = o.shape[0]
+    p1, p2, p9, p10, p11 = (prm[1, a : a + m], prm[2, a : a + m], prm[9, a : a + m],
+                            prm[10, a : a + m], prm[11, a : a + m])  # fmt: skip
+    for c in range(m):
+        z = p10[c]  # for the rows form 1 does not read: a value of the compute dtype
+        w = (z, p1[c], p2[c], z, z, z, z, z, z, p9[c], z, p11[c])
+        o[c] = _rule(rm2[c], rm[c], r0[c], rp[c], rp2[c], w, 1, True, False, False, nan)
+    if wide_l:  # a run's first point, its next two finite
+        p3, p4, p5 = prm[3, a : a + m], prm[4, a : a + m], prm[5, a : a + m]
+        for c in range(m):
+            f0, fp, fp2 = r0[c], rp[c], rp2[c]
+            end = (rm[c] - rm[c] != 0) & (f0 - f0 == 0) & (fp - fp == 0) & (fp2 - fp2 == 0)
+            o[c] = p3[c] * f0 + p4[c] * fp + p5[c] * fp2 if end else o[c]
+    if wide_r:
+        p6, p7, p8 = prm[6, a : a + m], prm[7, a : a + m], prm[8, a : a + m]
+        for c in range(m):
+            fm2, fm, f0 = rm2[c], rm[c], r0[c]
+            end = (rp[c] - rp[c] != 0) & (f0 - f0 == 0) & (fm - fm == 0) & (fm2 - fm2 == 0)
+            o[c] = p6[c] * fm2 + p7[c] * fm + p8[c] * f0 if end else o[c]
 
 
 @_inline
@@ -484,17 +506,12 @@ def _select_lines(lo, x, hi, out, prm, coord, wide_l, wide_r, first, stop):  # t
     nan, xnan = np.full(1, np.nan, prm.dtype)[0], np.full(1, np.nan, x.dtype)[0]
     for p in range(first, stop):
         xr, orow = x[p], out[p]
-        if n > 4 and not cd:  # five shifted views, as _select_rows reads its rows
-            _row(xr[: n - 4], xr[1 : n - 3], xr[2 : n - 2], xr[3 : n - 1], xr[4:],
-                 orow[2 : n - 2], prm, 0, coord, wide_l, wide_r, nan)  # fmt: skip
-        elif n > 4 and (wl | wr):  # on a coordinate, each point its own column of prm
-            for c in range(2, n - 2):
-                orow[c] = _rule(xr[c - 2], xr[c - 1], xr[c], xr[c + 1], xr[c + 2],
-                                _column(prm, c), 2, cd, wl, wr, nan)  # fmt: skip
-        elif n > 4:
-            for c in range(2, n - 2):
-                orow[c] = _rule(xr[c - 2], xr[c - 1], xr[c], xr[c + 1], xr[c + 2],
-                                _column(prm, c), 1, cd, wl, wr, nan)  # fmt: skip
+        # five shifted views, as _select_rows reads its rows
+        rm2, rm, r0, rp, rp2 = xr[: n - 4], xr[1 : n - 3], xr[2 : n - 2], xr[3 : n - 1], xr[4:]
+        if n > 4 and not cd:
+            _row(rm2, rm, r0, rp, rp2, orow[2 : n - 2], prm, 0, coord, wide_l, wide_r, nan)
+        elif n > 4:  # on a coordinate, each point its own column of prm
+            _points(rm2, rm, r0, rp, rp2, orow[2 : n - 2], prm, 2, wl, wr, nan)
         if n < 4:  # else _line_ends
             for c in range(n):
                 orow[c] = _rule(_value(lo, x, hi, p, c - 2, xnan),
