@@ -12,6 +12,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import bigrad
+from bigrad.core.weights import coordinate_step
 from tests.helpers import raise_if_dask_computes
 from tests.strategies import chunkings, spacing
 
@@ -30,13 +31,20 @@ def _runs(line: np.ndarray) -> list[tuple[int, int]]:
     return runs
 
 
-def _run_derivative(run: np.ndarray, x: Any, order: int, accuracy: int, edge_order: int) -> Any:
+def _run_derivative(run: np.ndarray, x: Any, order: int, accuracy: int, edge_order: int,
+                    uneven: bool = False) -> Any:  # fmt: skip
     """The oracle for one run: np.gradient (edge_order lowered to 1 for 2 points), or
-    bigrad.derivative with the highest accuracy that fits; None: NaN."""
+    bigrad.derivative with the highest accuracy that fits; None: NaN.  ``uneven``: the
+    axis's coordinate is uneven, so a run takes uneven stencils even where its own
+    points are evenly spaced (bigrad.core.masked's rule; a wider stencil may then need
+    more points): its last coordinate moved by one ulp makes it uneven to bigrad."""
     if run.size < 2:
         return None
     if order == 1 and accuracy == 2:
         return np.gradient(run, x, edge_order=edge_order if run.size > 2 else 1)
+    if uneven and run.size > 1 and coordinate_step(x) is not None:
+        x = np.asarray(x, dtype=np.float64).copy()
+        x[-1] = np.nextafter(x[-1], 2 * x[-1] - x[-2])
     for acc in range(accuracy, 1, -2):
         try:
             return bigrad.derivative(run, x, order=order, accuracy=acc)
@@ -48,14 +56,15 @@ def _run_derivative(run: np.ndarray, x: Any, order: int, accuracy: int, edge_ord
 
 
 def oracle(f: np.ndarray, dx: Any, axis: int, order: int = 1, accuracy: int = 2,
-           edge_order: int = 1) -> np.ndarray:  # fmt: skip
-    """Run by run along ``axis``: each run of finite values alone, NaN elsewhere."""
+           edge_order: int = 1, uneven: bool = False) -> np.ndarray:  # fmt: skip
+    """Run by run along ``axis``: each run of finite values alone, NaN elsewhere
+    (``uneven``: see :func:`_run_derivative`)."""
     g = np.moveaxis(f, axis, -1)
     out = np.full(g.shape, np.nan, dtype=f.dtype)
     for idx in np.ndindex(*g.shape[:-1]):
         for a, b in _runs(g[idx]):
             x = dx[a:b] if np.ndim(dx) else dx
-            d = _run_derivative(g[idx][a:b], x, order, accuracy, edge_order)
+            d = _run_derivative(g[idx][a:b], x, order, accuracy, edge_order, uneven)
             if d is not None:
                 out[idx][a:b] = d
     return np.moveaxis(out, -1, axis)
@@ -76,11 +85,15 @@ def periodic_oracle(f: np.ndarray, dx: Any, axis: int, period: Any = None, order
                                          period=period)  # fmt: skip
             continue
         z = missing[0]
-        x = dx
+        x, uneven = dx, False
         if np.ndim(dx):
-            x = dx.astype(np.float64) if dx.dtype.kind in "iu" else dx
-            x = np.concatenate([x[z:], x[:z] + (period if x[-1] > x[0] else -period)])
-        rotated = oracle(np.roll(line, -z)[None], x, 1, order, accuracy, edge_order)[0]
+            c = dx.astype(np.float64) if dx.dtype.kind in "iu" else dx
+            shift = period if c[-1] > c[0] else -period
+            x = np.concatenate([c[z:], c[:z] + shift])
+            # round the ends, the coordinate continued by the period: uneven unless the
+            # period is its step times its length
+            uneven = coordinate_step(np.append(c, c[0] + shift)) is None
+        rotated = oracle(np.roll(line, -z)[None], x, 1, order, accuracy, edge_order, uneven)[0]
         out[idx] = np.roll(rotated, z)
     return np.moveaxis(out, -1, axis)
 
