@@ -38,6 +38,7 @@ dtype, and cached on disk.
 
 from __future__ import annotations
 
+import sys
 import threading
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -46,6 +47,7 @@ from typing import Any
 
 import numba
 import numpy as np
+from numba.cpython.unsafe.numbers import trailing_zeros
 
 from bigrad.core.masked import MaskedRules, RunTables
 from bigrad.core.weights import (
@@ -81,6 +83,11 @@ SLAB_BYTES = 4 << 20
 #: before and after it, and each is a call handed to a thread: fewer, larger slabs
 SELECT_SLAB_BYTES = 4 << 20
 _ONES = np.uint64(0x0101010101010101)
+#: a word of marks' byte ``k`` is mark ``k ^ _BYTE_ORDER`` (numba freezes it at compile)
+_BYTE_ORDER = 7 if sys.byteorder == "big" else 0
+#: numba's intrinsic (a word's trailing zero bits), typed loosely: its stub's call
+#: signature is the typing context's, not the kernel's
+_trailing_zeros: Any = trailing_zeros
 
 
 # small helpers inlined: a call passing arrays costs more (their reference counts) than
@@ -379,24 +386,45 @@ def _difference(fm, f0, fp, w):  # type: ignore[no-untyped-def]
 
 
 @_inline
-def _rule(fm2, fm, f0, fp, fp2, w, form, coord, wide_l, wide_r, nan):  # type: ignore[no-untyped-def]
-    """The run-by-run derivative at a point (as numpy's gradient of its run alone):
-    :func:`_difference`, or its 3-point rule where that is weighted, points in ascending
-    order as the plain kernels add them; NaN at a missing or lone point.  ``form`` (a
-    constant where inlined, see :func:`_row`): 0 differences only, 1 the central rule
-    weighted (on a coordinate), 2 any rule weighted (edge_order 2's ends)."""
+def _rule(fm, f0, fp, w, form, nan):  # type: ignore[no-untyped-def]
+    """The run-by-run derivative at a point (as numpy's gradient of its run alone) but at
+    a run's weighted end (:func:`_weighted_ends`): :func:`_difference`, or on a
+    coordinate (``form`` 1, a constant where inlined: see :func:`_row`) the weighted
+    central rule, points in ascending order as the plain kernels add them; NaN at a
+    missing or lone point."""
     mm, mp = fm - fm == 0, fp - fp == 0
     v = _difference(fm, f0, fp, w)
     if form == 1:
         v = w[9] * fm + w[10] * f0 + w[11] * fp if mm & mp else v
-    elif form == 2:  # each weighted candidate computed, then chosen (two selects)
-        left = wide_l & mp & (not mm) & (fp2 - fp2 == 0)
-        right = wide_r & mm & (not mp) & (fm2 - fm2 == 0)
-        if coord:
-            v = w[9] * fm + w[10] * f0 + w[11] * fp if mm & mp else v
-        v = w[3] * f0 + w[4] * fp + w[5] * fp2 if left else v
-        v = w[6] * fm2 + w[7] * fm + w[8] * f0 if right else v
     return v if (f0 - f0 == 0) & (mm | mp) else nan
+
+
+@_inline
+def _end_mark(fm, f0, fp):  # type: ignore[no-untyped-def]
+    """1 at a run's end: a finite point with one finite neighbour."""
+    return np.uint8(f0 - f0 == 0) & (np.uint8(fm - fm == 0) ^ np.uint8(fp - fp == 0))
+
+
+@_inline
+def _weighted_ends(rm2, rm, r0, rp, rp2, o, marks, prm, pos, dp, wide_l, wide_r):  # type: ignore[no-untyped-def]
+    """edge_order 2's weighted rule at the ends of runs of at least three points, among
+    the points ``marks`` holds (point ``c`` with column ``pos + c * dp`` of ``prm``),
+    found 8 marks at a time, and within a word of marks from its set bits (the ends
+    follow no pattern: a branch a byte would mispredict).  Marks past ``o``'s end are
+    0."""
+    words = marks.view(np.uint64)
+    for i in range(-(-o.shape[0] // 8)):
+        bits = words[i]
+        while bits != 0:
+            c = 8 * i + ((np.int64(_trailing_zeros(bits)) >> 3) ^ _BYTE_ORDER)
+            bits &= bits - np.uint64(1)
+            at = pos + c * dp
+            fm2, fm, f0, fp, fp2 = rm2[c], rm[c], r0[c], rp[c], rp2[c]
+            if fp - fp == 0:  # the first point of a run
+                if wide_l and fp2 - fp2 == 0:
+                    o[c] = prm[3, at] * f0 + prm[4, at] * fp + prm[5, at] * fp2
+            elif wide_r and fm2 - fm2 == 0:
+                o[c] = prm[6, at] * fm2 + prm[7, at] * fm + prm[8, at] * f0
 
 
 @_inline
@@ -408,49 +436,55 @@ def _column(prm, pos):  # type: ignore[no-untyped-def]
 
 
 @_inline
-def _row(rm2, rm, r0, rp, rp2, o, prm, pos, coord, wide_l, wide_r, nan):  # type: ignore[no-untyped-def]
-    """``o`` = :func:`_rule` of the five rows (or shifted lines) with the rules of column
+def _row(rm2, rm, r0, rp, rp2, o, prm, pos, coord, wide_l, wide_r, nan, marks):  # type: ignore[no-untyped-def]
+    """``o`` = the run-by-run rules of the five rows (or shifted lines) with column
     ``pos`` of ``prm``; ``coord`` 1 (a coordinate's central rule, weighted); ``nan`` NaN
-    of the compute dtype (a float64 NaN would widen a float32 loop)."""
+    of the compute dtype (a float64 NaN would widen a float32 loop); ``marks`` room for
+    a mark a point, and 8 more (zero), for edge_order 2's weighted ends."""
     w = _column(prm, pos)
-    cd, wl, wr = coord != 0, wide_l != 0, wide_r != 0
+    m = o.shape[0]
+    wide = wide_l != 0 or wide_r != 0
     # a loop per form, each with only the selects its rules need
-    if wl | wr:
-        for c in range(o.shape[0]):
-            o[c] = _rule(rm2[c], rm[c], r0[c], rp[c], rp2[c], w, 2, cd, wl, wr, nan)
-    elif cd:
-        for c in range(o.shape[0]):
-            o[c] = _rule(rm2[c], rm[c], r0[c], rp[c], rp2[c], w, 1, cd, wl, wr, nan)
+    if coord != 0 and wide:
+        for c in range(m):
+            o[c] = _rule(rm[c], r0[c], rp[c], w, 1, nan)
+            marks[c] = _end_mark(rm[c], r0[c], rp[c])
+    elif wide:
+        for c in range(m):
+            o[c] = _rule(rm[c], r0[c], rp[c], w, 0, nan)
+            marks[c] = _end_mark(rm[c], r0[c], rp[c])
+    elif coord != 0:
+        for c in range(m):
+            o[c] = _rule(rm[c], r0[c], rp[c], w, 1, nan)
     else:
-        for c in range(o.shape[0]):
-            o[c] = _rule(rm2[c], rm[c], r0[c], rp[c], rp2[c], w, 0, cd, wl, wr, nan)
+        for c in range(m):
+            o[c] = _rule(rm[c], r0[c], rp[c], w, 0, nan)
+    if wide:
+        for c in range(m, -(-m // 8) * 8):
+            marks[c] = 0
+        _weighted_ends(rm2, rm, r0, rp, rp2, o, marks, prm, pos, 0, wide_l != 0, wide_r != 0)
 
 
 @_inline
-def _points(rm2, rm, r0, rp, rp2, o, prm, a, wide_l, wide_r, nan):  # type: ignore[no-untyped-def]
+def _points(rm2, rm, r0, rp, rp2, o, prm, a, wide_l, wide_r, nan, marks):  # type: ignore[no-untyped-def]
     """:func:`_row` on a coordinate along a line, each point its own column of ``prm``
-    (from column ``a``): contiguous rows of weights.  With weighted ends, the ends in
-    loops of their own after the rest: LLVM vectorises a loop only while it can check
-    that its output overlaps none of its inputs in a few comparisons (eight)."""
+    (from column ``a``): contiguous rows of weights, five of them (LLVM vectorises a
+    loop only while it can check in a few comparisons, eight, that its output overlaps
+    none of its inputs)."""
     m = o.shape[0]
     p1, p2, p9, p10, p11 = (prm[1, a : a + m], prm[2, a : a + m], prm[9, a : a + m],
                             prm[10, a : a + m], prm[11, a : a + m])  # fmt: skip
+    wide = wide_l != 0 or wide_r != 0
     for c in range(m):
         z = p10[c]  # for the rows form 1 does not read: a value of the compute dtype
         w = (z, p1[c], p2[c], z, z, z, z, z, z, p9[c], z, p11[c])
-        o[c] = _rule(rm2[c], rm[c], r0[c], rp[c], rp2[c], w, 1, True, False, False, nan)
-    if wide_l:  # a run's first point, its next two finite
-        p3, p4, p5 = prm[3, a : a + m], prm[4, a : a + m], prm[5, a : a + m]
+        o[c] = _rule(rm[c], r0[c], rp[c], w, 1, nan)
+    if wide:
         for c in range(m):
-            f0, fp, fp2 = r0[c], rp[c], rp2[c]
-            end = (rm[c] - rm[c] != 0) & (f0 - f0 == 0) & (fp - fp == 0) & (fp2 - fp2 == 0)
-            o[c] = p3[c] * f0 + p4[c] * fp + p5[c] * fp2 if end else o[c]
-    if wide_r:
-        p6, p7, p8 = prm[6, a : a + m], prm[7, a : a + m], prm[8, a : a + m]
-        for c in range(m):
-            fm2, fm, f0 = rm2[c], rm[c], r0[c]
-            end = (rp[c] - rp[c] != 0) & (f0 - f0 == 0) & (fm - fm == 0) & (fm2 - fm2 == 0)
-            o[c] = p6[c] * fm2 + p7[c] * fm + p8[c] * f0 if end else o[c]
+            marks[c] = _end_mark(rm[c], r0[c], rp[c])
+        for c in range(m, -(-m // 8) * 8):
+            marks[c] = 0
+        _weighted_ends(rm2, rm, r0, rp, rp2, o, marks, prm, a, 1, wide_l != 0, wide_r != 0)
 
 
 @_inline
@@ -478,62 +512,51 @@ def _select_rows(lo, x, hi, out, prm, coord, wide_l, wide_r, first, stop):  # ty
         ends |= k % n - 2 < -lo.shape[1] or k % n + 2 >= n + hi.shape[1]
     nanrow = np.full(q_ if ends else 0, np.nan, x.dtype)
     nan = np.full(1, np.nan, prm.dtype)[0]
+    marks = np.empty(-(-q_ // 8) * 8 if wide_l or wide_r else 0, np.uint8)
     for k in range(first, stop):
         p, j = k // n, k % n
         _row(_pick(lo, x, hi, nanrow, p, j - 2), _pick(lo, x, hi, nanrow, p, j - 1), x[p, j],
              _pick(lo, x, hi, nanrow, p, j + 1), _pick(lo, x, hi, nanrow, p, j + 2), out[p, j],
-             prm, j * coord, coord, wide_l, wide_r, nan)  # fmt: skip
-
-
-@_inline
-def _value(lo, x, hi, p, i, xnan):  # type: ignore[no-untyped-def]
-    """Point ``i`` of the window of line ``p`` along the last axis, ``xnan`` (NaN of the
-    data dtype: the rules subtract in it) beyond it."""
-    nl, n = lo.shape[1], x.shape[1]
-    if i < 0:
-        return lo[p, nl + i] if i >= -nl else xnan
-    if i < n:
-        return x[p, i]
-    return hi[p, i - n] if i - n < hi.shape[1] else xnan
+             prm, j * coord, coord, wide_l, wide_r, nan, marks)  # fmt: skip
 
 
 @_njit
 def _select_lines(lo, x, hi, out, prm, coord, wide_l, wide_r, first, stop):  # type: ignore[no-untyped-def]
-    """Lines ``[first, stop)`` along the last axis (the ``(P, n)`` view): the points two
-    from each end with the halos, the rest straight from the line."""
+    """Lines ``[first, stop)`` along the last axis (the ``(P, n)`` view) but the two
+    points at each end (:func:`_line_ends`), straight from the line."""
     n = x.shape[1]
-    cd, wl, wr = coord != 0, wide_l != 0, wide_r != 0
-    nan, xnan = np.full(1, np.nan, prm.dtype)[0], np.full(1, np.nan, x.dtype)[0]
+    nan = np.full(1, np.nan, prm.dtype)[0]
+    marks = np.empty(-(-n // 8) * 8 if wide_l or wide_r else 0, np.uint8)
     for p in range(first, stop):
         xr, orow = x[p], out[p]
         # five shifted views, as _select_rows reads its rows
         rm2, rm, r0, rp, rp2 = xr[: n - 4], xr[1 : n - 3], xr[2 : n - 2], xr[3 : n - 1], xr[4:]
-        if n > 4 and not cd:
-            _row(rm2, rm, r0, rp, rp2, orow[2 : n - 2], prm, 0, coord, wide_l, wide_r, nan)
+        if n > 4 and coord == 0:
+            _row(rm2, rm, r0, rp, rp2, orow[2 : n - 2], prm, 0, coord, wide_l, wide_r, nan,
+                 marks)  # fmt: skip
         elif n > 4:  # on a coordinate, each point its own column of prm
-            _points(rm2, rm, r0, rp, rp2, orow[2 : n - 2], prm, 2, wl, wr, nan)
-        if n < 4:  # else _line_ends
-            for c in range(n):
-                orow[c] = _rule(_value(lo, x, hi, p, c - 2, xnan),
-                                _value(lo, x, hi, p, c - 1, xnan), x[p, c],
-                                _value(lo, x, hi, p, c + 1, xnan),
-                                _value(lo, x, hi, p, c + 2, xnan), _column(prm, c * coord),
-                                2, cd, wl, wr, nan)  # fmt: skip
+            _points(rm2, rm, r0, rp, rp2, orow[2 : n - 2], prm, 2, wide_l, wide_r, nan, marks)
 
 
 def _line_ends(lo: np.ndarray, x: np.ndarray, hi: np.ndarray, out: np.ndarray, prm: np.ndarray,
                coord: int, wide_l: int, wide_r: int, first: int, stop: int) -> None:  # fmt: skip
-    """The two points at each end of lines ``[first, stop)`` of at least 4 points, as
-    :func:`_select_rows` takes an axis's rows: each end's four points of every line, and
-    its halo, turned into rows of a ``(1, 4, lines)`` block, so that the ends' rules are
-    vector loops over the lines (chosen point by point they cost as much as the vector
-    loop over the rest of a long line).  Called from Python, not from the compiled
-    :func:`_select_lines`: numba optimises a callee's code again with each caller's,
-    and the nested kernels compiled several times as slowly."""
+    """The two points at each end of lines ``[first, stop)`` (lines of fewer than 4
+    points: all of them), as :func:`_select_rows` takes an axis's rows: each end's four
+    points of every line, and its halo, turned into rows of a ``(1, 4, lines)`` block,
+    so that the ends' rules are vector loops over the lines (chosen point by point they
+    cost as much as the vector loop over the rest of a long line).  Called from Python,
+    not from the compiled :func:`_select_lines`: numba optimises a callee's code again
+    with each caller's, and the nested kernels compiled several times as slowly."""
     n, lines = x.shape[1], stop - first
-    if n < 4:
-        return
     none = np.empty((1, 0, lines), x.dtype)
+    if n < 4:  # the whole line, and both halos
+        xe = np.ascontiguousarray(x[first:stop].T)[None]
+        le = np.ascontiguousarray(lo[first:stop].T)[None]
+        he = np.ascontiguousarray(hi[first:stop].T)[None]
+        oe = np.empty(xe.shape, out.dtype)
+        _select_rows(le, xe, he, oe, prm, coord, wide_l, wide_r, 0, n)
+        out[first:stop] = oe[0].T
+        return
     for a, j0 in ((0, 0), (n - 4, 2)):
         xe = np.ascontiguousarray(x[first:stop, a : a + 4].T)[None]
         le = np.ascontiguousarray(lo[first:stop].T)[None] if j0 == 0 else none
