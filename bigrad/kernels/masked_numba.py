@@ -360,10 +360,11 @@ def fix_block(
 # its four neighbours are finite: the central rule between two finite neighbours, a
 # one-sided rule at a run's end (a run of two points: the difference), NaN for a lone or
 # missing point.  Every point takes its rule in one loop over a row that LLVM
-# vectorises: each candidate's operands, divisor and weights are chosen by selects (a
-# vector blend), never by a branch, since where the coasts fall follows no pattern.
-# This replaces the plain kernel, the mask and the sweep for changes of missingness for
-# such an axis.
+# vectorises: its operands and divisor chosen by selects (a vector blend), never by a
+# branch, since where the coasts fall follows no pattern.  edge_order 2's weighted rule
+# at the end of a run of three or more points (it reads the points two away) is taken
+# after the loop, at the runs' ends it marked.  This replaces the plain kernel, the
+# mask and the sweep for changes of missingness for such an axis.
 
 #: rows of ``prm`` (compute dtype): the divisors of the central difference and of the
 #: differences at a run's left and right ends, then the weights of the ends' 3-point
