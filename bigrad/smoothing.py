@@ -214,7 +214,10 @@ def gaussian_gradient_magnitude(
     for d in range(ndim):
         g = f
         for a in range(ndim):
-            g = _run(g, slope[a] if a == d else smooth[a], a, steps[a] if a == d else 1.0, cval)
+            # after the derivative (divided by its step) the values beyond the edges are
+            # the input's divided by it too, as when the component is divided at the end
+            edge = cval / steps[d] if a > d else cval
+            g = _run(g, slope[a] if a == d else smooth[a], a, steps[a] if a == d else 1.0, edge)
         total = g * g if total is None else total + g * g
     return np.sqrt(total)
 

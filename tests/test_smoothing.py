@@ -113,14 +113,16 @@ def test_gradient_magnitude(mode: str) -> None:
     for x in _inputs(f, ((1, 2, 6), (4, 2), (1, 1, 5))):
         got = bigrad.gaussian_gradient_magnitude(x, (1.0, 0.7, 2.0), mode=mode, cval=0.2)
         np.testing.assert_allclose(np.asarray(got), want, rtol=1e-10, atol=1e-12 * scale)
-    # a step per axis divides each component by its own step
-    d = [
-        ndi.gaussian_filter(f, 1.0, order=[int(a == k) for a in range(3)], mode=mode)
-        for k in range(3)
-    ]
-    want = np.sqrt(sum((c / s) ** 2 for c, s in zip(d, (0.5, 2.0, 3.0), strict=True)))
-    got = bigrad.gaussian_gradient_magnitude(f, 1.0, spacing=(0.5, 2.0, 3.0), mode=mode)
-    np.testing.assert_allclose(got, want, rtol=1e-10, atol=1e-12 * scale)
+    # a step per axis divides each component by its own step (after its filters: the
+    # values ``cval`` stands for beyond the edges are the input's, at every pass)
+    for cval in (0.0, 1.5):
+        orders = [[int(a == k) for a in range(3)] for k in range(3)]
+        d = [ndi.gaussian_filter(f, 1.0, order=o, mode=mode, cval=cval) for o in orders]
+        want = np.sqrt(sum((c / s) ** 2 for c, s in zip(d, (0.5, 2.0, 3.0), strict=True)))
+        for x in _inputs(f, ((4, 5), (1, 2, 3), (7,))):
+            got = bigrad.gaussian_gradient_magnitude(x, 1.0, spacing=(0.5, 2.0, 3.0), mode=mode,
+                                                     cval=cval)  # fmt: skip
+            np.testing.assert_allclose(np.asarray(got), want, rtol=1e-10, atol=1e-12 * scale)
 
 
 def test_lazy_and_valid() -> None:
