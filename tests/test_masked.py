@@ -42,7 +42,7 @@ def _run_derivative(run: np.ndarray, x: Any, order: int, accuracy: int, edge_ord
         return None
     if order == 1 and accuracy == 2:
         return np.gradient(run, x, edge_order=edge_order if run.size > 2 else 1)
-    if uneven and run.size > 1 and coordinate_step(x) is not None:
+    if uneven and coordinate_step(x) is not None:
         x = np.asarray(x, dtype=np.float64).copy()
         x[-1] = np.nextafter(x[-1], 2 * x[-1] - x[-2])
     for acc in range(accuracy, 1, -2):

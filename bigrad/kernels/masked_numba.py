@@ -549,7 +549,6 @@ def _line_ends(lo: np.ndarray, x: np.ndarray, hi: np.ndarray, out: np.ndarray, p
     not from the compiled :func:`_select_lines`: numba optimises a callee's code again
     with each caller's, and the nested kernels compiled several times as slowly."""
     n, lines = x.shape[1], stop - first
-    none = np.empty((1, 0, lines), x.dtype)
     if n < 4:  # the whole line, and both halos
         xe = np.ascontiguousarray(x[first:stop].T)[None]
         le = np.ascontiguousarray(lo[first:stop].T)[None]
@@ -558,6 +557,7 @@ def _line_ends(lo: np.ndarray, x: np.ndarray, hi: np.ndarray, out: np.ndarray, p
         _select_rows(le, xe, he, oe, prm, coord, wide_l, wide_r, 0, n)
         out[first:stop] = oe[0].T
         return
+    none = np.empty((1, 0, lines), x.dtype)
     for a, j0 in ((0, 0), (n - 4, 2)):
         xe = np.ascontiguousarray(x[first:stop, a : a + 4].T)[None]
         le = np.ascontiguousarray(lo[first:stop].T)[None] if j0 == 0 else none
