@@ -411,8 +411,10 @@ def _weighted_ends(rm2, rm, r0, rp, rp2, o, marks, prm, pos, dp, wide_l, wide_r)
     """edge_order 2's weighted rule at the ends of runs of at least three points, among
     the points ``marks`` holds (point ``c`` with column ``pos + c * dp`` of ``prm``),
     found 8 marks at a time, and within a word of marks from its set bits (the ends
-    follow no pattern: a branch a byte would mispredict).  Marks past ``o``'s end are
-    0."""
+    follow no pattern: a branch a byte would mispredict); the marks past ``o``'s end up
+    to the next word's are set to 0 here."""
+    for t in range(o.shape[0], -(-o.shape[0] // 8) * 8):
+        marks[t] = 0
     words = marks.view(np.uint64)
     for i in range(-(-o.shape[0] // 8)):
         bits = words[i]
@@ -441,7 +443,7 @@ def _row(rm2, rm, r0, rp, rp2, o, prm, pos, coord, wide_l, wide_r, nan, marks): 
     """``o`` = the run-by-run rules of the five rows (or shifted lines) with column
     ``pos`` of ``prm``; ``coord`` 1 (a coordinate's central rule, weighted); ``nan`` NaN
     of the compute dtype (a float64 NaN would widen a float32 loop); ``marks`` room for
-    a mark a point, and 8 more (zero), for edge_order 2's weighted ends."""
+    a mark a point, rounded up to whole words, for edge_order 2's weighted ends."""
     w = _column(prm, pos)
     m = o.shape[0]
     wide = wide_l != 0 or wide_r != 0
@@ -461,8 +463,6 @@ def _row(rm2, rm, r0, rp, rp2, o, prm, pos, coord, wide_l, wide_r, nan, marks): 
         for c in range(m):
             o[c] = _rule(rm[c], r0[c], rp[c], w, 0, nan)
     if wide:
-        for c in range(m, -(-m // 8) * 8):
-            marks[c] = 0
         _weighted_ends(rm2, rm, r0, rp, rp2, o, marks, prm, pos, 0, wide_l != 0, wide_r != 0)
 
 
@@ -483,8 +483,6 @@ def _points(rm2, rm, r0, rp, rp2, o, prm, a, wide_l, wide_r, nan, marks):  # typ
     if wide:
         for c in range(m):
             marks[c] = _end_mark(rm[c], r0[c], rp[c])
-        for c in range(m, -(-m // 8) * 8):
-            marks[c] = 0
         _weighted_ends(rm2, rm, r0, rp, rp2, o, marks, prm, a, 1, wide_l != 0, wide_r != 0)
 
 
